@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: GPL-2.0
+# DAMON hardware-sampled access reports: entry points.
+#
+#   make demo          provision, build, boot a VM and show DAMON at work
+#   make check         everything: static checks, KUnit, selftests, drgn
+#   make kernel-tree   provision kernel-tree/ (base + patches/)
+#   make kernel        build the test kernel into build/kernel
+#   make selftests     build the C++ selftests into build/selftests
+#   make export        regenerate patches/ from kernel-tree/ (base..series)
+#   make vm            interactive shell in the test VM
+#   make static-checks only the static checks of the series
+#   make clean         remove build/ and results/ (kernel-tree/ stays)
+# Variables: BUILD=dir, JOBS=n, KERNEL_GIT=url KERNEL_REF=ref (base from git
+# instead of Debian's linux-source package), SMP=n MEM=MiB NODES=n (make vm).
+
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+BUILD ?= $(ROOT)/build
+RESULTS ?= $(ROOT)/results
+export BUILD RESULTS KERNEL_GIT KERNEL_REF JOBS
+
+SMP ?= 2
+MEM ?= 2048
+NODES ?= 1
+
+.PHONY: help demo check deps kernel-tree kernel selftests export vm \
+	static-checks clean
+
+help:
+	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
+
+deps:
+	@ci/install-deps.sh
+
+kernel-tree: deps
+	@ci/provision.sh
+
+kernel: kernel-tree
+	@ci/build-kernel.sh
+
+selftests: kernel-tree
+	@$(MAKE) -s -C selftests KDIR=$(ROOT)/kernel-tree OUTPUT=$(BUILD)/selftests
+	@$(MAKE) -s -C selftests KDIR=$(ROOT)/kernel-tree OUTPUT=$(BUILD)/selftests \
+		list_tests > $(BUILD)/selftests/tests.list
+
+export:
+	@ci/export-series.sh
+
+static-checks: kernel selftests
+	@mkdir -p $(RESULTS)/ktap
+	@ci/static-checks.sh $(RESULTS)/ktap/static.ktap
+
+vm: kernel
+	@ci/vm-run.sh -c $(SMP) -m $(MEM) -n $(NODES)
+
+demo: kernel selftests
+	@ci/demo.sh
+
+check:
+	@ci/check.sh
+
+clean:
+	rm -rf $(BUILD) $(RESULTS)

@@ -1,0 +1,59 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Usage: build-kernel.sh [VARIANT]
+#
+# Build kernel-tree/ with ccache into $BUILD/<variant>/ under the global
+# build lock (never two kernel builds at once).
+#   (none)          the test kernel: tinyconfig + vm + damon + debug
+#                   fragments; bzImage and modules
+#   no-perf-events  UML (ARCH=um), DAMON without perf events; vmlinux
+#   no-damon-vaddr, no-damon-paddr, no-hugetlb
+#                   the test kernel's config plus configs/variant-*.config;
+#                   compile-only, vmlinux
+#
+# Dependencies: gcc, make, flex, bison, bc, libelf-dev, libssl-dev, ccache,
+# dwarves.
+
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+readonly CFG=$PROJ_ROOT/configs
+readonly MAIN_FRAGS=("$CFG/vm.config" "$CFG/damon.config" "$CFG/debug.config")
+
+variant=${1:-}
+[ -d "$KTREE/.git" ] || die "no kernel-tree/: run 'make kernel-tree' first"
+
+build_main() {
+	local out=$BUILD/kernel
+	"$PROJ_ROOT/ci/merge-config.sh" "$out" x86_64 tinyconfig "${MAIN_FRAGS[@]}"
+	kmake "$out" ARCH=x86_64 bzImage modules
+}
+
+build_variant() {
+	local name=$1 frag=$CFG/variant-$1.config out=$BUILD/variant-$1
+	[ -r "$frag" ] || die "unknown variant '$name' (no $frag)"
+	if grep -q '^# ARCH=um$' "$frag"; then
+		"$PROJ_ROOT/ci/merge-config.sh" "$out" um allnoconfig \
+			"$CFG/damon.config" "$frag"
+		kmake "$out" ARCH=um vmlinux
+	else
+		"$PROJ_ROOT/ci/merge-config.sh" "$out" x86_64 tinyconfig \
+			"${MAIN_FRAGS[@]}" "$frag"
+		kmake "$out" ARCH=x86_64 vmlinux
+	fi
+}
+
+run() {
+	if [ -z "$variant" ]; then
+		build_main
+	else
+		build_variant "$variant"
+	fi
+}
+
+if [ "${DAMON_HWS_LOCKED:-}" = 1 ]; then
+	run
+else
+	DAMON_HWS_LOCKED=1 with_build_lock "$0" "$@"
+fi

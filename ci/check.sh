@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Usage: check.sh
+#
+# Everything `make check` does, from a fresh machine: install packages,
+# provision kernel-tree/, build the test kernel and the selftests, run the
+# static checks, boot the VM and run KUnit, the selftests and drgn checks,
+# judge the kernel log, and print one line per suite and the total
+#   N passed, N failed, N skipped
+# as the last line.  Prints the duration of each stage.  Exit status 0 only
+# when nothing failed.
+
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+ktap=$RESULTS/ktap
+total_start=$(date +%s)
+stage_start=$total_start
+timings=()
+
+stage() {
+	local now
+	now=$(date +%s)
+	[ -z "${cur_stage:-}" ] || timings+=("$(printf '%-16s %5ss' "$cur_stage" $((now - stage_start)))")
+	cur_stage=$1 stage_start=$now
+	[ "$1" = done ] || echo "== stage: $1" >&2
+}
+
+rm -rf "$ktap" "$RESULTS/vm"
+mkdir -p "$ktap"
+
+stage deps
+"$PROJ_ROOT/ci/install-deps.sh"
+
+stage kernel-tree
+"$PROJ_ROOT/ci/provision.sh"
+
+stage kernel
+"$PROJ_ROOT/ci/build-kernel.sh" > "$RESULTS/build-kernel.log" 2>&1 ||
+	{ tail -n 40 "$RESULTS/build-kernel.log" >&2; die "kernel build failed (log: $RESULTS/build-kernel.log)"; }
+
+stage selftests
+make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$BUILD/selftests" > "$RESULTS/build-selftests.log" 2>&1 ||
+	{ cat "$RESULTS/build-selftests.log" >&2; die "selftests build failed"; }
+make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$BUILD/selftests" list_tests > "$BUILD/selftests/tests.list"
+
+stage static-checks
+"$PROJ_ROOT/ci/static-checks.sh" "$ktap/static.ktap" > "$RESULTS/static-checks.log" 2>&1 ||
+	{ tail -n 20 "$RESULTS/static-checks.log" >&2; die "static checks could not run"; }
+
+stage vm-tests
+vm_rc=0
+"$PROJ_ROOT/ci/vm-run.sh" -c 2 -m 2048 -n 2 -t "${VM_TIMEOUT:-1500}" -r "$RESULTS/vm" -- \
+	"$PROJ_ROOT/ci/guest-tests.sh" "$BUILD" || vm_rc=$?
+"$PROJ_ROOT/ci/vm-verdict.sh" "$RESULTS/vm" "$ktap"
+
+stage done
+echo
+echo "== stage timings"
+printf '%s\n' "${timings[@]}"
+printf '%-16s %5ss\n' total $(($(date +%s) - total_start))
+echo
+echo "== results (details: $RESULTS/)"
+files=()
+for f in "$ktap"/*.ktap; do
+	[ -e "$f" ] && files+=("$f")
+done
+rc=0
+python3 "$PROJ_ROOT/ci/ktap_summary.py" --dmesg --name kunit "$ktap/kunit.log" > "$RESULTS/summary-kunit.txt" || rc=1
+python3 "$PROJ_ROOT/ci/ktap_summary.py" --total "${files[@]}" > "$RESULTS/summary-rest.txt" || rc=1
+# One total over both.
+python3 - "$RESULTS/summary-kunit.txt" "$RESULTS/summary-rest.txt" <<'PY'
+import re, sys
+kunit = open(sys.argv[1]).read().splitlines()
+rest = open(sys.argv[2]).read().splitlines()
+total = rest.pop()
+p, f, s = map(int, re.match(r'(\d+) passed, (\d+) failed, (\d+) skipped', total).groups())
+for l in kunit:
+    print(l)
+    m = re.match(r'kunit: (\d+) passed, (\d+) failed, (\d+) skipped', l)
+    if m:
+        p, f, s = p + int(m[1]), f + int(m[2]), s + int(m[3])
+for l in rest:
+    print(l)
+print('%d passed, %d failed, %d skipped' % (p, f, s))
+PY
+[ "$vm_rc" -eq 0 ] || rc=1
+exit $rc

@@ -1,0 +1,32 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install the Debian/Ubuntu packages the project needs, when any is
+# missing.  Uses sudo when not root.  Everything else (the kernel source)
+# is fetched by ci/provision.sh.
+
+set -euo pipefail
+
+readonly PKGS=(
+	# kernel build
+	bc bison ccache cpio dwarves flex gcc g++ libelf-dev libssl-dev make
+	perl python3 xz-utils kmod rsync git
+	# static checks and series tooling
+	sparse b4
+	# VM and tests
+	qemu-system-x86 busybox-static python3-drgn nlohmann-json3-dev
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+echo ">> installing: ${missing[*]}" >&2
+$sudo apt-get update -q >&2
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
+	"${missing[@]}" >&2

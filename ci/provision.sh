@@ -1,0 +1,197 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Provision kernel-tree/: a git work tree whose first commit (tag 'base') is
+# the v7.3.y base and whose branch 'series' is that base plus patches/.
+#
+# Source of the base, in order of preference:
+#   KERNEL_GIT=<url> KERNEL_REF=<ref>   clone an upstream tree (e.g. v7.3.4)
+#   otherwise                          Debian's binary package
+#                                      linux-source-$KVER_SERIES from
+#                                      $KSRC_SUITE, fetched with apt-get
+#                                      download (verified against the signed
+#                                      index), preferring $KVER_WANT.
+#
+# Caches (under $CACHE): the .deb, and a bare git repo holding the base
+# commit, keyed by package version, so re-runs neither download nor extract.
+# An existing kernel-tree/ whose commits already equal patches/ is left as
+# it is; one that differs is kept on a backup branch before re-applying.
+#
+# Dependencies: apt-get, dpkg-deb, tar, xz, git.
+
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+readonly APT_DIR=$CACHE/apt
+readonly DEB_DIR=$CACHE/deb
+
+apt_opts() {
+	echo -o "Dir::Etc::sourcelist=$APT_DIR/sources.list" \
+	     -o Dir::Etc::sourceparts=- \
+	     -o "Dir::State::Lists=$APT_DIR/lists" \
+	     -o "Dir::Cache=$APT_DIR/cache" \
+	     -o APT::Sandbox::User=root
+}
+
+# Print "<package> <version>" of the base to use: KVER_WANT when the suite
+# has it, else the newest $KVER_SERIES.y.
+pick_package() {
+	local pkg="linux-source-$KVER_SERIES" ver want_ver=""
+	local -a vers
+
+	mapfile -t vers < <(apt-cache $(apt_opts) madison "$pkg" | awk -F'|' '{gsub(/ /,"",$2); print $2}')
+	[ ${#vers[@]} -gt 0 ] || die "no $pkg in $KSRC_SUITE (apt-cache madison found nothing)"
+	for ver in "${vers[@]}"; do
+		case $ver in "$KVER_WANT"-*) want_ver=$ver ;; esac
+	done
+	if [ -z "$want_ver" ]; then
+		want_ver=$(printf '%s\n' "${vers[@]}" | sort -V | tail -n 1)
+		info "$KVER_WANT not in $KSRC_SUITE; using newest $pkg $want_ver"
+	fi
+	echo "$pkg $want_ver"
+}
+
+# Make sure $CACHE/base-<ver>.git holds the base commit for the Debian
+# package and print its path.
+debian_base() {
+	local pkg ver deb repo tmp kver
+
+	mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial" "$DEB_DIR"
+	echo "deb $KSRC_MIRROR $KSRC_SUITE main" > "$APT_DIR/sources.list"
+	# Refresh the index at most once an hour: re-runs stay fast, a new 7.3.y
+	# is still noticed.
+	if [ -z "$(find "$APT_DIR/lists" -maxdepth 1 -name '*Packages*' -mmin -60 2>/dev/null)" ]; then
+		info "updating the $KSRC_SUITE package index"
+		apt-get $(apt_opts) -q update >&2 || die "apt-get update for $KSRC_SUITE failed"
+	fi
+	read -r pkg ver < <(pick_package)
+	repo=$CACHE/base-$ver.git
+	if git -C "$repo" rev-parse -q --verify refs/tags/base >/dev/null 2>&1; then
+		echo "$repo"
+		return
+	fi
+
+	deb=$(ls "$DEB_DIR/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -n 1 || true)
+	if [ -z "$deb" ]; then
+		info "downloading $pkg $ver"
+		(cd "$DEB_DIR" && apt-get $(apt_opts) -q download "$pkg=$ver" >&2) ||
+			die "apt-get download $pkg=$ver failed"
+		deb=$(ls "$DEB_DIR/${pkg}_"*.deb | head -n 1)
+	fi
+
+	tmp=$(mktemp -d "$CACHE/extract.XXXXXX")
+	trap 'rm -rf "$tmp"' RETURN
+	info "extracting $deb"
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "./usr/src/$pkg.tar.xz"
+	tar -xJf "$tmp/usr/src/$pkg.tar.xz" -C "$tmp"
+	rm -f "$tmp/usr/src/$pkg.tar.xz"
+	kver=$(make -s -C "$tmp/$pkg" kernelversion 2>/dev/null)
+
+	info "committing the base (Linux $kver, $pkg $ver)"
+	git -C "$tmp/$pkg" init -q -b upstream-base
+	git -C "$tmp/$pkg" add -A -f .
+	# Fixed identity and date: the base commit id depends only on the
+	# package contents, so every machine gets the same one.
+	GIT_AUTHOR_NAME="Debian $pkg" GIT_AUTHOR_EMAIL="debian-kernel@lists.debian.org" \
+	GIT_COMMITTER_NAME="Debian $pkg" GIT_COMMITTER_EMAIL="debian-kernel@lists.debian.org" \
+	GIT_AUTHOR_DATE="2000-01-01T00:00:00Z" GIT_COMMITTER_DATE="2000-01-01T00:00:00Z" \
+		git -C "$tmp/$pkg" commit -q --no-verify -m "Linux $kver ($pkg $ver)" \
+			-m "Base for the DAMON hardware-sampling series: Linux $kver with Debian's patches, from Debian's binary package $pkg version $ver (suite $KSRC_SUITE)."
+	git -C "$tmp/$pkg" tag base
+	rm -rf "$repo.tmp"
+	git clone -q --bare "$tmp/$pkg" "$repo.tmp"
+	git -C "$repo.tmp" tag -f base "$(git -C "$tmp/$pkg" rev-parse base)" >/dev/null
+	mv "$repo.tmp" "$repo"
+	printf '%s\n' "package=$pkg" "version=$ver" "kernelversion=$kver" \
+		"base_commit=$(git -C "$repo" rev-parse refs/tags/base)" > "$repo/BASE_INFO"
+	echo "$repo"
+}
+
+# Make sure $CACHE/git-<hash>.git holds KERNEL_REF of KERNEL_GIT as 'base'.
+git_base() {
+	local repo=$CACHE/git-$(printf '%s' "$KERNEL_GIT" | sha1sum | cut -c1-12).git
+	local commit kver
+
+	if [ ! -d "$repo" ]; then
+		info "cloning $KERNEL_GIT ($KERNEL_REF)"
+		git clone -q --bare --depth 1 --branch "$KERNEL_REF" "$KERNEL_GIT" "$repo.tmp" ||
+			die "git clone $KERNEL_GIT $KERNEL_REF failed"
+		mv "$repo.tmp" "$repo"
+	fi
+	commit=$(git -C "$repo" rev-parse "$KERNEL_REF^{commit}")
+	git -C "$repo" tag -f base "$commit" >/dev/null
+	kver=$(git -C "$repo" show "$commit:Makefile" | awk '/^VERSION/{v=$3} /^PATCHLEVEL/{p=$3} /^SUBLEVEL/{s=$3} END{print v"."p"."s}')
+	printf '%s\n' "package=git:$KERNEL_GIT" "version=$KERNEL_REF" \
+		"kernelversion=$kver" "base_commit=$commit" > "$repo/BASE_INFO"
+	echo "$repo"
+}
+
+# Patch ids of the commits base..series, one a line.
+tree_patch_ids() {
+	git -C "$KTREE" log -p --reverse base..series 2>/dev/null |
+		git patch-id --stable | awk '{print $1}'
+}
+
+file_patch_ids() {
+	local p
+	for p in "$PROJ_ROOT"/patches/[0-9][0-9][0-9][0-9]-*.patch; do
+		[ -e "$p" ] || continue
+		git patch-id --stable < "$p"
+	done | awk '{print $1}'
+}
+
+apply_series() {
+	local -a patches=()
+	local p
+
+	for p in "$PROJ_ROOT"/patches/[0-9][0-9][0-9][0-9]-*.patch; do
+		[ -e "$p" ] && patches+=("$p")
+	done
+	git -C "$KTREE" checkout -q -B series base
+	[ ${#patches[@]} -gt 0 ] || { info "patches/ is empty: series = base"; return; }
+	info "applying ${#patches[@]} patches with git am -3"
+	if ! git -C "$KTREE" -c user.name="$SERIES_AUTHOR_NAME" \
+		-c user.email="$SERIES_AUTHOR_EMAIL" am -q -3 --keep-cr "${patches[@]}"; then
+		git -C "$KTREE" am --abort || true
+		die "patches/ does not apply to the base ($(cat "$KTREE/.git/BASE_INFO" 2>/dev/null | tr '\n' ' ')): rebase the series"
+	fi
+}
+
+main() {
+	local repo backup
+
+	if [ -n "${KERNEL_GIT:-}" ]; then
+		: "${KERNEL_REF:?KERNEL_GIT needs KERNEL_REF, e.g. v7.3.4}"
+		repo=$(git_base)
+	else
+		repo=$(debian_base)
+	fi
+
+	if [ -d "$KTREE/.git" ] &&
+	   [ "$(git -C "$KTREE" rev-parse -q --verify refs/tags/base 2>/dev/null)" = "$(git -C "$repo" rev-parse refs/tags/base)" ]; then
+		if [ "$(tree_patch_ids)" = "$(file_patch_ids)" ] &&
+		   [ "$(git -C "$KTREE" symbolic-ref -q --short HEAD)" = series ]; then
+			info "kernel-tree/ is up to date with patches/"
+			return
+		fi
+		backup=series-backup-$(date +%Y%m%d-%H%M%S)
+		if git -C "$KTREE" rev-parse -q --verify series >/dev/null; then
+			git -C "$KTREE" branch -f "$backup" series
+			info "kernel-tree/ differs from patches/: old branch kept as $backup"
+		fi
+		if [ -n "$(git -C "$KTREE" status --porcelain --untracked-files=no)" ]; then
+			die "kernel-tree/ has uncommitted changes; commit or stash them first"
+		fi
+	else
+		[ ! -e "$KTREE" ] || die "$KTREE exists but is not this base's tree; move it away"
+		info "creating kernel-tree/ from $repo"
+		git clone -q --no-checkout "$repo" "$KTREE"
+		git -C "$KTREE" fetch -q origin 'refs/tags/base:refs/tags/base'
+		git -C "$KTREE" checkout -q -b series base
+	fi
+	cp "$repo/BASE_INFO" "$KTREE/.git/BASE_INFO"
+	apply_series
+	info "kernel-tree/: $(tr '\n' ' ' < "$KTREE/.git/BASE_INFO")"
+}
+
+main "$@"

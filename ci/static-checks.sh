@@ -1,0 +1,225 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Usage: static-checks.sh KTAP_FILE
+#
+# Static checks of the series in kernel-tree/ (base..series), as KTAP:
+#   export_roundtrip   patches/ is exactly what `make export` produces
+#   checkpatch/<p>     checkpatch.pl --strict per patch, no new message
+#                      except the types in ci/checkpatch-exceptions
+#   build/<p>          each patch built on its own, in order: the objects
+#                      of the .c files it touches, and the directories of
+#                      every file the series touches when it touches a
+#                      header, Kconfig or Makefile (bisectability)
+#   sparse             C=2 on mm/damon/ and the series' directories: no
+#                      warning that the base does not have
+#   kernel-doc         scripts/kernel-doc -Wall on touched files: no new
+#                      warning
+#   variant/<v>        the compile-only config variants build
+#   b4_shazam          the mbox applies with b4 shazam to the pristine base
+# With an empty series, per-patch checks report SKIP and the rest still
+# run against the base, so the harness is proven before the series grows.
+
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+out=${1:?usage: $0 KTAP_FILE}
+readonly BSRC=$BUILD/bisect-src
+readonly BOUT=$BUILD/bisect
+readonly VARIANTS=(no-perf-events no-damon-vaddr no-damon-paddr no-hugetlb)
+log_dir=$(dirname "$out")/static-logs
+mkdir -p "$log_dir"
+
+cases=()
+ok() { cases+=("ok|$1|${2:-}"); }
+fail() { cases+=("not ok|$1|${2:-}"); }
+skip() { cases+=("skip|$1|$2"); }
+
+mapfile -t commits < <(git -C "$KTREE" rev-list --reverse base..series)
+series_files() { git -C "$KTREE" diff --name-only base series; }
+
+check_export() {
+	local tmp
+	tmp=$(mktemp -d)
+	if PATCHES_DIR=$tmp "$PROJ_ROOT/ci/export-series.sh" >/dev/null 2>"$log_dir/export.log" &&
+	   diff -r "$tmp" "$PROJ_ROOT/patches" -x .gitkeep > "$log_dir/export.diff" 2>&1; then
+		ok export_roundtrip
+	else
+		fail export_roundtrip "see $log_dir/export.diff"
+	fi
+	rm -rf "$tmp"
+}
+
+check_checkpatch() {
+	local p ignore name log
+	ignore=$(awk '!/^#/ && NF {printf "%s%s", sep, $1; sep=","}' "$PROJ_ROOT/ci/checkpatch-exceptions")
+	if [ ${#commits[@]} -eq 0 ]; then
+		skip checkpatch "series is empty"
+		return
+	fi
+	for p in "$PROJ_ROOT"/patches/[0-9][0-9][0-9][0-9]-*.patch; do
+		name=$(basename "$p" .patch)
+		log=$log_dir/checkpatch-$name.log
+		if (cd "$KTREE" && ./scripts/checkpatch.pl --strict --no-summary \
+			--ignore "$ignore" --show-types "$p") > "$log" 2>&1; then
+			ok "checkpatch/$name"
+		else
+			fail "checkpatch/$name" "$(grep -E '^(ERROR|WARNING|CHECK)' "$log" | head -n 3 | tr '\n' ' ')"
+		fi
+	done
+}
+
+bisect_prepare() {
+	if [ ! -d "$BSRC/.git" ] && [ ! -f "$BSRC/.git" ]; then
+		git -C "$KTREE" worktree prune
+		git -C "$KTREE" worktree add -q --detach "$BSRC" base
+	fi
+	mkdir -p "$BOUT"
+	if ! cmp -s "$BUILD/kernel/.config" "$BOUT/.config.main"; then
+		cp "$BUILD/kernel/.config" "$BOUT/.config"
+		cp "$BUILD/kernel/.config" "$BOUT/.config.main"
+	fi
+}
+
+# Build targets in the bisect tree at commit $1; log to $2.
+bisect_build() {
+	local commit=$1 log=$2
+	shift 2
+	git -C "$BSRC" checkout -q --detach "$commit"
+	make -C "$BSRC" O="$BOUT" -j"$JOBS" CC="ccache gcc" olddefconfig > "$log" 2>&1 &&
+	make -C "$BSRC" O="$BOUT" -j"$JOBS" CC="ccache gcc" W=1 "$@" >> "$log" 2>&1
+}
+
+check_per_patch_build() {
+	local c i=0 name f log dirs=() targets
+	if [ ${#commits[@]} -eq 0 ]; then
+		skip per_patch_build "series is empty"
+		return
+	fi
+	bisect_prepare
+	while IFS= read -r f; do
+		case $f in *.c | *.h | */Kconfig | */Makefile) dirs+=("$(dirname "$f")/") ;; esac
+	done < <(series_files)
+	for c in "${commits[@]}"; do
+		i=$((i + 1))
+		name=$(printf '%04d' "$i")-$(git -C "$KTREE" log -1 --format=%f "$c" | cut -c1-52)
+		log=$log_dir/build-$name.log
+		targets=$(git -C "$KTREE" diff --name-only "$c^" "$c" |
+			awk -v dirs="$(printf '%s ' "${dirs[@]}" | tr ' ' '\n' | sort -u | tr '\n' ' ')" '
+				/\.c$/ { sub(/\.c$/, ".o"); t[$0] = 1 }
+				/\.h$|Kconfig$|Makefile$/ { all = 1 }
+				END { if (all) { n = split(dirs, d, " "); for (i = 1; i <= n; i++) t[d[i]] = 1 }
+				      for (k in t) print k }')
+		if [ -z "$targets" ]; then
+			ok "build/$name" "no code touched"
+		elif with_build_lock bash -c "$(declare -f bisect_build); BSRC='$BSRC' BOUT='$BOUT' JOBS=$JOBS bisect_build $c '$log' $targets"; then
+			ok "build/$name"
+		else
+			fail "build/$name" "$(grep -E 'error:|Error [0-9]' "$log" | head -n 3 | tr '\n' ' ')"
+		fi
+	done
+}
+
+# Warnings of a checker run, without line numbers, sorted.
+normalize() { sed -E 's/:[0-9]+(:[0-9]+)?:/:/; s#^.*/(mm|include|arch|kernel)/#\1/#' | sort; }
+
+check_sparse() {
+	local dirs tip base_log tip_log new
+	command -v sparse >/dev/null || { fail sparse "sparse not installed"; return; }
+	bisect_prepare
+	dirs=$( (echo mm/damon/; series_files | grep -E '\.[ch]$' | grep -v '^include/' | xargs -r -n1 dirname | sed 's#$#/#') | sort -u)
+	base_log=$log_dir/sparse-base.log tip_log=$log_dir/sparse-series.log
+	for rev in base series; do
+		local l=$base_log
+		[ $rev = series ] && l=$tip_log
+		# C=2 checks every file of the targets, built or not.
+		with_build_lock bash -c "$(declare -f bisect_build); BSRC='$BSRC' BOUT='$BOUT' JOBS=$JOBS bisect_build $(git -C "$KTREE" rev-parse $rev) '$l.raw' C=2 $dirs" ||
+			{ fail sparse "build with C=2 failed at $rev"; return; }
+		grep -E ': (warning|error):' "$l.raw" | normalize > "$l" || true
+	done
+	new=$(comm -13 "$base_log" "$tip_log")
+	if [ -n "$new" ]; then
+		echo "$new" > "$log_dir/sparse-new.log"
+		fail sparse "$(echo "$new" | wc -l) new warnings: $(echo "$new" | head -n 2 | tr '\n' ' ')"
+	else
+		ok sparse "$(wc -l < "$tip_log") warnings, none new"
+	fi
+}
+
+check_kernel_doc() {
+	local files new rev
+	files=$( (series_files | grep -E '\.[ch]$'; echo mm/damon/core.c; echo include/linux/damon.h) | sort -u)
+	for rev in base series; do
+		git -C "$BSRC" checkout -q --detach "$(git -C "$KTREE" rev-parse $rev)" 2>/dev/null ||
+			bisect_prepare
+		git -C "$BSRC" checkout -q --detach "$(git -C "$KTREE" rev-parse $rev)"
+		(cd "$BSRC" && for f in $files; do [ -f "$f" ] && echo "$f"; done |
+			xargs -r scripts/kernel-doc -none -Wall 2>&1) | normalize > "$log_dir/kernel-doc-$rev.log" || true
+	done
+	new=$(comm -13 "$log_dir/kernel-doc-base.log" "$log_dir/kernel-doc-series.log")
+	if [ -n "$new" ]; then
+		echo "$new" > "$log_dir/kernel-doc-new.log"
+		fail kernel-doc "$(echo "$new" | head -n 2 | tr '\n' ' ')"
+	else
+		ok kernel-doc "$(echo "$files" | wc -w) files, no new warning"
+	fi
+}
+
+check_variants() {
+	local v log
+	for v in "${VARIANTS[@]}"; do
+		log=$log_dir/variant-$v.log
+		if "$PROJ_ROOT/ci/build-kernel.sh" "$v" > "$log" 2>&1; then
+			ok "variant/$v"
+		else
+			fail "variant/$v" "$(grep -E 'error|Error' "$log" | head -n 3 | tr '\n' ' ')"
+		fi
+	done
+}
+
+check_b4() {
+	local mbx wt log
+	mbx=$(ls "$PROJ_ROOT"/patches/*.mbx 2>/dev/null | head -n 1 || true)
+	if [ ${#commits[@]} -eq 0 ]; then
+		skip b4_shazam "series is empty"
+		return
+	fi
+	[ -n "$mbx" ] || { fail b4_shazam "no mbox in patches/"; return; }
+	wt=$(mktemp -d)
+	log=$log_dir/b4.log
+	git -C "$KTREE" worktree add -q --detach "$wt/tree" base
+	# --offline-mode: no look-up of newer revisions on lore.
+	if (cd "$wt/tree" && GIT_COMMITTER_NAME=ci GIT_COMMITTER_EMAIL=ci@invalid \
+	    b4 --offline-mode shazam -m "$mbx") > "$log" 2>&1 &&
+	   [ "$(git -C "$wt/tree" rev-list --count base..HEAD)" = "${#commits[@]}" ] &&
+	   git -C "$wt/tree" diff --quiet series HEAD; then
+		ok b4_shazam "${#commits[@]} patches, result equals the series"
+	else
+		fail b4_shazam "see $log"
+	fi
+	git -C "$KTREE" worktree remove --force "$wt/tree"
+	rm -rf "$wt"
+}
+
+check_export
+check_checkpatch
+check_per_patch_build
+check_sparse
+check_kernel_doc
+check_variants
+check_b4
+
+{
+	echo "TAP version 13"
+	echo "1..${#cases[@]}"
+	n=0
+	for c in "${cases[@]}"; do
+		n=$((n + 1))
+		IFS='|' read -r res name note <<< "$c"
+		case $res in
+		skip) echo "ok $n $name # SKIP $note" ;;
+		*) echo "$res $n $name"; [ -z "$note" ] || echo "# $note" ;;
+		esac
+	done
+} > "$out"
+cat "$out"

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Cross-check DAMON's sysfs input against the kernel's own state: write a
+ * distinctive configuration through sysfs, start a kdamond, dump its
+ * context with drgn-scripts/damon_dump.py and compare field by field.
+ *
+ * Needs drgn, /proc/kcore and the running kernel's vmlinux:
+ *   DAMON_HWS_VMLINUX      path of vmlinux (required, else SKIP)
+ *   DAMON_HWS_DRGN_DIR     directory of damon_dump.py
+ *                          (default: ../../drgn-scripts from this program)
+ */
+#include "lib/damon_sysfs.h"
+#include "lib/ktap.h"
+#include "lib/workload.h"
+
+#include <nlohmann/json.hpp>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+namespace {
+
+using json = nlohmann::json;
+
+struct config {
+	unsigned long sample_us = 4000;
+	unsigned long aggr_us = 80000;
+	unsigned long update_us = 1600000;
+	unsigned long min_nr_regions = 12;
+	unsigned long max_nr_regions = 345;
+	damon_sysfs::access_pattern pattern;
+	unsigned long apply_interval_us = 240000;
+};
+
+config make_config()
+{
+	config c;
+
+	c.pattern.sz_min = 8192;
+	c.pattern.sz_max = 1ul << 30;
+	c.pattern.nr_accesses_min = 1;
+	c.pattern.nr_accesses_max = 7;
+	c.pattern.age_min = 3;
+	c.pattern.age_max = 99;
+	return c;
+}
+
+int configure(const damon_sysfs::session &s, const config &c, pid_t target)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	const damon_sysfs::context ctx = kd.get_context(0);
+	const damon_sysfs::scheme sch = ctx.get_scheme(0);
+	int err;
+
+	err = s.set_nr_kdamonds(1);
+	if (!err)
+		err = kd.set_nr_contexts(1);
+	if (!err)
+		err = ctx.set_operations("vaddr");
+	if (!err)
+		err = ctx.set_intervals(c.sample_us, c.aggr_us, c.update_us);
+	if (!err)
+		err = ctx.set_nr_regions(c.min_nr_regions, c.max_nr_regions);
+	if (!err)
+		err = ctx.set_nr_targets(1);
+	if (!err)
+		err = ctx.get_target(0).set_pid(target);
+	if (!err)
+		err = ctx.set_nr_schemes(1);
+	if (!err)
+		err = sch.set_action("stat");
+	if (!err)
+		err = sch.set_access_pattern(c.pattern);
+	if (!err)
+		err = sch.set("apply_interval_us", c.apply_interval_us);
+	return err;
+}
+
+/* Removes the file when the test ends, however it ends. */
+class temp_file {
+public:
+	temp_file()
+	{
+		char tmpl[] = "/tmp/damon_dump.XXXXXX";
+		int fd = mkstemp(tmpl);
+
+		if (fd >= 0) {
+			close(fd);
+			path_ = tmpl;
+		}
+	}
+	temp_file(const temp_file &) = delete;
+	temp_file &operator=(const temp_file &) = delete;
+	~temp_file()
+	{
+		if (!path_.empty())
+			unlink(path_.c_str());
+	}
+	const std::string &path() const { return path_; }
+
+private:
+	std::string path_;
+};
+
+std::string script_dir()
+{
+	const char *env = std::getenv("DAMON_HWS_DRGN_DIR");
+	char self[PATH_MAX];
+	ssize_t n;
+	std::string dir;
+
+	if (env)
+		return env;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return "drgn-scripts";
+	self[n] = '\0';
+	dir = self;
+	dir = dir.substr(0, dir.rfind('/'));
+	return dir + "/../../drgn-scripts";
+}
+
+bool find_drgn()
+{
+	return access("/usr/bin/drgn", X_OK) == 0 ||
+	       access("/usr/local/bin/drgn", X_OK) == 0;
+}
+
+/* Run the dumper; on success @dump holds its JSON. */
+bool dump_ctx(ktap::writer &t, const std::string &vmlinux, pid_t kdamond,
+	      json &dump)
+{
+	const std::string script = script_dir() + "/damon_dump.py";
+	const std::string pid = std::to_string(kdamond);
+	temp_file out, log;
+	const char *argv[] = {
+		"drgn", "-q", "-c", "/proc/kcore", "-s", vmlinux.c_str(),
+		script.c_str(), "--pid", pid.c_str(), "-o", out.path().c_str(),
+		nullptr,
+	};
+	int ret;
+
+	if (out.path().empty() || log.path().empty())
+		return false;
+	ret = workload::run_command(argv, log.path().c_str(), 300);
+	if (ret) {
+		std::ifstream l(log.path());
+		std::string line;
+
+		t.diagf("drgn exited with %d", ret);
+		while (std::getline(l, line))
+			t.diag("drgn: " + line);
+		return false;
+	}
+	std::ifstream f(out.path());
+	dump = json::parse(f, nullptr, false);
+	return !dump.is_discarded() && dump.is_object();
+}
+
+bool expect_eq(ktap::writer &t, const char *what, unsigned long want,
+	       const json &have)
+{
+	if (have.is_number_unsigned() && have.get<unsigned long>() == want)
+		return true;
+	t.diagf("%s: sysfs %lu, kernel %s", what, want, have.dump().c_str());
+	return false;
+}
+
+bool attrs_match(ktap::writer &t, const config &c, const json &attrs)
+{
+	bool ok = true;
+
+	ok &= expect_eq(t, "sample_interval", c.sample_us, attrs["sample_interval"]);
+	ok &= expect_eq(t, "aggr_interval", c.aggr_us, attrs["aggr_interval"]);
+	ok &= expect_eq(t, "ops_update_interval", c.update_us,
+			attrs["ops_update_interval"]);
+	ok &= expect_eq(t, "min_nr_regions", c.min_nr_regions,
+			attrs["min_nr_regions"]);
+	ok &= expect_eq(t, "max_nr_regions", c.max_nr_regions,
+			attrs["max_nr_regions"]);
+	return ok;
+}
+
+bool scheme_matches(ktap::writer &t, const config &c, const json &schemes)
+{
+	const damon_sysfs::access_pattern &p = c.pattern;
+	bool ok;
+
+	if (!schemes.is_array() || schemes.size() != 1) {
+		t.diagf("schemes: %s", schemes.dump().c_str());
+		return false;
+	}
+	const json &s = schemes[0];
+	const json &pat = s["pattern"];
+	ok = s["action"] == "stat";
+	if (!ok)
+		t.diagf("action: %s", s["action"].dump().c_str());
+	ok &= expect_eq(t, "min_sz_region", p.sz_min, pat["min_sz_region"]);
+	ok &= expect_eq(t, "max_sz_region", p.sz_max, pat["max_sz_region"]);
+	ok &= expect_eq(t, "min_nr_accesses", p.nr_accesses_min,
+			pat["min_nr_accesses"]);
+	ok &= expect_eq(t, "max_nr_accesses", p.nr_accesses_max,
+			pat["max_nr_accesses"]);
+	ok &= expect_eq(t, "min_age_region", p.age_min, pat["min_age_region"]);
+	ok &= expect_eq(t, "max_age_region", p.age_max, pat["max_age_region"]);
+	ok &= expect_eq(t, "apply_interval_us", c.apply_interval_us,
+			s["apply_interval_us"]);
+	return ok;
+}
+
+/* Regions of every target are sorted, non-empty and do not overlap. */
+bool regions_sane(ktap::writer &t, const json &targets)
+{
+	for (const json &tg : targets) {
+		unsigned long prev_end = 0;
+
+		for (const json &r : tg["regions"]) {
+			unsigned long start = r["start"], end = r["end"];
+
+			if (start >= end || start < prev_end) {
+				t.diagf("bad region %lu-%lu after %lu",
+					start, end, prev_end);
+				return false;
+			}
+			prev_end = end;
+		}
+		if (tg["regions"].size() != tg["nr_regions"].get<size_t>()) {
+			t.diag("nr_regions differs from the region list");
+			return false;
+		}
+	}
+	return true;
+}
+
+int run()
+{
+	const char *vmlinux = std::getenv("DAMON_HWS_VMLINUX");
+	const config c = make_config();
+	json dump;
+
+	if (geteuid())
+		ktap::exit_skip("needs root");
+	if (!damon_sysfs::available())
+		ktap::exit_skip("DAMON sysfs (CONFIG_DAMON_SYSFS) not available");
+	if (!find_drgn())
+		ktap::exit_skip("drgn not installed");
+	if (!vmlinux || access(vmlinux, R_OK))
+		ktap::exit_skip("DAMON_HWS_VMLINUX does not name a readable vmlinux");
+	if (access("/proc/kcore", R_OK))
+		ktap::exit_skip("no /proc/kcore (CONFIG_PROC_KCORE)");
+
+	ktap::writer t(8);
+	damon_sysfs::session s;
+	workload::sleeper child;
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+
+	if (!t.result(child.ok() && configure(s, c, child.pid()) == 0,
+		      "configure")) {
+		t.skip_rest("configuration failed");
+		return t.exit_code();
+	}
+	if (!t.result(kd.start() == 0, "start")) {
+		t.skip_rest("kdamond did not start");
+		return t.exit_code();
+	}
+	if (!t.result(dump_ctx(t, vmlinux, kd.pid(), dump), "drgn_dump")) {
+		t.skip_rest("no dump");
+		kd.stop();
+		return t.exit_code();
+	}
+	t.result(attrs_match(t, c, dump["attrs"]), "attrs_committed");
+	t.result(dump["ops"] == "vaddr", "ops_committed");
+	t.result(dump["targets"].size() == 1 &&
+		 dump["targets"][0]["pid"] == child.pid(),
+		 "target_pid_committed");
+	t.result(scheme_matches(t, c, dump["schemes"]), "scheme_committed");
+	t.result(regions_sane(t, dump["targets"]), "regions_sane");
+	kd.stop();
+	return t.exit_code();
+}
+
+} /* namespace */
+
+int main()
+{
+	try {
+		return run();
+	} catch (const std::exception &e) {
+		std::printf("# unexpected exception: %s\n", e.what());
+	} catch (...) {
+		std::printf("# unexpected exception\n");
+	}
+	return ktap::KSFT_FAIL;
+}

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Monitor a process with a hot and a cold buffer through DAMON's sysfs
+ * interface (vaddr, Accessed-bit sampling) and check that DAMON starts,
+ * reports its state and pid, and rates the hot buffer hotter than the cold
+ * one.  Runs on an unpatched kernel; the baseline every later test builds
+ * on.
+ */
+#include "lib/damon_sysfs.h"
+#include "lib/ktap.h"
+#include "lib/workload.h"
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+namespace {
+
+const size_t hot_sz = 8ul << 20;
+const size_t cold_sz = 32ul << 20;
+/* TCG guests are slow: generous intervals, a long deadline. */
+const unsigned long sample_us = 5000;
+const unsigned long aggr_us = 100000;
+const unsigned long update_us = 1000000;
+const auto deadline = std::chrono::seconds(30);
+
+std::string comm_of(pid_t pid)
+{
+	std::ifstream f("/proc/" + std::to_string(pid) + "/comm");
+	std::string s;
+
+	std::getline(f, s);
+	return s;
+}
+
+int configure(const damon_sysfs::session &s, pid_t target)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	const damon_sysfs::context ctx = kd.get_context(0);
+	const damon_sysfs::scheme sch = ctx.get_scheme(0);
+	int err;
+
+	err = s.set_nr_kdamonds(1);
+	if (!err)
+		err = kd.set_nr_contexts(1);
+	if (!err)
+		err = ctx.set_operations("vaddr");
+	if (!err)
+		err = ctx.set_intervals(sample_us, aggr_us, update_us);
+	if (!err)
+		err = ctx.set_nr_regions(10, 1000);
+	if (!err)
+		err = ctx.set_nr_targets(1);
+	if (!err)
+		err = ctx.get_target(0).set_pid(target);
+	/* A stat scheme for every region exposes DAMON's view. */
+	if (!err)
+		err = ctx.set_nr_schemes(1);
+	if (!err)
+		err = sch.set_action("stat");
+	if (!err)
+		err = sch.set_access_pattern(damon_sysfs::access_pattern());
+	return err;
+}
+
+/*
+ * Poll DAMON's view until the hot buffer is rated hotter than the cold
+ * one, or the deadline passes.
+ */
+bool hot_beats_cold(ktap::writer &t, const damon_sysfs::kdamond &kd,
+		    const workload::hot_cold_child &child)
+{
+	const damon_sysfs::scheme sch = kd.get_context(0).get_scheme(0);
+	const auto end = std::chrono::steady_clock::now() + deadline;
+	std::vector<damon_sysfs::region> regions;
+	double hot = -1, cold = -1;
+
+	while (std::chrono::steady_clock::now() < end) {
+		std::this_thread::sleep_for(std::chrono::milliseconds(500));
+		if (kd.state("update_schemes_tried_regions") ||
+		    sch.tried_regions(regions) || regions.empty())
+			continue;
+		hot = damon_sysfs::weighted_accesses(regions,
+				child.hot_start(),
+				child.hot_start() + child.hot_size());
+		cold = damon_sysfs::weighted_accesses(regions,
+				child.cold_start(),
+				child.cold_start() + child.cold_size());
+		if (hot > 0 && cold >= 0 && hot > cold) {
+			t.diagf("%zu regions; hot buffer %.2f, cold buffer %.2f accesses per aggregation",
+				regions.size(), hot, cold);
+			return true;
+		}
+	}
+	t.diagf("gave up: %zu regions; hot %.2f, cold %.2f",
+		regions.size(), hot, cold);
+	return false;
+}
+
+int run()
+{
+	if (geteuid())
+		ktap::exit_skip("needs root");
+	if (!damon_sysfs::available())
+		ktap::exit_skip("DAMON sysfs (CONFIG_DAMON_SYSFS) not available");
+
+	ktap::writer t(8);
+	damon_sysfs::session s;
+	workload::hot_cold_child child(hot_sz, cold_sz);
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	unsigned long target_pid = 0;
+	pid_t kpid;
+
+	if (!t.result(child.ok(), "workload_started")) {
+		t.skip_rest("no workload");
+		return t.exit_code();
+	}
+	if (!t.result(configure(s, child.pid()) == 0, "configure")) {
+		t.skip_rest("configuration failed");
+		return t.exit_code();
+	}
+	if (!t.result(kd.start() == 0, "start")) {
+		t.skip_rest("kdamond did not start");
+		return t.exit_code();
+	}
+	t.result(kd.running(), "state_reads_on");
+	kpid = kd.pid();
+	t.result(kpid > 0 && comm_of(kpid).rfind("kdamond", 0) == 0,
+		 "pid_is_a_kdamond");
+	t.result(kd.get_context(0).get_target(0).get("pid_target", target_pid) == 0 &&
+		 target_pid == static_cast<unsigned long>(child.pid()),
+		 "pid_target_reads_back");
+	t.result(hot_beats_cold(t, kd, child), "hot_buffer_rated_hotter");
+	t.result(kd.stop() == 0 && !kd.running(), "stop");
+	return t.exit_code();
+}
+
+} /* namespace */
+
+int main()
+{
+	try {
+		return run();
+	} catch (const std::exception &e) {
+		std::printf("# unexpected exception: %s\n", e.what());
+	} catch (...) {
+		std::printf("# unexpected exception\n");
+	}
+	return ktap::KSFT_FAIL;
+}

@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * DAMON sysfs library for the C++ selftests.  See damon_sysfs.h.
+ */
+#include "damon_sysfs.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace damon_sysfs {
+
+namespace {
+
+const std::string kdamonds_dir = std::string(admin_dir) + "/kdamonds";
+
+/* Closes the descriptor on every path. */
+class fd_guard {
+public:
+	explicit fd_guard(int f) : fd(f) {}
+	fd_guard(const fd_guard &) = delete;
+	fd_guard &operator=(const fd_guard &) = delete;
+	~fd_guard()
+	{
+		if (fd >= 0)
+			close(fd);
+	}
+	int get() const { return fd; }
+
+private:
+	int fd;
+};
+
+int parse_ulong(const std::string &s, unsigned long &val)
+{
+	char *end;
+
+	if (s.empty())
+		return -EINVAL;
+	errno = 0;
+	val = std::strtoul(s.c_str(), &end, 0);
+	if (errno)
+		return -errno;
+	if (*end && *end != '\n')
+		return -EINVAL;
+	return 0;
+}
+
+} /* namespace */
+
+int write_file(const std::string &path, const std::string &val)
+{
+	fd_guard fd(open(path.c_str(), O_WRONLY));
+	ssize_t ret;
+
+	if (fd.get() < 0)
+		return -errno;
+	ret = write(fd.get(), val.data(), val.size());
+	if (ret < 0)
+		return -errno;
+	if (static_cast<size_t>(ret) != val.size())
+		return -EIO;
+	return 0;
+}
+
+int read_file(const std::string &path, std::string &val)
+{
+	fd_guard fd(open(path.c_str(), O_RDONLY));
+	char buf[4096];
+	ssize_t ret;
+
+	if (fd.get() < 0)
+		return -errno;
+	val.clear();
+	while ((ret = read(fd.get(), buf, sizeof(buf))) > 0)
+		val.append(buf, static_cast<size_t>(ret));
+	if (ret < 0)
+		return -errno;
+	while (!val.empty() && val.back() == '\n')
+		val.pop_back();
+	return 0;
+}
+
+int read_ulong(const std::string &path, unsigned long &val)
+{
+	std::string s;
+	int err = read_file(path, s);
+
+	return err ? err : parse_ulong(s, val);
+}
+
+bool exists(const std::string &path)
+{
+	return access(path.c_str(), F_OK) == 0;
+}
+
+bool available()
+{
+	return access((kdamonds_dir + "/nr_kdamonds").c_str(), R_OK | W_OK) == 0;
+}
+
+int node::set(const std::string &file, const std::string &val) const
+{
+	return write_file(path(file), val);
+}
+
+int node::set(const std::string &file, unsigned long val) const
+{
+	return write_file(path(file), std::to_string(val));
+}
+
+int node::get(const std::string &file, std::string &val) const
+{
+	return read_file(path(file), val);
+}
+
+int node::get(const std::string &file, unsigned long &val) const
+{
+	return read_ulong(path(file), val);
+}
+
+double weighted_accesses(const std::vector<region> &regions,
+			 unsigned long start, unsigned long end)
+{
+	double sum = 0, bytes = 0;
+
+	for (const region &r : regions) {
+		unsigned long lo = r.start > start ? r.start : start;
+		unsigned long hi = r.end < end ? r.end : end;
+
+		if (lo >= hi)
+			continue;
+		sum += static_cast<double>(r.nr_accesses) * (hi - lo);
+		bytes += hi - lo;
+	}
+	return bytes > 0 ? sum / bytes : -1;
+}
+
+int scheme::set_action(const std::string &action) const
+{
+	return set("action", action);
+}
+
+int scheme::set_access_pattern(const access_pattern &p) const
+{
+	const node ap(path("access_pattern"));
+	const struct {
+		const char *file;
+		unsigned long val;
+	} files[] = {
+		{ "sz/min", p.sz_min },
+		{ "sz/max", p.sz_max },
+		{ "nr_accesses/min", p.nr_accesses_min },
+		{ "nr_accesses/max", p.nr_accesses_max },
+		{ "age/min", p.age_min },
+		{ "age/max", p.age_max },
+	};
+
+	for (const auto &f : files) {
+		int err = ap.set(f.file, f.val);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int scheme::tried_regions(std::vector<region> &regions) const
+{
+	regions.clear();
+	for (unsigned int i = 0;; i++) {
+		const node r(path("tried_regions/" + std::to_string(i)));
+		region reg;
+		int err;
+
+		if (!exists(r.dir()))
+			return 0;
+		err = r.get("start", reg.start);
+		if (!err)
+			err = r.get("end", reg.end);
+		if (!err)
+			err = r.get("nr_accesses", reg.nr_accesses);
+		if (!err)
+			err = r.get("age", reg.age);
+		if (err)
+			return err;
+		regions.push_back(reg);
+	}
+}
+
+int target::set_pid(pid_t pid) const
+{
+	return set("pid_target", static_cast<unsigned long>(pid));
+}
+
+int context::set_operations(const std::string &ops) const
+{
+	return set("operations", ops);
+}
+
+int context::set_intervals(unsigned long sample_us, unsigned long aggr_us,
+			   unsigned long update_us) const
+{
+	const node iv(path("monitoring_attrs/intervals"));
+	int err = iv.set("sample_us", sample_us);
+
+	if (!err)
+		err = iv.set("aggr_us", aggr_us);
+	if (!err)
+		err = iv.set("update_us", update_us);
+	return err;
+}
+
+int context::set_nr_regions(unsigned long min, unsigned long max) const
+{
+	const node nr(path("monitoring_attrs/nr_regions"));
+	int err;
+
+	/* Order the writes so that min <= max holds at every step. */
+	err = nr.set("max", max);
+	if (!err)
+		err = nr.set("min", min);
+	return err;
+}
+
+int context::set_nr_targets(unsigned int nr) const
+{
+	return set("targets/nr_targets", nr);
+}
+
+target context::get_target(unsigned int idx) const
+{
+	return target(path("targets/" + std::to_string(idx)));
+}
+
+int context::set_nr_schemes(unsigned int nr) const
+{
+	return set("schemes/nr_schemes", nr);
+}
+
+scheme context::get_scheme(unsigned int idx) const
+{
+	return scheme(path("schemes/" + std::to_string(idx)));
+}
+
+int kdamond::set_nr_contexts(unsigned int nr) const
+{
+	return set("contexts/nr_contexts", nr);
+}
+
+context kdamond::get_context(unsigned int idx) const
+{
+	return context(path("contexts/" + std::to_string(idx)));
+}
+
+int kdamond::state(const std::string &cmd) const
+{
+	return set("state", cmd);
+}
+
+bool kdamond::running() const
+{
+	std::string s;
+
+	return !get("state", s) && s == "on";
+}
+
+pid_t kdamond::pid() const
+{
+	std::string s;
+	long pid;
+
+	if (get("pid", s))
+		return -1;
+	pid = std::strtol(s.c_str(), nullptr, 10);
+	return pid > 0 ? static_cast<pid_t>(pid) : -1;
+}
+
+session::session()
+{
+	reset();
+}
+
+session::~session()
+{
+	reset();
+}
+
+int session::set_nr_kdamonds(unsigned int nr) const
+{
+	return write_file(kdamonds_dir + "/nr_kdamonds", std::to_string(nr));
+}
+
+kdamond session::get_kdamond(unsigned int idx) const
+{
+	return kdamond(kdamonds_dir + "/" + std::to_string(idx));
+}
+
+int session::reset() const
+{
+	unsigned long nr = 0;
+	int err, ret = 0;
+
+	err = read_ulong(kdamonds_dir + "/nr_kdamonds", nr);
+	if (err)
+		return err;
+	for (unsigned long i = 0; i < nr; i++) {
+		const kdamond kd = get_kdamond(static_cast<unsigned int>(i));
+
+		if (kd.running()) {
+			err = kd.stop();
+			if (err && !ret)
+				ret = err;
+		}
+	}
+	err = set_nr_kdamonds(0);
+	return ret ? ret : err;
+}
+
+} /* namespace damon_sysfs */

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A small typed library for DAMON's sysfs interface
+ * (/sys/kernel/mm/damon/admin), shared by all C++ selftests.
+ *
+ * Every setter writes one file and returns 0 or a negative errno, so tests
+ * can assert on the exact error.  Nothing throws on I/O errors.
+ * damon_sysfs::session is the RAII guard a test holds: its destructor turns
+ * every kdamond off and resets nr_kdamonds to 0, also when the test failed
+ * half way, so one test never leaves DAMON running for the next.
+ */
+#ifndef DAMON_HWS_DAMON_SYSFS_H
+#define DAMON_HWS_DAMON_SYSFS_H
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace damon_sysfs {
+
+inline constexpr const char *admin_dir = "/sys/kernel/mm/damon/admin";
+
+/* Raw file access: 0 or -errno. */
+int write_file(const std::string &path, const std::string &val);
+int read_file(const std::string &path, std::string &val);
+int read_ulong(const std::string &path, unsigned long &val);
+bool exists(const std::string &path);
+
+/* Is DAMON sysfs there and writable by us? */
+bool available();
+
+class node {
+public:
+	explicit node(std::string dir) : dir_(std::move(dir)) {}
+	const std::string &dir() const { return dir_; }
+	std::string path(const std::string &file) const
+	{
+		return dir_ + "/" + file;
+	}
+	int set(const std::string &file, const std::string &val) const;
+	int set(const std::string &file, unsigned long val) const;
+	/* Value with the trailing newline removed. */
+	int get(const std::string &file, std::string &val) const;
+	int get(const std::string &file, unsigned long &val) const;
+
+private:
+	std::string dir_;
+};
+
+struct region {
+	unsigned long start;
+	unsigned long end;
+	unsigned long nr_accesses;
+	unsigned long age;
+};
+
+struct access_pattern {
+	unsigned long sz_min = 0;
+	unsigned long sz_max = ~0ul;
+	unsigned long nr_accesses_min = 0;
+	unsigned long nr_accesses_max = ~0ul;
+	unsigned long age_min = 0;
+	unsigned long age_max = ~0ul;
+};
+
+/*
+ * Average nr_accesses over [start, end), each region weighted by how many
+ * of its bytes fall in the range; -1 when no region overlaps it.
+ */
+double weighted_accesses(const std::vector<region> &regions,
+			 unsigned long start, unsigned long end);
+
+class scheme : public node {
+public:
+	using node::node;
+	int set_action(const std::string &action) const;
+	int set_access_pattern(const access_pattern &p) const;
+	/* Read tried_regions/ (after an update_schemes_tried_regions). */
+	int tried_regions(std::vector<region> &regions) const;
+};
+
+class target : public node {
+public:
+	using node::node;
+	int set_pid(pid_t pid) const;
+};
+
+class context : public node {
+public:
+	using node::node;
+	int set_operations(const std::string &ops) const;
+	int set_intervals(unsigned long sample_us, unsigned long aggr_us,
+			  unsigned long update_us) const;
+	int set_nr_regions(unsigned long min, unsigned long max) const;
+	int set_nr_targets(unsigned int nr) const;
+	target get_target(unsigned int idx) const;
+	int set_nr_schemes(unsigned int nr) const;
+	scheme get_scheme(unsigned int idx) const;
+};
+
+class kdamond : public node {
+public:
+	using node::node;
+	int set_nr_contexts(unsigned int nr) const;
+	context get_context(unsigned int idx) const;
+	/* Write a state command: on, off, commit, update_schemes_... */
+	int state(const std::string &cmd) const;
+	int start() const { return state("on"); }
+	int stop() const { return state("off"); }
+	bool running() const;
+	/* The kdamond's pid, or -1 when it is not running. */
+	pid_t pid() const;
+};
+
+/*
+ * RAII owner of the kdamonds directory for one test program.  Construction
+ * starts from a clean state (stops and removes leftovers); destruction
+ * does it again.
+ */
+class session {
+public:
+	session();
+	session(const session &) = delete;
+	session &operator=(const session &) = delete;
+	~session();
+
+	int set_nr_kdamonds(unsigned int nr) const;
+	kdamond get_kdamond(unsigned int idx) const;
+	/* Stop every running kdamond and set nr_kdamonds to 0. */
+	int reset() const;
+};
+
+} /* namespace damon_sysfs */
+
+#endif /* DAMON_HWS_DAMON_SYSFS_H */
