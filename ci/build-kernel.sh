@@ -9,8 +9,9 @@
 #                   fragments; bzImage and modules
 #   no-perf-events  UML (ARCH=um), DAMON without perf events; vmlinux
 #   no-damon-vaddr, no-damon-paddr, no-hugetlb
-#                   the test kernel's config plus configs/variant-*.config;
-#                   compile-only, vmlinux
+#                   vm + damon + variant-common fragments (no debug info,
+#                   no lock debugging: they are only compiled) plus
+#                   configs/variant-<name>.config; vmlinux
 #
 # Dependencies: gcc, make, flex, bison, bc, libelf-dev, libssl-dev, ccache,
 # dwarves.
@@ -39,17 +40,28 @@ build_variant() {
 		kmake "$out" ARCH=um vmlinux
 	else
 		"$PROJ_ROOT/ci/merge-config.sh" "$out" x86_64 tinyconfig \
-			"${MAIN_FRAGS[@]}" "$frag"
+			"$CFG/vm.config" "$CFG/damon.config" \
+			"$CFG/variant-common.config" "$frag"
 		kmake "$out" ARCH=x86_64 vmlinux
 	fi
 }
 
 run() {
+	local out=$BUILD/kernel key
+	[ -z "$variant" ] || out=$BUILD/variant-$variant
+	key=$(state_key "$CFG"/*.config "$PROJ_ROOT/ci/build-kernel.sh" \
+		"$PROJ_ROOT/ci/merge-config.sh")
+	if [ "$(cat "$out/.hws-built" 2>/dev/null)" = "$key" ]; then
+		info "${variant:-test kernel}: up to date"
+		return
+	fi
+	rm -f "$out/.hws-built"
 	if [ -z "$variant" ]; then
 		build_main
 	else
 		build_variant "$variant"
 	fi
+	echo "$key" > "$out/.hws-built"
 }
 
 if [ "${DAMON_HWS_LOCKED:-}" = 1 ]; then

@@ -46,8 +46,19 @@ make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$BUILD/selftests" > "$RE
 make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$BUILD/selftests" list_tests > "$BUILD/selftests/tests.list"
 
 stage static-checks
-"$PROJ_ROOT/ci/static-checks.sh" "$ktap/static.ktap" > "$RESULTS/static-checks.log" 2>&1 ||
-	{ tail -n 20 "$RESULTS/static-checks.log" >&2; die "static checks could not run"; }
+# Reuse the last verdict when neither the series nor anything the checks
+# read changed.
+static_key=$(state_key "$PROJ_ROOT"/ci/*.sh "$PROJ_ROOT"/ci/checkpatch-exceptions \
+	"$PROJ_ROOT"/configs/*.config "$PROJ_ROOT"/patches/*)
+if [ -f "$BUILD/static.ktap" ] && [ "$(cat "$BUILD/static.key" 2>/dev/null)" = "$static_key" ]; then
+	info "static checks: nothing changed, reusing $BUILD/static.ktap"
+	cp "$BUILD/static.ktap" "$ktap/static.ktap"
+else
+	"$PROJ_ROOT/ci/static-checks.sh" "$ktap/static.ktap" > "$RESULTS/static-checks.log" 2>&1 ||
+		{ tail -n 20 "$RESULTS/static-checks.log" >&2; die "static checks could not run"; }
+	cp "$ktap/static.ktap" "$BUILD/static.ktap"
+	echo "$static_key" > "$BUILD/static.key"
+fi
 
 stage vm-tests
 vm_rc=0

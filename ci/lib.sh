@@ -11,6 +11,13 @@ BUILD=${BUILD:-$PROJ_ROOT/build}
 RESULTS=${RESULTS:-$PROJ_ROOT/results}
 CACHE=${DAMON_HWS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/damon-hwsample}
 export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ccache}
+# Paths below the checkout become relative and the build directory is not
+# hashed, so the test kernel, the config variants and other checkouts of
+# this project share cache entries (kbuild with O= passes relative paths
+# for the object tree).
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PROJ_ROOT}
+export CCACHE_NOHASHDIR=1
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-10G}
 # Kernel builds must never overlap on a 2-core machine: every build takes
 # this lock (flock), whichever checkout it comes from.
 BUILD_LOCK=$CACHE/kernel-build.lock
@@ -35,4 +42,44 @@ kmake() {
 	make -C "$KTREE" O="$out" -j"$JOBS" CC="ccache gcc" \
 		KBUILD_BUILD_USER=ci \
 		KBUILD_BUILD_HOST=damon-hwsample "$@"
+}
+
+# A key for "nothing changed": the kernel tree's HEAD commit (none when the
+# tree has uncommitted changes, so that edits are always rebuilt), plus the
+# contents of the given project files.
+state_key() {
+	local head
+	if [ -n "$(git -C "$KTREE" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+		echo "dirty-$(date +%s%N)"
+		return
+	fi
+	head=$(git -C "$KTREE" rev-parse HEAD 2>/dev/null) || head=none
+	local f
+	for f in "$@"; do
+		if [ -f "$f" ]; then
+			echo "== $f"
+			cat "$f"
+		fi
+	done | { echo "$head"; cat; } | sha1sum | cut -d' ' -f1
+}
+
+# apt-get/apt-cache against one extra Debian suite, with a private
+# configuration under $CACHE/apt-<suite>: the machine's own sources and
+# package state are not touched.  Downloads are verified against the
+# suite's signed index as usual.  The index is refreshed at most hourly.
+#   private_apt SUITE apt-get download PKG=VER
+private_apt() {
+	local suite=$1 tool=$2 d=$CACHE/apt-$1
+	shift 2
+	local -a opts=(-o "Dir::Etc::sourcelist=$d/sources.list"
+		-o Dir::Etc::sourceparts=- -o "Dir::State::Lists=$d/lists"
+		-o "Dir::Cache=$d/cache" -o APT::Sandbox::User=root)
+
+	mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+	echo "deb $KSRC_MIRROR $suite main" > "$d/sources.list"
+	if [ -z "$(find "$d/lists" -maxdepth 1 -name '*Packages*' -mmin -60 2>/dev/null)" ]; then
+		info "updating the $suite package index"
+		apt-get "${opts[@]}" -q update >&2 || die "apt-get update for $suite failed"
+	fi
+	"$tool" "${opts[@]}" "$@"
 }

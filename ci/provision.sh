@@ -22,16 +22,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-readonly APT_DIR=$CACHE/apt
 readonly DEB_DIR=$CACHE/deb
-
-apt_opts() {
-	echo -o "Dir::Etc::sourcelist=$APT_DIR/sources.list" \
-	     -o Dir::Etc::sourceparts=- \
-	     -o "Dir::State::Lists=$APT_DIR/lists" \
-	     -o "Dir::Cache=$APT_DIR/cache" \
-	     -o APT::Sandbox::User=root
-}
 
 # Print "<package> <version>" of the base to use: KVER_WANT when the suite
 # has it, else the newest $KVER_SERIES.y.
@@ -39,7 +30,7 @@ pick_package() {
 	local pkg="linux-source-$KVER_SERIES" ver want_ver=""
 	local -a vers
 
-	mapfile -t vers < <(apt-cache $(apt_opts) madison "$pkg" | awk -F'|' '{gsub(/ /,"",$2); print $2}')
+	mapfile -t vers < <(private_apt "$KSRC_SUITE" apt-cache madison "$pkg" | awk -F'|' '{gsub(/ /,"",$2); print $2}')
 	[ ${#vers[@]} -gt 0 ] || die "no $pkg in $KSRC_SUITE (apt-cache madison found nothing)"
 	for ver in "${vers[@]}"; do
 		case $ver in "$KVER_WANT"-*) want_ver=$ver ;; esac
@@ -56,14 +47,9 @@ pick_package() {
 debian_base() {
 	local pkg ver deb repo tmp kver
 
-	mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial" "$DEB_DIR"
-	echo "deb $KSRC_MIRROR $KSRC_SUITE main" > "$APT_DIR/sources.list"
-	# Refresh the index at most once an hour: re-runs stay fast, a new 7.3.y
+	mkdir -p "$DEB_DIR"
+	# The index is refreshed at most hourly: re-runs stay fast, a new 7.3.y
 	# is still noticed.
-	if [ -z "$(find "$APT_DIR/lists" -maxdepth 1 -name '*Packages*' -mmin -60 2>/dev/null)" ]; then
-		info "updating the $KSRC_SUITE package index"
-		apt-get $(apt_opts) -q update >&2 || die "apt-get update for $KSRC_SUITE failed"
-	fi
 	read -r pkg ver < <(pick_package)
 	repo=$CACHE/base-$ver.git
 	if git -C "$repo" rev-parse -q --verify refs/tags/base >/dev/null 2>&1; then
@@ -74,7 +60,7 @@ debian_base() {
 	deb=$(ls "$DEB_DIR/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -n 1 || true)
 	if [ -z "$deb" ]; then
 		info "downloading $pkg $ver"
-		(cd "$DEB_DIR" && apt-get $(apt_opts) -q download "$pkg=$ver" >&2) ||
+		(cd "$DEB_DIR" && private_apt "$KSRC_SUITE" apt-get -q download "$pkg=$ver" >&2) ||
 			die "apt-get download $pkg=$ver failed"
 		deb=$(ls "$DEB_DIR/${pkg}_"*.deb | head -n 1)
 	fi

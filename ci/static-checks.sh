@@ -124,31 +124,40 @@ check_per_patch_build() {
 normalize() { sed -E 's/:[0-9]+(:[0-9]+)?:/:/; s#^.*/(mm|include|arch|kernel)/#\1/#' | sort; }
 
 check_sparse() {
-	local dirs tip base_log tip_log new
-	command -v sparse >/dev/null || { fail sparse "sparse not installed"; return; }
+	local dirs base_log tip_log new checker rev l nfiles
+	checker=$("$PROJ_ROOT/ci/setup-sparse.sh" 2>"$log_dir/sparse-setup.log") ||
+		{ fail sparse "no usable sparse: $(tail -n 1 "$log_dir/sparse-setup.log")"; return; }
 	bisect_prepare
-	dirs=$( (echo mm/damon/; series_files | grep -E '\.[ch]$' | grep -v '^include/' | xargs -r -n1 dirname | sed 's#$#/#') | sort -u)
+	dirs=$( (echo mm/damon/; series_files | { grep -E '\.[ch]$' || true; } |
+		{ grep -v '^include/' || true; } | xargs -r -n1 dirname | sed 's#$#/#') | sort -u)
 	base_log=$log_dir/sparse-base.log tip_log=$log_dir/sparse-series.log
 	for rev in base series; do
-		local l=$base_log
+		l=$base_log
 		[ $rev = series ] && l=$tip_log
 		# C=2 checks every file of the targets, built or not.
-		with_build_lock bash -c "$(declare -f bisect_build); BSRC='$BSRC' BOUT='$BOUT' JOBS=$JOBS bisect_build $(git -C "$KTREE" rev-parse $rev) '$l.raw' C=2 $dirs" ||
+		with_build_lock bash -c "$(declare -f bisect_build); BSRC='$BSRC' BOUT='$BOUT' JOBS=$JOBS bisect_build $(git -C "$KTREE" rev-parse $rev) '$l.raw' C=2 CHECK='$checker' $dirs" ||
 			{ fail sparse "build with C=2 failed at $rev"; return; }
 		grep -E ': (warning|error):' "$l.raw" | normalize > "$l" || true
 	done
+	# The kernel silently skips a checker it does not accept: make sure
+	# files were checked.
+	nfiles=$(grep -c '^  CHECK ' "$tip_log.raw" || true)
+	if [ "$nfiles" -eq 0 ]; then
+		fail sparse "sparse checked no file (see $tip_log.raw)"
+		return
+	fi
 	new=$(comm -13 "$base_log" "$tip_log")
 	if [ -n "$new" ]; then
 		echo "$new" > "$log_dir/sparse-new.log"
 		fail sparse "$(echo "$new" | wc -l) new warnings: $(echo "$new" | head -n 2 | tr '\n' ' ')"
 	else
-		ok sparse "$(wc -l < "$tip_log") warnings, none new"
+		ok sparse "$nfiles files checked, $(wc -l < "$tip_log") warnings, none new"
 	fi
 }
 
 check_kernel_doc() {
 	local files new rev
-	files=$( (series_files | grep -E '\.[ch]$'; echo mm/damon/core.c; echo include/linux/damon.h) | sort -u)
+	files=$( (series_files | { grep -E '\.[ch]$' || true; }; echo mm/damon/core.c; echo include/linux/damon.h) | sort -u)
 	for rev in base series; do
 		git -C "$BSRC" checkout -q --detach "$(git -C "$KTREE" rev-parse $rev)" 2>/dev/null ||
 			bisect_prepare

@@ -111,13 +111,18 @@ cmdline+=" init=$PROJ_ROOT/ci/guest-init.sh"
 # Unknown parameters without a dot reach init as environment variables.
 cmdline+=" HWS_ACCEL=$accel"
 if [ $# -gt 0 ]; then
+	# The guest's working directory is /: make a relative program absolute.
+	case $1 in
+	/*) ;;
+	*/*) [ -e "$1" ] && set -- "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")" "${@:2}" ;;
+	esac
 	printf '%s\n' "$@" > "$results/command"
 	cmdline+=" HWS_COMMAND=1"
 fi
 cmdline+=" $extra"
 
 qemu=(qemu-system-x86_64 "${accel_args[@]}" -smp "$cpus" -m "${mem}M"
-      $(numa_args) -nographic -no-reboot -kernel "$kernel" -append "$cmdline"
+      $(numa_args) -nographic -no-reboot -nic none -kernel "$kernel" -append "$cmdline"
       -fsdev "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap"
       -device virtio-9p-pci,fsdev=root,mount_tag=/dev/root
       -fsdev "local,id=res,path=$results,security_model=none,multidevs=remap"

@@ -38,6 +38,22 @@ for k in "$vmr"/selftests/*.ktap; do
 	esac
 done
 
+# The tree's own KUnit parser must count what ktap_summary.py counts.
+kunit_py=$(python3 "$KTREE/tools/testing/kunit/kunit.py" parse --summary "$out/kunit.log" 2>&1 |
+	sed -nE 's/.*Ran ([0-9]+) tests?: (.*)$/\1 \2/p' | tail -n 1)
+ours=$(python3 "$PROJ_ROOT/ci/ktap_summary.py" --dmesg --name kunit "$out/kunit.log" | head -n 1)
+{
+	echo "TAP version 13"
+	echo "1..1"
+	total=$(echo "$ours" | awk '{print $2 + $4 + $6}')
+	if [ -n "$kunit_py" ] && [ "${kunit_py%% *}" = "$total" ]; then
+		echo "ok 1 kunit_parsers_agree"
+	else
+		echo "not ok 1 kunit_parsers_agree"
+	fi
+	echo "# kunit.py parse: ${kunit_py:-no result}; ktap_summary.py: $ours"
+} > "$out/kunit-parser.ktap"
+
 # name|extended regex on the kernel log
 readonly CHECKS=(
 	"no_warn|WARNING: |------------\[ cut here \]------------"

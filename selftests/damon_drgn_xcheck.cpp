@@ -17,6 +17,7 @@
 
 #include <climits>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <exception>
 #include <fstream>
@@ -237,6 +238,15 @@ bool regions_sane(ktap::writer &t, const json &targets)
 	return true;
 }
 
+bool check_start(ktap::writer &t, const damon_sysfs::kdamond &kd)
+{
+	int err = kd.start();
+
+	if (err)
+		t.diagf("writing 'on' to state failed: %s", std::strerror(-err));
+	return !err;
+}
+
 int run()
 {
 	const char *vmlinux = std::getenv("DAMON_HWS_VMLINUX");
@@ -264,7 +274,7 @@ int run()
 		t.skip_rest("configuration failed");
 		return t.exit_code();
 	}
-	if (!t.result(kd.start() == 0, "start")) {
+	if (!t.result(check_start(t, kd), "start")) {
 		t.skip_rest("kdamond did not start");
 		return t.exit_code();
 	}

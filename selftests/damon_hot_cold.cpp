@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <fstream>
 #include <string>
@@ -101,6 +102,15 @@ bool hot_beats_cold(ktap::writer &t, const damon_sysfs::kdamond &kd,
 	return false;
 }
 
+bool check_start(ktap::writer &t, const damon_sysfs::kdamond &kd)
+{
+	int err = kd.start();
+
+	if (err)
+		t.diagf("writing 'on' to state failed: %s", std::strerror(-err));
+	return !err;
+}
+
 int run()
 {
 	if (geteuid())
@@ -123,7 +133,7 @@ int run()
 		t.skip_rest("configuration failed");
 		return t.exit_code();
 	}
-	if (!t.result(kd.start() == 0, "start")) {
+	if (!t.result(check_start(t, kd), "start")) {
 		t.skip_rest("kdamond did not start");
 		return t.exit_code();
 	}
