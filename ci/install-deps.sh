@@ -11,8 +11,8 @@ readonly PKGS=(
 	# kernel build
 	bc bison ccache cpio dwarves flex gcc g++ libelf-dev libssl-dev make
 	perl python3 xz-utils kmod rsync git
-	# static checks and series tooling
-	sparse b4
+	# series tooling (sparse: ci/setup-sparse.sh)
+	b4
 	# VM and tests
 	qemu-system-x86 busybox-static python3-drgn nlohmann-json3-dev
 )
