@@ -34,7 +34,11 @@ fi
 
 prefix=$SERIES_SUBJECT_PREFIX
 [ "$ver" = 1 ] || prefix="$prefix v$ver"
-git -C "$KTREE" format-patch -q --cover-letter --no-signature --base=base \
+# --zero-commit: the "From <sha>" lines carry no commit id, so re-applying
+# the series (new committer dates, new ids) exports the same bytes.  The
+# cover letter is from the placeholder identity, not the machine's.
+git -C "$KTREE" -c user.name="$SERIES_AUTHOR_NAME" -c user.email="$SERIES_AUTHOR_EMAIL" \
+	format-patch -q --zero-commit --cover-letter --no-signature --base=base \
 	--subject-prefix="$prefix" --numbered -o "$dir" base..series
 
 # Fill the cover letter from cover-letter.txt.
@@ -53,6 +57,7 @@ PY
 
 # Fixed Message-Ids: <damon-hwsample-v<ver>-<i>@invalid>; patches reply
 # to the cover letter.  The cover letter's Date is the last patch's.
+# Header lines are unfolded (b4 0.12 cannot copy a folded Subject).
 tip_date=$(git -C "$KTREE" log -1 --format=%aD series)
 i=0
 for p in "$dir"/[0-9][0-9][0-9][0-9]-*.patch; do
@@ -63,7 +68,13 @@ import sys
 path, mid, root, idx, date = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 s = open(path).read()
 head, sep, rest = s.partition('\n\n')
-lines = head.split('\n')
+# Unfold continuation lines: b4 0.12 fails on a folded Subject.
+lines = []
+for l in head.split('\n'):
+    if l[:1] in (' ', '\t') and lines:
+        lines[-1] += ' ' + l.strip()
+    else:
+        lines.append(l)
 if idx == 0:
     lines = ['Date: ' + date if l.startswith('Date: ') else l for l in lines]
 extra = ['Message-Id: ' + mid]

@@ -122,6 +122,7 @@ file_patch_ids() {
 	local p
 	for p in "$PROJ_ROOT"/patches/[0-9][0-9][0-9][0-9]-*.patch; do
 		[ -e "$p" ] || continue
+		case $p in */0000-cover-letter.patch) continue ;; esac
 		git patch-id --stable < "$p"
 	done | awk '{print $1}'
 }
@@ -131,6 +132,7 @@ apply_series() {
 	local p
 
 	for p in "$PROJ_ROOT"/patches/[0-9][0-9][0-9][0-9]-*.patch; do
+		case $p in */0000-cover-letter.patch) continue ;; esac
 		[ -e "$p" ] && patches+=("$p")
 	done
 	git -C "$KTREE" checkout -q -B series base
@@ -161,7 +163,7 @@ main() {
 			return
 		fi
 		backup=series-backup-$(date +%Y%m%d-%H%M%S)
-		if git -C "$KTREE" rev-parse -q --verify series >/dev/null; then
+		if [ -n "$(git -C "$KTREE" rev-list base..series 2>/dev/null)" ]; then
 			git -C "$KTREE" branch -f "$backup" series
 			info "kernel-tree/ differs from patches/: old branch kept as $backup"
 		fi

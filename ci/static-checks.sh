@@ -58,6 +58,7 @@ check_checkpatch() {
 		return
 	fi
 	for p in "$PROJ_ROOT"/patches/[0-9][0-9][0-9][0-9]-*.patch; do
+		case $p in */0000-cover-letter.patch) continue ;; esac
 		name=$(basename "$p" .patch)
 		log=$log_dir/checkpatch-$name.log
 		if (cd "$KTREE" && ./scripts/checkpatch.pl --strict --no-summary \

@@ -121,7 +121,11 @@ if [ $# -gt 0 ]; then
 fi
 cmdline+=" $extra"
 
-qemu=(qemu-system-x86_64 "${accel_args[@]}" -smp "$cpus" -m "${mem}M"
+# One socket per NUMA node: CPUs that share a socket (an LLC) on different
+# nodes make the guest WARN in topology_sane().
+[ $((cpus % nodes)) -eq 0 ] || die "-c $cpus is not a multiple of -n $nodes"
+smp="$cpus,sockets=$nodes,cores=$((cpus / nodes)),threads=1"
+qemu=(qemu-system-x86_64 "${accel_args[@]}" -smp "$smp" -m "${mem}M"
       $(numa_args) -nographic -no-reboot -nic none -kernel "$kernel" -append "$cmdline"
       -fsdev "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap"
       -device virtio-9p-pci,fsdev=root,mount_tag=/dev/root

@@ -62,8 +62,8 @@ int run()
 	damon_sysfs::session s;
 	workload::hot_cold_child child(hot_sz, cold_sz);
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
-	const damon_sysfs::context ctx = kd.get_context(0);
-	const damon_sysfs::scheme sch = ctx.get_scheme(0);
+	const damon_sysfs::scheme sch = kd.get_context(0).get_scheme(0);
+	damon_sysfs::vaddr_monitor m;
 	std::vector<damon_sysfs::region> rs;
 	double hot = -1, cold = -1;
 	int err;
@@ -73,23 +73,10 @@ int run()
 	std::printf("workload pid %d: hot buffer %zu MiB at %#lx (written in a loop), cold buffer %zu MiB at %#lx (written once)\n",
 		    child.pid(), hot_sz >> 20, child.hot_start(),
 		    cold_sz >> 20, child.cold_start());
-	err = s.set_nr_kdamonds(1);
-	if (!err)
-		err = kd.set_nr_contexts(1);
-	if (!err)
-		err = ctx.set_operations("vaddr");
-	if (!err)
-		err = ctx.set_intervals(sample_us, aggr_us, 1000000);
-	if (!err)
-		err = ctx.set_nr_targets(1);
-	if (!err)
-		err = ctx.get_target(0).set_pid(child.pid());
-	if (!err)
-		err = ctx.set_nr_schemes(1);
-	if (!err)
-		err = sch.set_action("stat");
-	if (!err)
-		err = sch.set_access_pattern(damon_sysfs::access_pattern());
+	m.pid = child.pid();
+	m.sample_us = sample_us;
+	m.aggr_us = aggr_us;
+	err = damon_sysfs::setup_vaddr_monitor(s, m);
 	if (!err)
 		err = kd.start();
 	if (err) {

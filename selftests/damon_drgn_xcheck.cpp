@@ -11,6 +11,7 @@
  */
 #include "lib/damon_sysfs.h"
 #include "lib/ktap.h"
+#include "lib/test_util.h"
 #include "lib/workload.h"
 
 #include <nlohmann/json.hpp>
@@ -19,7 +20,6 @@
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
-#include <exception>
 #include <fstream>
 #include <string>
 #include <unistd.h>
@@ -28,58 +28,24 @@ namespace {
 
 using json = nlohmann::json;
 
-struct config {
-	unsigned long sample_us = 4000;
-	unsigned long aggr_us = 80000;
-	unsigned long update_us = 1600000;
-	unsigned long min_nr_regions = 12;
-	unsigned long max_nr_regions = 345;
-	damon_sysfs::access_pattern pattern;
-	unsigned long apply_interval_us = 240000;
-};
-
-config make_config()
+damon_sysfs::vaddr_monitor make_config(pid_t pid)
 {
-	config c;
+	damon_sysfs::vaddr_monitor c;
 
+	c.pid = pid;
+	c.sample_us = 4000;
+	c.aggr_us = 80000;
+	c.update_us = 1600000;
+	c.min_nr_regions = 12;
+	c.max_nr_regions = 345;
 	c.pattern.sz_min = 8192;
 	c.pattern.sz_max = 1ul << 30;
 	c.pattern.nr_accesses_min = 1;
 	c.pattern.nr_accesses_max = 7;
 	c.pattern.age_min = 3;
 	c.pattern.age_max = 99;
+	c.apply_interval_us = 240000;
 	return c;
-}
-
-int configure(const damon_sysfs::session &s, const config &c, pid_t target)
-{
-	const damon_sysfs::kdamond kd = s.get_kdamond(0);
-	const damon_sysfs::context ctx = kd.get_context(0);
-	const damon_sysfs::scheme sch = ctx.get_scheme(0);
-	int err;
-
-	err = s.set_nr_kdamonds(1);
-	if (!err)
-		err = kd.set_nr_contexts(1);
-	if (!err)
-		err = ctx.set_operations("vaddr");
-	if (!err)
-		err = ctx.set_intervals(c.sample_us, c.aggr_us, c.update_us);
-	if (!err)
-		err = ctx.set_nr_regions(c.min_nr_regions, c.max_nr_regions);
-	if (!err)
-		err = ctx.set_nr_targets(1);
-	if (!err)
-		err = ctx.get_target(0).set_pid(target);
-	if (!err)
-		err = ctx.set_nr_schemes(1);
-	if (!err)
-		err = sch.set_action("stat");
-	if (!err)
-		err = sch.set_access_pattern(c.pattern);
-	if (!err)
-		err = sch.set("apply_interval_us", c.apply_interval_us);
-	return err;
 }
 
 /* Removes the file when the test ends, however it ends. */
@@ -172,7 +138,7 @@ bool expect_eq(ktap::writer &t, const char *what, unsigned long want,
 	return false;
 }
 
-bool attrs_match(ktap::writer &t, const config &c, const json &attrs)
+bool attrs_match(ktap::writer &t, const damon_sysfs::vaddr_monitor &c, const json &attrs)
 {
 	bool ok = true;
 
@@ -187,7 +153,7 @@ bool attrs_match(ktap::writer &t, const config &c, const json &attrs)
 	return ok;
 }
 
-bool scheme_matches(ktap::writer &t, const config &c, const json &schemes)
+bool scheme_matches(ktap::writer &t, const damon_sysfs::vaddr_monitor &c, const json &schemes)
 {
 	const damon_sysfs::access_pattern &p = c.pattern;
 	bool ok;
@@ -238,19 +204,9 @@ bool regions_sane(ktap::writer &t, const json &targets)
 	return true;
 }
 
-bool check_start(ktap::writer &t, const damon_sysfs::kdamond &kd)
-{
-	int err = kd.start();
-
-	if (err)
-		t.diagf("writing 'on' to state failed: %s", std::strerror(-err));
-	return !err;
-}
-
 int run()
 {
 	const char *vmlinux = std::getenv("DAMON_HWS_VMLINUX");
-	const config c = make_config();
 	json dump;
 
 	if (geteuid())
@@ -268,13 +224,14 @@ int run()
 	damon_sysfs::session s;
 	workload::sleeper child;
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	const damon_sysfs::vaddr_monitor c = make_config(child.pid());
 
-	if (!t.result(child.ok() && configure(s, c, child.pid()) == 0,
+	if (!t.result(child.ok() && damon_sysfs::setup_vaddr_monitor(s, c) == 0,
 		      "configure")) {
 		t.skip_rest("configuration failed");
 		return t.exit_code();
 	}
-	if (!t.result(check_start(t, kd), "start")) {
+	if (!t.result(start_kdamond(t, kd), "start")) {
 		t.skip_rest("kdamond did not start");
 		return t.exit_code();
 	}
@@ -298,12 +255,5 @@ int run()
 
 int main()
 {
-	try {
-		return run();
-	} catch (const std::exception &e) {
-		std::printf("# unexpected exception: %s\n", e.what());
-	} catch (...) {
-		std::printf("# unexpected exception\n");
-	}
-	return ktap::KSFT_FAIL;
+	return ktap::guarded_main(run);
 }

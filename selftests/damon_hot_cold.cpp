@@ -8,12 +8,11 @@
  */
 #include "lib/damon_sysfs.h"
 #include "lib/ktap.h"
+#include "lib/test_util.h"
 #include "lib/workload.h"
 
 #include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <exception>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -36,36 +35,6 @@ std::string comm_of(pid_t pid)
 
 	std::getline(f, s);
 	return s;
-}
-
-int configure(const damon_sysfs::session &s, pid_t target)
-{
-	const damon_sysfs::kdamond kd = s.get_kdamond(0);
-	const damon_sysfs::context ctx = kd.get_context(0);
-	const damon_sysfs::scheme sch = ctx.get_scheme(0);
-	int err;
-
-	err = s.set_nr_kdamonds(1);
-	if (!err)
-		err = kd.set_nr_contexts(1);
-	if (!err)
-		err = ctx.set_operations("vaddr");
-	if (!err)
-		err = ctx.set_intervals(sample_us, aggr_us, update_us);
-	if (!err)
-		err = ctx.set_nr_regions(10, 1000);
-	if (!err)
-		err = ctx.set_nr_targets(1);
-	if (!err)
-		err = ctx.get_target(0).set_pid(target);
-	/* A stat scheme for every region exposes DAMON's view. */
-	if (!err)
-		err = ctx.set_nr_schemes(1);
-	if (!err)
-		err = sch.set_action("stat");
-	if (!err)
-		err = sch.set_access_pattern(damon_sysfs::access_pattern());
-	return err;
 }
 
 /*
@@ -102,15 +71,6 @@ bool hot_beats_cold(ktap::writer &t, const damon_sysfs::kdamond &kd,
 	return false;
 }
 
-bool check_start(ktap::writer &t, const damon_sysfs::kdamond &kd)
-{
-	int err = kd.start();
-
-	if (err)
-		t.diagf("writing 'on' to state failed: %s", std::strerror(-err));
-	return !err;
-}
-
 int run()
 {
 	if (geteuid())
@@ -129,11 +89,17 @@ int run()
 		t.skip_rest("no workload");
 		return t.exit_code();
 	}
-	if (!t.result(configure(s, child.pid()) == 0, "configure")) {
+	damon_sysfs::vaddr_monitor m;
+
+	m.pid = child.pid();
+	m.sample_us = sample_us;
+	m.aggr_us = aggr_us;
+	m.update_us = update_us;
+	if (!t.result(damon_sysfs::setup_vaddr_monitor(s, m) == 0, "configure")) {
 		t.skip_rest("configuration failed");
 		return t.exit_code();
 	}
-	if (!t.result(check_start(t, kd), "start")) {
+	if (!t.result(start_kdamond(t, kd), "start")) {
 		t.skip_rest("kdamond did not start");
 		return t.exit_code();
 	}
@@ -153,12 +119,5 @@ int run()
 
 int main()
 {
-	try {
-		return run();
-	} catch (const std::exception &e) {
-		std::printf("# unexpected exception: %s\n", e.what());
-	} catch (...) {
-		std::printf("# unexpected exception\n");
-	}
-	return ktap::KSFT_FAIL;
+	return ktap::guarded_main(run);
 }

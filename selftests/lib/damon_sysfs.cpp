@@ -277,6 +277,37 @@ pid_t kdamond::pid() const
 	return pid > 0 ? static_cast<pid_t>(pid) : -1;
 }
 
+int setup_vaddr_monitor(const session &s, const vaddr_monitor &m)
+{
+	const kdamond kd = s.get_kdamond(0);
+	const context ctx = kd.get_context(0);
+	const scheme sch = ctx.get_scheme(0);
+	int err;
+
+	err = s.set_nr_kdamonds(1);
+	if (!err)
+		err = kd.set_nr_contexts(1);
+	if (!err)
+		err = ctx.set_operations("vaddr");
+	if (!err)
+		err = ctx.set_intervals(m.sample_us, m.aggr_us, m.update_us);
+	if (!err)
+		err = ctx.set_nr_regions(m.min_nr_regions, m.max_nr_regions);
+	if (!err)
+		err = ctx.set_nr_targets(1);
+	if (!err)
+		err = ctx.get_target(0).set_pid(m.pid);
+	if (!err)
+		err = ctx.set_nr_schemes(1);
+	if (!err)
+		err = sch.set_action("stat");
+	if (!err)
+		err = sch.set_access_pattern(m.pattern);
+	if (!err)
+		err = sch.set("apply_interval_us", m.apply_interval_us);
+	return err;
+}
+
 session::session()
 {
 	reset();

@@ -114,6 +114,28 @@ public:
 };
 
 /*
+ * What setup_vaddr_monitor() writes: kdamond 0, context 0, vaddr
+ * operations on one target, and one "stat" scheme whose tried regions
+ * expose DAMON's view.
+ */
+struct vaddr_monitor {
+	pid_t pid = -1;
+	unsigned long sample_us = 5000;
+	unsigned long aggr_us = 100000;
+	unsigned long update_us = 1000000;
+	unsigned long min_nr_regions = 10;
+	unsigned long max_nr_regions = 1000;
+	access_pattern pattern;
+	/* 0: the scheme is applied every aggregation interval. */
+	unsigned long apply_interval_us = 0;
+};
+
+class session;
+
+/* Write @m below kdamond 0; returns 0 or the first -errno. */
+int setup_vaddr_monitor(const session &s, const vaddr_monitor &m);
+
+/*
  * RAII owner of the kdamonds directory for one test program.  Construction
  * starts from a clean state (stops and removes leftovers); destruction
  * does it again.

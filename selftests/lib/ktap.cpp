@@ -7,6 +7,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 
 namespace ktap {
 
@@ -104,6 +105,19 @@ int writer::exit_code() const
 	if (nr_skip == plan && plan)
 		return KSFT_SKIP;
 	return KSFT_PASS;
+}
+
+int guarded_main(int (*fn)())
+{
+	try {
+		return fn();
+	} catch (const std::exception &e) {
+		std::printf("# unexpected exception: %s\n", e.what());
+	} catch (...) {
+		std::printf("# unexpected exception\n");
+	}
+	std::fflush(stdout);
+	return KSFT_FAIL;
 }
 
 void exit_skip(const std::string &reason)

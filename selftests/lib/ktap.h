@@ -51,6 +51,12 @@ private:
 	void finish();
 };
 
+/*
+ * Run @fn and return its exit code; an exception that escapes it is
+ * reported as a "# " line and gives KSFT_FAIL.  For main().
+ */
+int guarded_main(int (*fn)());
+
 /* Skip the whole program before any result: prints "1..0 # SKIP". */
 [[noreturn]] void exit_skip(const std::string &reason);
 
