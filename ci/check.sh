@@ -15,6 +15,12 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 ktap=$RESULTS/ktap
+# A stage that cannot run at all still ends the output with the summary.
+die() {
+	echo "error: $*" >&2
+	echo "0 passed, 1 failed, 0 skipped"
+	exit "$KSFT_FAIL"
+}
 total_start=$(date +%s)
 stage_start=$total_start
 timings=()
@@ -31,10 +37,10 @@ rm -rf "$ktap" "$RESULTS/vm"
 mkdir -p "$ktap"
 
 stage deps
-"$PROJ_ROOT/ci/install-deps.sh"
+"$PROJ_ROOT/ci/install-deps.sh" || die "installing packages failed"
 
 stage kernel-tree
-"$PROJ_ROOT/ci/provision.sh"
+"$PROJ_ROOT/ci/provision.sh" || die "provisioning kernel-tree/ failed"
 
 stage kernel
 "$PROJ_ROOT/ci/build-kernel.sh" > "$RESULTS/build-kernel.log" 2>&1 ||
@@ -64,7 +70,8 @@ stage vm-tests
 vm_rc=0
 "$PROJ_ROOT/ci/vm-run.sh" -c 2 -m 2048 -n 2 -t "${VM_TIMEOUT:-1500}" -r "$RESULTS/vm" -- \
 	"$PROJ_ROOT/ci/guest-tests.sh" "$BUILD" || vm_rc=$?
-"$PROJ_ROOT/ci/vm-verdict.sh" "$RESULTS/vm" "$ktap"
+"$PROJ_ROOT/ci/vm-verdict.sh" "$RESULTS/vm" "$ktap" ||
+	die "could not judge the VM run (details: $RESULTS/vm/)"
 
 stage done
 echo

@@ -21,7 +21,14 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results /tmp/results
 HWS_RESULTS=/tmp/results
-export HWS_RESULTS HWS_ACCEL
+# tag:path,... : host directories shared again over what the tmpfs mounts
+# above hide (a checkout below /tmp).
+for m in $(echo "$HWS_MOUNTS" | tr ',' ' '); do
+	mkdir -p "${m#*:}" 2>/dev/null
+	mount -t 9p -o ro,trans=virtio,version=9p2000.L,cache=loose,msize=512000 "${m%%:*}" "${m#*:}" ||
+		echo "guest-init: cannot mount ${m%%:*} on ${m#*:}"
+done
+export HWS_RESULTS HWS_ACCEL HWS_MOUNTS
 hostname damon-vm
 
 rc=1

@@ -110,6 +110,24 @@ cmdline+=" rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=512000"
 cmdline+=" init=$PROJ_ROOT/ci/guest-init.sh"
 # Unknown parameters without a dot reach init as environment variables.
 cmdline+=" HWS_ACCEL=$accel"
+# The guest mounts a tmpfs on /tmp and /run: share the checkout (and a
+# build or kernel directory outside it) again so that a checkout below
+# /tmp stays visible at the same path.
+share_args=()
+mounts=
+add_share() {
+	local tag=$1 dir
+	dir=$(cd "$2" && pwd) || die "cannot share $2"
+	case $dir in *[[:space:],:]*) die "cannot share a path with blanks, commas or colons: $dir" ;; esac
+	case $mounts, in *":$dir,"*) return ;; esac
+	share_args+=(-fsdev "local,id=$tag,path=$dir,security_model=none,readonly=on,multidevs=remap"
+		     -device "virtio-9p-pci,fsdev=$tag,mount_tag=$tag")
+	mounts+=${mounts:+,}$tag:$dir
+}
+add_share proj "$PROJ_ROOT"
+case $BUILD/ in "$PROJ_ROOT"/*) ;; *) [ -d "$BUILD" ] && add_share build "$BUILD" ;; esac
+case $KTREE/ in "$PROJ_ROOT"/*) ;; *) [ -d "$KTREE" ] && add_share ktree "$KTREE" ;; esac
+cmdline+=" HWS_MOUNTS=$mounts"
 if [ $# -gt 0 ]; then
 	# The guest's working directory is /: make a relative program absolute.
 	case $1 in
@@ -130,7 +148,7 @@ qemu=(qemu-system-x86_64 "${accel_args[@]}" -smp "$smp" -m "${mem}M"
       -fsdev "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap"
       -device virtio-9p-pci,fsdev=root,mount_tag=/dev/root
       -fsdev "local,id=res,path=$results,security_model=none,multidevs=remap"
-      -device virtio-9p-pci,fsdev=res,mount_tag=results)
+      -device virtio-9p-pci,fsdev=res,mount_tag=results "${share_args[@]}")
 
 info "booting $(basename "$kernel") ($accel, $cpus CPUs, ${mem} MiB, $nodes node(s), timeout ${tmo}s)"
 if [ $# -eq 0 ]; then

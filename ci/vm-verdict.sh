@@ -40,8 +40,8 @@ done
 
 # The tree's own KUnit parser must count what ktap_summary.py counts.
 kunit_py=$(python3 "$KTREE/tools/testing/kunit/kunit.py" parse --summary "$out/kunit.log" 2>&1 |
-	sed -nE 's/.*Ran ([0-9]+) tests?: (.*)$/\1 \2/p' | tail -n 1)
-ours=$(python3 "$PROJ_ROOT/ci/ktap_summary.py" --dmesg --name kunit "$out/kunit.log" | head -n 1)
+	sed -nE 's/.*Ran ([0-9]+) tests?: (.*)$/\1 \2/p' | tail -n 1) || true
+ours=$(python3 "$PROJ_ROOT/ci/ktap_summary.py" --dmesg --name kunit "$out/kunit.log" | head -n 1) || true
 {
 	echo "TAP version 13"
 	echo "1..1"
