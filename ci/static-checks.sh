@@ -99,7 +99,9 @@ check_per_patch_build() {
 	fi
 	bisect_prepare
 	while IFS= read -r f; do
-		case $f in *.c | *.h | */Kconfig | */Makefile) dirs+=("$(dirname "$f")/") ;; esac
+		# kbuild builds directories with a Makefile, i.e. those of .c
+		# files (include/ has none)
+		case $f in *.c) dirs+=("$(dirname "$f")/") ;; esac
 	done < <(series_files)
 	for c in "${commits[@]}"; do
 		i=$((i + 1))
@@ -110,11 +112,15 @@ check_per_patch_build() {
 				/\.c$/ { sub(/\.c$/, ".o"); t[$0] = 1 }
 				/\.h$|Kconfig$|Makefile$/ { all = 1 }
 				END { if (all) { n = split(dirs, d, " "); for (i = 1; i <= n; i++) t[d[i]] = 1 }
-				      for (k in t) print k }')
-		if [ -z "$targets" ]; then
+				      for (k in t) print k }' | sort | tr '\n' ' ')
+		if [ -z "${targets// /}" ]; then
 			ok "build/$name" "no code touched"
 		elif with_build_lock bash -c "$(declare -f bisect_build); BSRC='$BSRC' BOUT='$BOUT' JOBS=$JOBS bisect_build $c '$log' $targets"; then
-			ok "build/$name"
+			if grep -q 'warning:' "$log"; then
+				fail "build/$name" "W=1 warnings: $(grep 'warning:' "$log" | head -n 2 | tr '\n' ' ')"
+			else
+				ok "build/$name" "$targets"
+			fi
 		else
 			fail "build/$name" "$(grep -E 'error:|Error [0-9]' "$log" | head -n 3 | tr '\n' ' ')"
 		fi
@@ -122,15 +128,20 @@ check_per_patch_build() {
 }
 
 # Warnings of a checker run, without line numbers, sorted.
-normalize() { sed -E 's/:[0-9]+(:[0-9]+)?:/:/; s#^.*/(mm|include|arch|kernel)/#\1/#' | sort; }
+normalize() { sed -E 's/:[0-9]+(:[0-9]+)?(:| )/:\2/; s#^.*/(mm|include|arch|kernel)/#\1/#' | sort; }
 
 check_sparse() {
 	local dirs base_log tip_log new checker rev l nfiles
 	checker=$("$PROJ_ROOT/ci/setup-sparse.sh" 2>"$log_dir/sparse-setup.log") ||
 		{ fail sparse "no usable sparse: $(tail -n 1 "$log_dir/sparse-setup.log")"; return; }
 	bisect_prepare
-	dirs=$( (echo mm/damon/; series_files | { grep -E '\.[ch]$' || true; } |
-		{ grep -v '^include/' || true; } | xargs -r -n1 dirname | sed 's#$#/#') | sort -u)
+	# directories of the series' .c files (headers are checked through
+	# them), each of which exists at base too unless the series adds it
+	dirs=$( (echo mm/damon/; series_files | { grep -E '\.c$' || true; } |
+		xargs -r -n1 dirname | sed 's#$#/#') | sort -u |
+		while read -r d; do
+			git -C "$KTREE" cat-file -e "base:${d%/}" 2>/dev/null && echo "$d"
+		done)
 	base_log=$log_dir/sparse-base.log tip_log=$log_dir/sparse-series.log
 	for rev in base series; do
 		l=$base_log
@@ -211,8 +222,37 @@ check_b4() {
 	rm -rf "$wt"
 }
 
+# damon_report_access() is called from NMI handlers: its code in the test
+# kernel, and that of the ring push when the compiler did not inline it,
+# must hold no lock-prefixed (cross-CPU atomic) instruction and call nothing
+# that locks, allocates or prints.
+check_nmi_path() {
+	local vmlinux=$BUILD/kernel/vmlinux dis=$log_dir/nmi-path.dis fn bad syms
+	syms=$(nm "$vmlinux" 2>/dev/null || true)
+	if ! grep -qw "T damon_report_access" <<< "$syms"; then
+		if [ ${#commits[@]} -eq 0 ]; then
+			skip nmi_path_no_lock "series is empty"
+		else
+			fail nmi_path_no_lock "damon_report_access not found in $vmlinux"
+		fi
+		return
+	fi
+	: > "$dis"
+	for fn in damon_report_access damon_report_ring_push; do
+		grep -qw "$fn" <<< "$syms" || continue
+		objdump -d --no-show-raw-insn --disassemble="$fn" "$vmlinux" >> "$dis"
+	done
+	bad=$(grep -E '\block\b|call.*<(_?printk|vprintk|__kmalloc|kmalloc|kmem_cache_alloc|mutex_|_raw_spin_lock|__might_sleep)' "$dis" || true)
+	if [ -n "$bad" ]; then
+		fail nmi_path_no_lock "$(echo "$bad" | head -n 3 | tr -s ' \t' ' ')"
+	else
+		ok nmi_path_no_lock "$(grep -cE '^\s*[0-9a-f]+:' "$dis") instructions; calls: $(grep -oE 'call.*<[^>+]*' "$dis" | sed 's/.*<//' | sort -u | tr '\n' ' ')"
+	fi
+}
+
 check_export
 check_checkpatch
+check_nmi_path
 check_per_patch_build
 check_sparse
 check_kernel_doc
