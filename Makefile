@@ -39,7 +39,8 @@ kernel: kernel-tree
 	@ci/build-kernel.sh
 
 selftests: kernel-tree
-	@$(MAKE) -s -C selftests KDIR=$(ROOT)/kernel-tree OUTPUT=$(BUILD)/selftests
+	@$(MAKE) -s -C selftests KDIR=$(ROOT)/kernel-tree OUTPUT=$(BUILD)/selftests \
+		KBUILD_OUTPUT_DIR=$(BUILD)/kernel
 	@$(MAKE) -s -C selftests KDIR=$(ROOT)/kernel-tree OUTPUT=$(BUILD)/selftests \
 		list_tests > $(BUILD)/selftests/tests.list
 

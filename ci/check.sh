@@ -47,7 +47,10 @@ stage kernel
 	{ tail -n 40 "$RESULTS/build-kernel.log" >&2; die "kernel build failed (log: $RESULTS/build-kernel.log)"; }
 
 stage selftests
-make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$BUILD/selftests" > "$RESULTS/build-selftests.log" 2>&1 ||
+# The test module is built against the test kernel, under the build lock.
+make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$BUILD/selftests" \
+	KBUILD_OUTPUT_DIR="$BUILD/kernel" BUILD_LOCK="$BUILD_LOCK" \
+	> "$RESULTS/build-selftests.log" 2>&1 ||
 	{ cat "$RESULTS/build-selftests.log" >&2; die "selftests build failed"; }
 make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$BUILD/selftests" list_tests > "$BUILD/selftests/tests.list"
 

@@ -10,17 +10,13 @@
  *                          (default: ../../drgn-scripts from this program)
  */
 #include "lib/damon_sysfs.h"
+#include "lib/drgn.h"
 #include "lib/ktap.h"
 #include "lib/test_util.h"
 #include "lib/workload.h"
 
 #include <nlohmann/json.hpp>
 
-#include <climits>
-#include <cstdio>
-#include <cstring>
-#include <cstdlib>
-#include <fstream>
 #include <string>
 #include <unistd.h>
 
@@ -48,85 +44,12 @@ damon_sysfs::vaddr_monitor make_config(pid_t pid)
 	return c;
 }
 
-/* Removes the file when the test ends, however it ends. */
-class temp_file {
-public:
-	temp_file()
-	{
-		char tmpl[] = "/tmp/damon_dump.XXXXXX";
-		int fd = mkstemp(tmpl);
-
-		if (fd >= 0) {
-			close(fd);
-			path_ = tmpl;
-		}
-	}
-	temp_file(const temp_file &) = delete;
-	temp_file &operator=(const temp_file &) = delete;
-	~temp_file()
-	{
-		if (!path_.empty())
-			unlink(path_.c_str());
-	}
-	const std::string &path() const { return path_; }
-
-private:
-	std::string path_;
-};
-
-std::string script_dir()
-{
-	const char *env = std::getenv("DAMON_HWS_DRGN_DIR");
-	char self[PATH_MAX];
-	ssize_t n;
-	std::string dir;
-
-	if (env)
-		return env;
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return "drgn-scripts";
-	self[n] = '\0';
-	dir = self;
-	dir = dir.substr(0, dir.rfind('/'));
-	return dir + "/../../drgn-scripts";
-}
-
-bool find_drgn()
-{
-	return access("/usr/bin/drgn", X_OK) == 0 ||
-	       access("/usr/local/bin/drgn", X_OK) == 0;
-}
-
 /* Run the dumper; on success @dump holds its JSON. */
 bool dump_ctx(ktap::writer &t, const std::string &vmlinux, pid_t kdamond,
 	      json &dump)
 {
-	const std::string script = script_dir() + "/damon_dump.py";
-	const std::string pid = std::to_string(kdamond);
-	temp_file out, log;
-	const char *argv[] = {
-		"drgn", "-q", "-c", "/proc/kcore", "-s", vmlinux.c_str(),
-		script.c_str(), "--pid", pid.c_str(), "-o", out.path().c_str(),
-		nullptr,
-	};
-	int ret;
-
-	if (out.path().empty() || log.path().empty())
-		return false;
-	ret = workload::run_command(argv, log.path().c_str(), 300);
-	if (ret) {
-		std::ifstream l(log.path());
-		std::string line;
-
-		t.diagf("drgn exited with %d", ret);
-		while (std::getline(l, line))
-			t.diag("drgn: " + line);
-		return false;
-	}
-	std::ifstream f(out.path());
-	dump = json::parse(f, nullptr, false);
-	return !dump.is_discarded() && dump.is_object();
+	return drgn::run_json(t, vmlinux, "damon_dump.py",
+			      { "--pid", std::to_string(kdamond) }, dump);
 }
 
 bool expect_eq(ktap::writer &t, const char *what, unsigned long want,
@@ -206,19 +129,16 @@ bool regions_sane(ktap::writer &t, const json &targets)
 
 int run()
 {
-	const char *vmlinux = std::getenv("DAMON_HWS_VMLINUX");
+	std::string vmlinux, why_not;
 	json dump;
 
 	if (geteuid())
 		ktap::exit_skip("needs root");
 	if (!damon_sysfs::available())
 		ktap::exit_skip("DAMON sysfs (CONFIG_DAMON_SYSFS) not available");
-	if (!find_drgn())
-		ktap::exit_skip("drgn not installed");
-	if (!vmlinux || access(vmlinux, R_OK))
-		ktap::exit_skip("DAMON_HWS_VMLINUX does not name a readable vmlinux");
-	if (access("/proc/kcore", R_OK))
-		ktap::exit_skip("no /proc/kcore (CONFIG_PROC_KCORE)");
+	why_not = drgn::unavailable(vmlinux);
+	if (!why_not.empty())
+		ktap::exit_skip(why_not);
 
 	ktap::writer t(8);
 	damon_sysfs::session s;

@@ -14,6 +14,7 @@ namespace damon_sysfs {
 namespace {
 
 const std::string kdamonds_dir = std::string(admin_dir) + "/kdamonds";
+const char access_reports_file[] = "monitoring_attrs/sample/access_reports";
 
 /* Closes the descriptor on every path. */
 class fd_guard {
@@ -194,6 +195,21 @@ int target::set_pid(pid_t pid) const
 	return set("pid_target", static_cast<unsigned long>(pid));
 }
 
+int target::set_regions(const std::vector<range> &ranges) const
+{
+	const node regions(path("regions"));
+	int err = regions.set("nr_regions", ranges.size());
+
+	for (size_t i = 0; !err && i < ranges.size(); i++) {
+		const node r(regions.path(std::to_string(i)));
+
+		err = r.set("start", ranges[i].start);
+		if (!err)
+			err = r.set("end", ranges[i].end);
+	}
+	return err;
+}
+
 int context::set_operations(const std::string &ops) const
 {
 	return set("operations", ops);
@@ -242,6 +258,37 @@ int context::set_nr_schemes(unsigned int nr) const
 scheme context::get_scheme(unsigned int idx) const
 {
 	return scheme(path("schemes/" + std::to_string(idx)));
+}
+
+int context::set_addr_unit(unsigned long unit) const
+{
+	return set("addr_unit", unit);
+}
+
+int context::set_access_reports(bool on) const
+{
+	return set(access_reports_file, on ? "Y" : "N");
+}
+
+int context::get_access_reports(bool &on) const
+{
+	std::string s;
+	int err = get(access_reports_file, s);
+
+	if (err)
+		return err;
+	if (s == "Y" || s == "1")
+		on = true;
+	else if (s == "N" || s == "0")
+		on = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+bool context::has_access_reports() const
+{
+	return exists(path(access_reports_file));
 }
 
 int kdamond::set_nr_contexts(unsigned int nr) const
@@ -306,6 +353,60 @@ int setup_vaddr_monitor(const session &s, const vaddr_monitor &m)
 	if (!err)
 		err = sch.set("apply_interval_us", m.apply_interval_us);
 	return err;
+}
+
+int configure_paddr_monitor(const kdamond &kd, const paddr_monitor &m)
+{
+	const context ctx = kd.get_context(0);
+	const scheme sch = ctx.get_scheme(0);
+	int err;
+
+	err = kd.set_nr_contexts(1);
+	if (!err)
+		err = ctx.set_operations("paddr");
+	if (!err)
+		err = ctx.set_addr_unit(m.addr_unit);
+	if (!err)
+		err = ctx.set_intervals(m.sample_us, m.aggr_us, m.update_us);
+	if (!err)
+		err = ctx.set_nr_regions(m.min_nr_regions, m.max_nr_regions);
+	if (!err)
+		err = ctx.set_nr_targets(1);
+	if (!err)
+		err = ctx.get_target(0).set_regions({ { m.start, m.end } });
+	if (!err)
+		err = ctx.set_nr_schemes(1);
+	if (!err)
+		err = sch.set_action("stat");
+	if (!err)
+		err = sch.set_access_pattern(m.pattern);
+	if (!err)
+		err = sch.set("apply_interval_us", m.apply_interval_us);
+	/* the file is only there on kernels with access reports */
+	if (!err && (m.access_reports || ctx.has_access_reports()))
+		err = ctx.set_access_reports(m.access_reports);
+	return err;
+}
+
+int setup_paddr_monitor(const session &s, const paddr_monitor &m)
+{
+	int err = s.set_nr_kdamonds(1);
+
+	return err ? err : configure_paddr_monitor(s.get_kdamond(0), m);
+}
+
+bool access_reports_supported(const session &s)
+{
+	const kdamond kd = s.get_kdamond(0);
+	bool ret;
+
+	if (s.set_nr_kdamonds(1) || kd.set_nr_contexts(1)) {
+		s.reset();
+		return false;
+	}
+	ret = kd.get_context(0).has_access_reports();
+	s.reset();
+	return ret;
 }
 
 session::session()

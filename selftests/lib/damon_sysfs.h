@@ -80,10 +80,18 @@ public:
 	int tried_regions(std::vector<region> &regions) const;
 };
 
+/* An address range [start, end), e.g. an initial monitoring region. */
+struct range {
+	unsigned long start;
+	unsigned long end;
+};
+
 class target : public node {
 public:
 	using node::node;
 	int set_pid(pid_t pid) const;
+	/* Write the initial monitoring regions (regions/). */
+	int set_regions(const std::vector<range> &ranges) const;
 };
 
 class context : public node {
@@ -97,6 +105,14 @@ public:
 	target get_target(unsigned int idx) const;
 	int set_nr_schemes(unsigned int nr) const;
 	scheme get_scheme(unsigned int idx) const;
+	int set_addr_unit(unsigned long unit) const;
+	/*
+	 * monitoring_attrs/sample/access_reports: take accesses from
+	 * damon_report_access() instead of page table Accessed bits.
+	 */
+	int set_access_reports(bool on) const;
+	int get_access_reports(bool &on) const;
+	bool has_access_reports() const;
 };
 
 class kdamond : public node {
@@ -130,10 +146,41 @@ struct vaddr_monitor {
 	unsigned long apply_interval_us = 0;
 };
 
+/*
+ * What setup_paddr_monitor() writes: paddr operations on one target whose
+ * one initial region is [start, end) (in units of addr_unit), and one
+ * "stat" scheme as for vaddr_monitor.
+ */
+struct paddr_monitor {
+	unsigned long start = 256ul << 20;
+	unsigned long end = 320ul << 20;
+	unsigned long addr_unit = 1;
+	unsigned long sample_us = 5000;
+	unsigned long aggr_us = 100000;
+	unsigned long update_us = 1000000;
+	unsigned long min_nr_regions = 8;
+	unsigned long max_nr_regions = 100;
+	access_pattern pattern;
+	unsigned long apply_interval_us = 0;
+	bool access_reports = false;
+};
+
 class session;
 
 /* Write @m below kdamond 0; returns 0 or the first -errno. */
 int setup_vaddr_monitor(const session &s, const vaddr_monitor &m);
+
+/* Write @m below kdamond 0 (nr_kdamonds becomes 1). */
+int setup_paddr_monitor(const session &s, const paddr_monitor &m);
+/* Write @m below @kd, which must exist (for tests with several kdamonds). */
+int configure_paddr_monitor(const kdamond &kd, const paddr_monitor &m);
+
+/*
+ * Does the kernel have monitoring_attrs/sample/access_reports?  Creates
+ * kdamond 0 with one context to look, and removes it again: call it
+ * before configuring anything.
+ */
+bool access_reports_supported(const session &s);
 
 /*
  * RAII owner of the kdamonds directory for one test program.  Construction
