@@ -87,6 +87,9 @@ bisect_build() {
 	local commit=$1 log=$2
 	shift 2
 	git -C "$BSRC" checkout -q --detach "$commit"
+	# from the test kernel's config each time: olddefconfig at a commit
+	# without an option drops it, and a later commit must get it back
+	cp "$BOUT/.config.main" "$BOUT/.config"
 	make -C "$BSRC" O="$BOUT" -j"$JOBS" CC="ccache gcc" olddefconfig > "$log" 2>&1 &&
 	make -C "$BSRC" O="$BOUT" -j"$JOBS" CC="ccache gcc" W=1 "$@" >> "$log" 2>&1
 }
@@ -194,8 +197,28 @@ check_variants() {
 			ok "variant/$v"
 		else
 			fail "variant/$v" "$(grep -E 'error|Error' "$log" | head -n 3 | tr '\n' ' ')"
+			[ "$v" = no-perf-events ] && fail variant_kunit/no-perf-events "not built"
 		fi
 	done
+	check_uml_kunit
+}
+
+# The CONFIG_PERF_EVENTS=n variant is a UML kernel: run it, so that the
+# DAMON KUnit suites (and their !PERF_EVENTS expectations) run there too.
+# With no root file system it panics after the tests, as expected.
+check_uml_kunit() {
+	local uml=$BUILD/variant-no-perf-events/vmlinux log=$log_dir/uml-kunit.log res tmp
+	[ -x "$uml" ] || return 0
+	tmp=$(mktemp -d)
+	(cd "$tmp" && HOME=$tmp timeout -k 5 300 "$uml" mem=256M \
+		"kunit.filter_glob=damon*" < /dev/null > "$log" 2>&1) 2>/dev/null || true
+	rm -rf "$tmp"
+	res=$(python3 "$PROJ_ROOT/ci/ktap_summary.py" --dmesg --name uml "$log" | head -n 1)
+	if echo "$res" | grep -qE '^uml: [1-9][0-9]* passed, 0 failed'; then
+		ok variant_kunit/no-perf-events "$res"
+	else
+		fail variant_kunit/no-perf-events "${res:-no KTAP} (see $log)"
+	fi
 }
 
 check_b4() {
