@@ -324,11 +324,26 @@ pid_t kdamond::pid() const
 	return pid > 0 ? static_cast<pid_t>(pid) : -1;
 }
 
+/* One 'stat' scheme for @pattern, so that tried regions can be read. */
+static int add_stat_scheme(const context &ctx, const access_pattern &pattern,
+			   unsigned long apply_interval_us)
+{
+	const scheme sch = ctx.get_scheme(0);
+	int err = ctx.set_nr_schemes(1);
+
+	if (!err)
+		err = sch.set_action("stat");
+	if (!err)
+		err = sch.set_access_pattern(pattern);
+	if (!err)
+		err = sch.set("apply_interval_us", apply_interval_us);
+	return err;
+}
+
 int setup_vaddr_monitor(const session &s, const vaddr_monitor &m)
 {
 	const kdamond kd = s.get_kdamond(0);
 	const context ctx = kd.get_context(0);
-	const scheme sch = ctx.get_scheme(0);
 	int err;
 
 	err = s.set_nr_kdamonds(1);
@@ -345,20 +360,13 @@ int setup_vaddr_monitor(const session &s, const vaddr_monitor &m)
 	if (!err)
 		err = ctx.get_target(0).set_pid(m.pid);
 	if (!err)
-		err = ctx.set_nr_schemes(1);
-	if (!err)
-		err = sch.set_action("stat");
-	if (!err)
-		err = sch.set_access_pattern(m.pattern);
-	if (!err)
-		err = sch.set("apply_interval_us", m.apply_interval_us);
+		err = add_stat_scheme(ctx, m.pattern, m.apply_interval_us);
 	return err;
 }
 
 int configure_paddr_monitor(const kdamond &kd, const paddr_monitor &m)
 {
 	const context ctx = kd.get_context(0);
-	const scheme sch = ctx.get_scheme(0);
 	int err;
 
 	err = kd.set_nr_contexts(1);
@@ -375,13 +383,7 @@ int configure_paddr_monitor(const kdamond &kd, const paddr_monitor &m)
 	if (!err)
 		err = ctx.get_target(0).set_regions({ { m.start, m.end } });
 	if (!err)
-		err = ctx.set_nr_schemes(1);
-	if (!err)
-		err = sch.set_action("stat");
-	if (!err)
-		err = sch.set_access_pattern(m.pattern);
-	if (!err)
-		err = sch.set("apply_interval_us", m.apply_interval_us);
+		err = add_stat_scheme(ctx, m.pattern, m.apply_interval_us);
 	/* the file is only there on kernels with access reports */
 	if (!err && (m.access_reports || ctx.has_access_reports()))
 		err = ctx.set_access_reports(m.access_reports);
