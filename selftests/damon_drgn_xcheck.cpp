@@ -132,10 +132,7 @@ int run()
 	std::string vmlinux, why_not;
 	json dump;
 
-	if (geteuid())
-		ktap::exit_skip("needs root");
-	if (!damon_sysfs::available())
-		ktap::exit_skip("DAMON sysfs (CONFIG_DAMON_SYSFS) not available");
+	require_damon_sysfs_or_skip();
 	why_not = drgn::unavailable(vmlinux);
 	if (!why_not.empty())
 		ktap::exit_skip(why_not);

@@ -73,10 +73,7 @@ bool hot_beats_cold(ktap::writer &t, const damon_sysfs::kdamond &kd,
 
 int run()
 {
-	if (geteuid())
-		ktap::exit_skip("needs root");
-	if (!damon_sysfs::available())
-		ktap::exit_skip("DAMON sysfs (CONFIG_DAMON_SYSFS) not available");
+	require_damon_sysfs_or_skip();
 
 	ktap::writer t(8);
 	damon_sysfs::session s;

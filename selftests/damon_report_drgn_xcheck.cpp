@@ -177,19 +177,10 @@ int run()
 {
 	std::string vmlinux, why_not;
 
-	if (geteuid())
-		ktap::exit_skip("needs root");
-	if (!damon_sysfs::available())
-		ktap::exit_skip("DAMON sysfs (CONFIG_DAMON_SYSFS) not available");
+	require_damon_sysfs_or_skip(true);
 	why_not = drgn::unavailable(vmlinux);
 	if (!why_not.empty())
 		ktap::exit_skip(why_not);
-	{
-		damon_sysfs::session probe;
-
-		if (!damon_sysfs::access_reports_supported(probe))
-			ktap::exit_skip("kernel has no monitoring_attrs/sample/access_reports");
-	}
 
 	ktap::writer t(12);
 	damon_sysfs::session s;

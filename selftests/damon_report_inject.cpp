@@ -644,16 +644,7 @@ void vaddr_cases(ktap::writer &t, const damon_sysfs::session &s,
 
 int run()
 {
-	if (geteuid())
-		ktap::exit_skip("needs root");
-	if (!damon_sysfs::available())
-		ktap::exit_skip("DAMON sysfs (CONFIG_DAMON_SYSFS) not available");
-	{
-		damon_sysfs::session probe;
-
-		if (!damon_sysfs::access_reports_supported(probe))
-			ktap::exit_skip("kernel has no monitoring_attrs/sample/access_reports");
-	}
+	require_damon_sysfs_or_skip(true);
 
 	ktap::writer t(23);
 	damon_sysfs::session s;
