@@ -71,7 +71,7 @@ fi
 
 stage vm-tests
 vm_rc=0
-"$PROJ_ROOT/ci/vm-run.sh" -c 2 -m 2048 -n 2 -t "${VM_TIMEOUT:-1500}" -r "$RESULTS/vm" -- \
+"$PROJ_ROOT/ci/vm-run.sh" -c 4 -m 2048 -n 2 -t "${VM_TIMEOUT:-1500}" -r "$RESULTS/vm" -- \
 	"$PROJ_ROOT/ci/guest-tests.sh" "$BUILD" || vm_rc=$?
 "$PROJ_ROOT/ci/vm-verdict.sh" "$RESULTS/vm" "$ktap" ||
 	die "could not judge the VM run (details: $RESULTS/vm/)"

@@ -273,9 +273,42 @@ check_nmi_path() {
 	fi
 }
 
+# The perf overflow handlers run in NMI context too.  No call to anything
+# that sleeps, locks, allocates or prints; the vaddr handler also no lock
+# prefix.  (The paddr handler translates addresses as perf core does, with
+# get_user_page_fast_only() and put_page(), whose refcounting is atomic.)
+check_nmi_handlers() {
+	local vmlinux=$BUILD/kernel/vmlinux dis=$log_dir/nmi-handlers.dis fn bad syms
+	local calls='call.*<(_?printk|vprintk|__kmalloc|kmalloc|kmem_cache_alloc|mutex_|_raw_spin_lock|__might_sleep|down_|rt_spin_lock)'
+	syms=$(nm "$vmlinux" 2>/dev/null || true)
+	if ! grep -qw "t damon_perf_vaddr_overflow" <<< "$syms"; then
+		if git -C "$KTREE" cat-file -e series:mm/damon/perf.c 2>/dev/null; then
+			fail nmi_handlers "damon_perf_vaddr_overflow not found in $vmlinux"
+		else
+			skip nmi_handlers "the series has no perf sampler"
+		fi
+		return
+	fi
+	: > "$dis"
+	for fn in damon_perf_vaddr_overflow damon_perf_paddr_overflow \
+		  damon_perf_report damon_perf_sample_paddr damon_perf_virt_to_phys; do
+		grep -qw "$fn" <<< "$syms" || continue
+		objdump -d --no-show-raw-insn --disassemble="$fn" "$vmlinux" >> "$dis"
+	done
+	bad=$(grep -E "$calls" "$dis" || true)
+	bad+=$(objdump -d --no-show-raw-insn --disassemble=damon_perf_vaddr_overflow "$vmlinux" |
+		grep -E '\block\b' || true)
+	if [ -n "$bad" ]; then
+		fail nmi_handlers "$(echo "$bad" | head -n 3 | tr -s ' \t' ' ')"
+	else
+		ok nmi_handlers "$(grep -cE '^\s*[0-9a-f]+:' "$dis") instructions; calls: $(grep -oE 'call.*<[^>+]*' "$dis" | sed 's/.*<//' | sort -u | tr '\n' ' ')"
+	fi
+}
+
 check_export
 check_checkpatch
 check_nmi_path
+check_nmi_handlers
 check_per_patch_build
 check_sparse
 check_kernel_doc

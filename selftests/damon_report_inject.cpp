@@ -23,6 +23,7 @@
  */
 #include "lib/damon_sysfs.h"
 #include "lib/ktap.h"
+#include "lib/monitor.h"
 #include "lib/report_inject.h"
 #include "lib/test_util.h"
 #include "lib/workload.h"
@@ -40,6 +41,7 @@
 namespace {
 
 using namespace std::chrono_literals;
+using namespace monitor;
 using damon_sysfs::region;
 using report_inject::stats;
 using steady = std::chrono::steady_clock;
@@ -57,10 +59,7 @@ const unsigned long proc_sub = mon_start + 40 * mib;
 /* TCG guests are slow: generous deadlines. */
 const auto idle_timeout = std::chrono::milliseconds(60s);
 const auto balance_timeout = std::chrono::milliseconds(10s);
-const auto regions_timeout = 30s;
-const auto settle_timeout = 20s;
 const auto pump_time = 3s;
-const auto poll_period = 300ms;
 
 /*
  * A stride of an odd number of pages, about 0.618 of @span: report i goes
@@ -73,21 +72,9 @@ unsigned long scatter_stride(unsigned long span)
 	return ((span / page_sz * 618 / 1000) | 1) * page_sz;
 }
 
-unsigned int nr_cpus()
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n > 0 ? static_cast<unsigned int>(n) : 1;
-}
-
 std::string num(unsigned long v)
 {
 	return std::to_string(v);
-}
-
-std::string err_name(int err)
-{
-	return err ? std::strerror(-err) : "success";
 }
 
 unsigned long get(const stats &s, const char *key)
@@ -103,112 +90,6 @@ void skip_cases(ktap::writer &t, std::initializer_list<const char *> names,
 	for (const char *n : names)
 		t.skip(n, why);
 }
-
-/* DAMON's current regions (of the "stat" scheme, kdamond @kd, context 0). */
-bool snapshot(const damon_sysfs::kdamond &kd, std::vector<region> &regions)
-{
-	return !kd.state("update_schemes_tried_regions") &&
-	       !kd.get_context(0).get_scheme(0).tried_regions(regions) &&
-	       !regions.empty();
-}
-
-bool wait_regions(const ktap::writer &t, const damon_sysfs::kdamond &kd)
-{
-	const auto end = steady::now() + regions_timeout;
-	std::vector<region> regions;
-
-	while (steady::now() < end) {
-		if (snapshot(kd, regions))
-			return true;
-		std::this_thread::sleep_for(poll_period);
-	}
-	t.diag("DAMON showed no regions");
-	return false;
-}
-
-/* Wait until DAMON rates every region cold (no report in flight). */
-bool wait_all_cold(const ktap::writer &t, const damon_sysfs::kdamond &kd)
-{
-	const auto end = steady::now() + settle_timeout;
-	std::vector<region> regions;
-
-	while (steady::now() < end) {
-		bool cold = true;
-
-		std::this_thread::sleep_for(poll_period);
-		if (!snapshot(kd, regions))
-			continue;
-		for (const region &r : regions)
-			cold &= r.nr_accesses == 0;
-		if (cold)
-			return true;
-	}
-	t.diag("regions did not all cool down after the reports stopped");
-	return false;
-}
-
-/*
- * What the snapshots taken while reports go to [lo, hi) showed.  A region
- * entirely outside the sub-range must never have accesses; the reports
- * must show as every region entirely inside it having accesses (and at
- * least one region overlapping it), in at least one snapshot.  A region
- * that straddles a boundary may be either.
- */
-class hot_judge {
-public:
-	hot_judge(const ktap::writer &tw, unsigned long lo_addr,
-		  unsigned long hi_addr)
-		: t(tw), lo(lo_addr), hi(hi_addr)
-	{
-	}
-
-	void look(const std::vector<region> &regions)
-	{
-		bool inside_hot = true, any_hot = false;
-
-		nr_snapshots++;
-		for (const region &r : regions) {
-			if (r.end <= lo || r.start >= hi) {
-				if (r.nr_accesses && outside_clean) {
-					t.diagf("region %#lx-%#lx outside %#lx-%#lx has %lu accesses",
-						r.start, r.end, lo, hi,
-						r.nr_accesses);
-					outside_clean = false;
-				}
-				continue;
-			}
-			any_hot |= r.nr_accesses > 0;
-			if (r.start >= lo && r.end <= hi)
-				inside_hot &= r.nr_accesses > 0;
-		}
-		if (any_hot && inside_hot)
-			nr_hot++;
-		last = regions;
-	}
-
-	bool verdict() const
-	{
-		if (!nr_hot) {
-			t.diagf("no snapshot of %u rated %#lx-%#lx hot; the last one:",
-				nr_snapshots, lo, hi);
-			for (const region &r : last)
-				t.diagf("  %#lx-%#lx: %lu", r.start, r.end,
-					r.nr_accesses);
-		} else {
-			t.diagf("%u of %u snapshots rated %#lx-%#lx hot",
-				nr_hot, nr_snapshots, lo, hi);
-		}
-		return outside_clean && nr_hot > 0;
-	}
-
-private:
-	const ktap::writer &t;
-	unsigned long lo, hi;
-	unsigned int nr_snapshots = 0;
-	unsigned int nr_hot = 0;
-	bool outside_clean = true;
-	std::vector<region> last;
-};
 
 /*
  * Reports from process context: a thread that writes small batches to

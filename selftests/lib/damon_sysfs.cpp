@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <utility>
+
 namespace damon_sysfs {
 
 namespace {
@@ -284,6 +286,69 @@ int context::get_access_reports(bool &on) const
 	else
 		return -EINVAL;
 	return 0;
+}
+
+bool context::has_perf_events() const
+{
+	return exists(path("monitoring_attrs/sample/perf_events/nr_perf_events"));
+}
+
+int context::set_nr_perf_events(unsigned int nr) const
+{
+	return set("monitoring_attrs/sample/perf_events/nr_perf_events", nr);
+}
+
+perf_event context::get_perf_event(unsigned int idx) const
+{
+	return perf_event(path("monitoring_attrs/sample/perf_events/" +
+			       std::to_string(idx)));
+}
+
+int context::set_perf_events(const std::vector<perf_event_attr> &events) const
+{
+	int err = set_nr_perf_events(static_cast<unsigned int>(events.size()));
+
+	for (size_t i = 0; !err && i < events.size(); i++)
+		err = get_perf_event(static_cast<unsigned int>(i)).set_attr(events[i]);
+	return err;
+}
+
+int perf_event::set_attr(const perf_event_attr &a) const
+{
+	const std::pair<const char *, std::string> files[] = {
+		{ "type", std::to_string(a.type) },
+		{ "config", std::to_string(a.config) },
+		{ "config1", std::to_string(a.config1) },
+		{ "config2", std::to_string(a.config2) },
+		{ "sample_phys_addr", a.sample_phys_addr ? "Y" : "N" },
+		{ "exclude_kernel", a.exclude_kernel ? "Y" : "N" },
+		{ "exclude_hv", a.exclude_hv ? "Y" : "N" },
+		{ "freq", a.freq ? "Y" : "N" },
+		{ "sample_freq", std::to_string(a.sample_freq) },
+		{ "sample_period", std::to_string(a.sample_period) },
+		{ "precise_ip", std::to_string(a.precise_ip) },
+	};
+
+	for (const auto &f : files) {
+		int err = set(f.first, f.second);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int perf_event::get_stats(perf_event_stats &st) const
+{
+	int err = get("stats/nr_accepted", st.nr_accepted);
+
+	if (!err)
+		err = get("stats/nr_invalid", st.nr_invalid);
+	if (!err)
+		err = get("stats/nr_dropped", st.nr_dropped);
+	if (!err)
+		err = get("stats/nr_cpus", st.nr_cpus);
+	return err;
 }
 
 bool context::has_access_reports() const

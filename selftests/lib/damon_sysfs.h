@@ -94,6 +94,40 @@ public:
 	int set_regions(const std::vector<range> &ranges) const;
 };
 
+/*
+ * What a perf event directory (monitoring_attrs/sample/perf_events/<E>/)
+ * holds; the member defaults are the kernel's.
+ */
+struct perf_event_attr {
+	unsigned long type = 0;
+	unsigned long config = 0;
+	unsigned long config1 = 0;
+	unsigned long config2 = 0;
+	bool sample_phys_addr = false;
+	bool exclude_kernel = false;
+	bool exclude_hv = false;
+	bool freq = true;
+	unsigned long sample_freq = 4000;
+	unsigned long sample_period = 100000;
+	unsigned long precise_ip = 0;
+};
+
+/* A perf event's stats/ files (after an update_sample_stats). */
+struct perf_event_stats {
+	unsigned long nr_accepted = 0;
+	unsigned long nr_invalid = 0;
+	unsigned long nr_dropped = 0;
+	unsigned long nr_cpus = 0;
+};
+
+class perf_event : public node {
+public:
+	using node::node;
+	/* Write every file of @a: 0 or the first -errno. */
+	int set_attr(const perf_event_attr &a) const;
+	int get_stats(perf_event_stats &st) const;
+};
+
 class context : public node {
 public:
 	using node::node;
@@ -113,6 +147,13 @@ public:
 	int set_access_reports(bool on) const;
 	int get_access_reports(bool &on) const;
 	bool has_access_reports() const;
+	/* monitoring_attrs/sample/ */
+	node sample() const { return node(path("monitoring_attrs/sample")); }
+	bool has_perf_events() const;
+	int set_nr_perf_events(unsigned int nr) const;
+	perf_event get_perf_event(unsigned int idx) const;
+	/* Write nr_perf_events and each event's files. */
+	int set_perf_events(const std::vector<perf_event_attr> &events) const;
 };
 
 class kdamond : public node {

@@ -11,8 +11,9 @@
 #ifndef DAMON_HWS_REPORT_INJECT_H
 #define DAMON_HWS_REPORT_INJECT_H
 
+#include "kmod.h"
+
 #include <chrono>
-#include <map>
 #include <string>
 
 namespace report_inject {
@@ -24,7 +25,7 @@ inline constexpr const char *debugfs_dir = "/sys/kernel/debug/damon_report_injec
  * The "stats" file: the module's injected, irq_pending and busy, and the
  * kernel's damon_report_read_stats() fields under their own names.
  */
-using stats = std::map<std::string, unsigned long>;
+using stats = kmod::values;
 
 /* Where the module is expected. */
 std::string module_path();
@@ -39,7 +40,10 @@ public:
 	/* Loaded, and its debugfs files are there. */
 	bool ok() const { return usable; }
 	/* Why loading failed. */
-	const std::string &error() const { return err_msg; }
+	const std::string &error() const
+	{
+		return mod.loaded() ? err_msg : mod.error();
+	}
 
 	/* Write one line to "inject": 0 or -errno. */
 	int inject(const std::string &line) const;
@@ -50,13 +54,13 @@ public:
 	bool wait_idle(std::chrono::milliseconds timeout) const;
 
 private:
-	bool loaded = false;
+	kmod::module mod;
 	bool usable = false;
 	std::string err_msg;
 };
 
-/* @after - @before, key by key. */
-stats delta(const stats &before, const stats &after);
+using kmod::delta;
+using kmod::format;
 
 /*
  * The invariants that hold whenever no report is in flight:
@@ -70,9 +74,6 @@ bool balanced(const stats &s);
  * @timeout passes; @s holds the last reading.  0, -ETIMEDOUT or -errno.
  */
 int wait_balanced(const module &m, stats &s, std::chrono::milliseconds timeout);
-
-/* "key=value ..." for a diagnostic line. */
-std::string format(const stats &s);
 
 } /* namespace report_inject */
 

@@ -21,7 +21,8 @@ namespace {
 const size_t page_sz = 4096;
 
 /* Runs in the child: never returns. */
-[[noreturn]] void run_child(int wfd, size_t hot_sz, size_t cold_sz)
+[[noreturn]] void run_child(int wfd, size_t hot_sz, size_t cold_sz,
+			    bool refault)
 {
 	/* hot | gap | cold, the gap unmapped so DAMON sees two areas. */
 	const size_t gap = 64ul << 20;
@@ -45,14 +46,19 @@ const size_t page_sz = 4096;
 	if (write(wfd, addrs, sizeof(addrs)) != sizeof(addrs))
 		_exit(1);
 	close(wfd);
-	for (unsigned char v = 0;; v++)
+	for (unsigned char v = 0;; v++) {
+		/* drop the pages so that every write below faults again */
+		if (refault)
+			madvise(hot, hot_sz, MADV_DONTNEED);
 		for (size_t off = 0; off < hot_sz; off += page_sz)
 			*(volatile char *)(hot + off) = static_cast<char>(v);
+	}
 }
 
 } /* namespace */
 
-hot_cold_child::hot_cold_child(size_t hot_bytes, size_t cold_bytes)
+hot_cold_child::hot_cold_child(size_t hot_bytes, size_t cold_bytes,
+			       bool refault)
 	: hot_sz(hot_bytes), cold_sz(cold_bytes)
 {
 	unsigned long addrs[2];
@@ -70,7 +76,7 @@ hot_cold_child::hot_cold_child(size_t hot_bytes, size_t cold_bytes)
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		run_child(fds[1], hot_sz, cold_sz);
+		run_child(fds[1], hot_sz, cold_sz, refault);
 	}
 	close(fds[1]);
 	n = read(fds[0], addrs, sizeof(addrs));

@@ -4,7 +4,9 @@
  *
  * hot_cold_child forks a process that maps a "hot" and a "cold" buffer
  * separated by an unmapped gap, writes every page of both once, and then
- * keeps writing the hot buffer only.  The destructor kills and reaps it.
+ * keeps writing the hot buffer only; with @refault it drops the hot pages
+ * (MADV_DONTNEED) before each pass, so that every write page faults.  The
+ * destructor kills and reaps it.
  */
 #ifndef DAMON_HWS_WORKLOAD_H
 #define DAMON_HWS_WORKLOAD_H
@@ -17,7 +19,8 @@ namespace workload {
 
 class hot_cold_child {
 public:
-	hot_cold_child(size_t hot_bytes, size_t cold_bytes);
+	hot_cold_child(size_t hot_bytes, size_t cold_bytes,
+		       bool refault = false);
 	hot_cold_child(const hot_cold_child &) = delete;
 	hot_cold_child &operator=(const hot_cold_child &) = delete;
 	~hot_cold_child();

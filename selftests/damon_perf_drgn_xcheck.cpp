@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Cross-check the perf events of a running DAMON context as drgn sees them
+ * (drgn-scripts/damon_perf_events.py) with what was written to sysfs and
+ * with the stats sysfs shows, before and after an online commit:
+ *
+ * - every attribute of every event equals what was written;
+ * - the context owns the access report rings and its events are armed;
+ * - every event has a counter on every online CPU, in the active state,
+ *   reporting physical addresses for a paddr context, and drgn's count of
+ *   covered CPUs equals stats/nr_cpus;
+ * - after a commit that changes one event and removes another, the dump
+ *   follows, the unchanged event keeps its counters (the same struct
+ *   perf_event objects) and the changed one has new ones.
+ *
+ * Needs drgn, /proc/kcore, DAMON_HWS_VMLINUX (see lib/drgn.h) and the test
+ * PMU (lib/test_pmu.h); SKIPs without them or when the kernel has no
+ * monitoring_attrs/sample/perf_events.
+ */
+#include "lib/damon_sysfs.h"
+#include "lib/drgn.h"
+#include "lib/ktap.h"
+#include "lib/monitor.h"
+#include "lib/test_pmu.h"
+#include "lib/test_util.h"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+using json = nlohmann::json;
+using damon_sysfs::perf_event_attr;
+
+bool attr_matches(const ktap::writer &t, const json &d,
+		  const perf_event_attr &a)
+{
+	const std::pair<const char *, unsigned long> nums[] = {
+		{ "type", a.type }, { "config", a.config },
+		{ "config1", a.config1 }, { "config2", a.config2 },
+		{ "sample_freq", a.sample_freq },
+		{ "sample_period", a.sample_period },
+		{ "precise_ip", a.precise_ip },
+	};
+	const std::pair<const char *, bool> bools[] = {
+		{ "sample_phys_addr", a.sample_phys_addr },
+		{ "exclude_kernel", a.exclude_kernel },
+		{ "exclude_hv", a.exclude_hv }, { "freq", a.freq },
+	};
+	bool ok = true;
+
+	for (const auto &n : nums) {
+		if (d[n.first].is_number_unsigned() &&
+		    d[n.first].get<unsigned long>() == n.second)
+			continue;
+		t.diagf("%s: wrote %lu, drgn %s", n.first, n.second,
+			d[n.first].dump().c_str());
+		ok = false;
+	}
+	for (const auto &b : bools) {
+		if (d[b.first].is_boolean() && d[b.first].get<bool>() == b.second)
+			continue;
+		t.diagf("%s: wrote %d, drgn %s", b.first, b.second,
+			d[b.first].dump().c_str());
+		ok = false;
+	}
+	return ok;
+}
+
+/* Each event's counters: there, armed, paddr, active on every CPU. */
+bool counters_match(const ktap::writer &t, const json &dump,
+		    const damon_sysfs::kdamond &kd)
+{
+	const unsigned long cpus = monitor::nr_cpus();
+	bool ok = !kd.state("update_sample_stats");
+
+	for (const json &e : dump["events"]) {
+		const unsigned int idx = e["index"].get<unsigned int>();
+		damon_sysfs::perf_event_stats st;
+		unsigned long active = 0;
+
+		for (const auto &c : e["cpus"].items())
+			active += c.value() == "active";
+		ok &= !kd.get_context(0).get_perf_event(idx).get_stats(st);
+		if (e["counters"] == true && e["armed"] == true &&
+		    e["paddr"] == true && active == cpus &&
+		    e["nr_cpus"] == cpus && st.nr_cpus == cpus)
+			continue;
+		t.diagf("event %u: %s; sysfs nr_cpus %lu", idx,
+			e.dump().c_str(), st.nr_cpus);
+		ok = false;
+	}
+	return ok;
+}
+
+bool dump_matches(const ktap::writer &t, const json &dump,
+		  const std::vector<perf_event_attr> &events)
+{
+	bool ok = dump["events"].size() == events.size();
+
+	for (size_t i = 0; ok && i < events.size(); i++)
+		ok = attr_matches(t, dump["events"][i]["attr"], events[i]);
+	if (!ok)
+		t.diagf("dump: %s", dump.dump().c_str());
+	return ok;
+}
+
+int run()
+{
+	std::string vmlinux, why_not;
+
+	require_damon_sysfs_or_skip(true);
+	why_not = drgn::unavailable(vmlinux);
+	if (!why_not.empty())
+		ktap::exit_skip(why_not);
+
+	damon_sysfs::session s;
+
+	if (s.set_nr_kdamonds(1) || s.get_kdamond(0).set_nr_contexts(1) ||
+	    !s.get_kdamond(0).get_context(0).has_perf_events())
+		ktap::exit_skip("kernel has no monitoring_attrs/sample/perf_events");
+
+	ktap::writer t(9);
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	const damon_sysfs::context ctx = kd.get_context(0);
+	test_pmu::pmu pmu;
+	damon_sysfs::paddr_monitor pm;
+	std::vector<perf_event_attr> events(3);
+	json before, after;
+
+	if (!t.result(pmu.ok(), "test_pmu_loaded")) {
+		t.diag(pmu.error());
+		t.skip_rest("no test PMU");
+		return t.exit_code();
+	}
+	/* three distinctive events: two of the test PMU, page faults */
+	events[0].type = static_cast<unsigned long>(pmu.type());
+	events[0].sample_freq = 123;
+	events[0].sample_phys_addr = true;
+	events[0].exclude_hv = true;
+	events[1].type = static_cast<unsigned long>(pmu.type());
+	events[1].freq = false;
+	events[1].sample_period = 9000000;
+	events[1].sample_freq = 77;
+	events[2].type = 1;
+	events[2].config = 2;
+	events[2].freq = false;
+	events[2].sample_period = 7;
+	events[2].exclude_kernel = true;
+	if (!t.result(!damon_sysfs::setup_paddr_monitor(s, pm) &&
+		      !ctx.set_perf_events(events) && start_kdamond(t, kd),
+		      "start")) {
+		t.skip_rest("could not start");
+		return t.exit_code();
+	}
+	const std::string pid = std::to_string(kd.pid());
+
+	if (!drgn::run_json(t, vmlinux, "damon_perf_events.py",
+			    { "--pid", pid }, before)) {
+		t.result(false, "dump_before_commit");
+		t.skip_rest("drgn failed");
+		return t.exit_code();
+	}
+	t.result(true, "dump_before_commit");
+	t.result(dump_matches(t, before, events), "attrs_match_sysfs");
+	t.result(before["owner"] == true && before["perf_armed"] == true,
+		 "owner_and_armed");
+	t.result(counters_match(t, before, kd), "counters_on_every_cpu");
+
+	/* change event 1, remove event 2 */
+	events[1].sample_period = 5000000;
+	events.pop_back();
+	if (ctx.set_perf_events(events) || kd.state("commit") ||
+	    !drgn::run_json(t, vmlinux, "damon_perf_events.py",
+			    { "--pid", pid }, after)) {
+		t.result(false, "dump_after_commit");
+		t.skip_rest("commit or drgn failed");
+		return t.exit_code();
+	}
+	t.result(true, "dump_after_commit");
+	t.result(dump_matches(t, after, events) &&
+			 counters_match(t, after, kd),
+		 "commit_followed");
+	t.result(after["events"][0]["counter_addrs"] ==
+			 before["events"][0]["counter_addrs"] &&
+			 after["events"][1]["counter_addrs"] !=
+			 before["events"][1]["counter_addrs"],
+		 "only_changed_event_recreated");
+	return t.exit_code();
+}
+
+} /* namespace */
+
+int main()
+{
+	return ktap::guarded_main(run);
+}

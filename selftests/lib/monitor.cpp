@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Watching DAMON's regions and the kernel log.  See monitor.h.
+ */
+#include "monitor.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <thread>
+#include <unistd.h>
+
+namespace monitor {
+
+unsigned int nr_cpus()
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? static_cast<unsigned int>(n) : 1;
+}
+
+std::string err_name(int err)
+{
+	return err ? std::strerror(-err) : "success";
+}
+
+/* DAMON's current regions (of the "stat" scheme, kdamond @kd, context 0). */
+bool snapshot(const damon_sysfs::kdamond &kd, std::vector<region> &regions)
+{
+	return !kd.state("update_schemes_tried_regions") &&
+	       !kd.get_context(0).get_scheme(0).tried_regions(regions) &&
+	       !regions.empty();
+}
+
+bool wait_regions(const ktap::writer &t, const damon_sysfs::kdamond &kd)
+{
+	const auto end = steady::now() + regions_timeout;
+	std::vector<region> regions;
+
+	while (steady::now() < end) {
+		if (snapshot(kd, regions))
+			return true;
+		std::this_thread::sleep_for(poll_period);
+	}
+	t.diag("DAMON showed no regions");
+	return false;
+}
+
+/* Wait until DAMON rates every region cold (no report in flight). */
+bool wait_all_cold(const ktap::writer &t, const damon_sysfs::kdamond &kd)
+{
+	const auto end = steady::now() + settle_timeout;
+	std::vector<region> regions;
+
+	while (steady::now() < end) {
+		bool cold = true;
+
+		std::this_thread::sleep_for(poll_period);
+		if (!snapshot(kd, regions))
+			continue;
+		for (const region &r : regions)
+			cold &= r.nr_accesses == 0;
+		if (cold)
+			return true;
+	}
+	t.diag("regions did not all cool down after the reports stopped");
+	return false;
+}
+
+void hot_judge::look(const std::vector<region> &regions)
+{
+	bool inside_hot = true, any_hot = false;
+
+	nr_snapshots++;
+	for (const region &r : regions) {
+		if (r.end <= lo || r.start >= hi) {
+			if (r.nr_accesses && outside_clean) {
+				t.diagf("region %#lx-%#lx outside %#lx-%#lx has %lu accesses",
+					r.start, r.end, lo, hi,
+					r.nr_accesses);
+				outside_clean = false;
+			}
+			continue;
+		}
+		any_hot |= r.nr_accesses > 0;
+		if (r.start >= lo && r.end <= hi)
+			inside_hot &= r.nr_accesses > 0;
+	}
+	if (any_hot && inside_hot)
+		nr_hot++;
+	last = regions;
+}
+
+bool hot_judge::verdict() const
+{
+	if (!nr_hot) {
+		t.diagf("no snapshot of %u rated %#lx-%#lx hot; the last one:",
+			nr_snapshots, lo, hi);
+		for (const region &r : last)
+			t.diagf("  %#lx-%#lx: %lu", r.start, r.end,
+				r.nr_accesses);
+	} else {
+		t.diagf("%u of %u snapshots rated %#lx-%#lx hot",
+			nr_hot, nr_snapshots, lo, hi);
+	}
+	return outside_clean && nr_hot > 0;
+}
+
+kmsg::kmsg()
+{
+	fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+}
+
+kmsg::~kmsg()
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+std::vector<std::string> kmsg::lines()
+{
+	std::vector<std::string> out;
+	char buf[8192];
+
+	for (;;) {
+		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		const char *text;
+
+		if (n < 0) {
+			/* EPIPE: records were overwritten; go on with the next */
+			if (errno == EPIPE)
+				continue;
+			break;
+		}
+		buf[n] = '\0';
+		/* "prio,seq,time,flags;message\n" */
+		text = std::strchr(buf, ';');
+		text = text ? text + 1 : buf;
+		out.emplace_back(text, std::strcspn(text, "\n"));
+	}
+	return out;
+}
+
+} /* namespace monitor */
