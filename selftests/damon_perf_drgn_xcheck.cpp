@@ -11,7 +11,10 @@
  *   covered CPUs equals stats/nr_cpus;
  * - after a commit that changes one event and removes another, the dump
  *   follows, the unchanged event keeps its counters (the same struct
- *   perf_event objects) and the changed one has new ones.
+ *   perf_event objects) and the changed one has new ones;
+ * - after a CPU goes offline, its counters are gone and its report ring
+ *   (drgn-scripts/damon_report_rings.py) is drained: no report stays
+ *   stranded there; after it comes back, it has counters again.
  *
  * Needs drgn, /proc/kcore, DAMON_HWS_VMLINUX (see lib/drgn.h) and the test
  * PMU (lib/test_pmu.h); SKIPs without them or when the kernel has no
@@ -107,6 +110,72 @@ bool dump_matches(const ktap::writer &t, const json &dump,
 	return ok;
 }
 
+int set_cpu_online(unsigned int cpu, bool online)
+{
+	return damon_sysfs::write_file("/sys/devices/system/cpu/cpu" +
+				       std::to_string(cpu) + "/online",
+				       online ? "1" : "0");
+}
+
+/* The counters of every event on @cpu are there (or are all gone). */
+bool cpu_counters(const json &dump, unsigned int cpu, bool there)
+{
+	for (const json &e : dump["events"])
+		if (e["cpus"][std::to_string(cpu)].is_null() == there)
+			return false;
+	return true;
+}
+
+/*
+ * Wait (the kdamond follows hotplug once per sampling interval) until the
+ * counters of @cpu are there or gone; @dump holds the last dump.
+ */
+bool wait_cpu_counters(const ktap::writer &t, const std::string &vmlinux,
+		       const std::string &pid, unsigned int cpu, bool there,
+		       json &dump)
+{
+	for (int i = 0; i < 10; i++) {
+		if (!drgn::run_json(t, vmlinux, "damon_perf_events.py",
+				    { "--pid", pid }, dump))
+			return false;
+		if (cpu_counters(dump, cpu, there))
+			return true;
+	}
+	t.diagf("CPU %u: %s", cpu, dump.dump().c_str());
+	return false;
+}
+
+void hotplug_case(ktap::writer &t, const std::string &vmlinux,
+		  const damon_sysfs::kdamond &kd, const std::string &pid)
+{
+	const unsigned int cpu = monitor::nr_cpus() - 1;
+	json perf, rings;
+	bool ok;
+
+	if (!cpu || !damon_sysfs::exists("/sys/devices/system/cpu/cpu" +
+					  std::to_string(cpu) + "/online")) {
+		t.skip("cpu_offline_nothing_stranded", "no hotpluggable CPU");
+		return;
+	}
+	ok = !set_cpu_online(cpu, false) &&
+	     wait_cpu_counters(t, vmlinux, pid, cpu, false, perf);
+	/* a few sampling intervals after, the ring of the CPU is empty */
+	ok = ok && drgn::run_json(t, vmlinux, "damon_report_rings.py",
+				  { "--json" }, rings);
+	if (ok) {
+		const json &row = rings["cpus"][cpu];
+
+		t.diagf("CPU %u offline: ring %s", cpu, row.dump().c_str());
+		/* the CPU made reports before, none is left */
+		ok = row["ring"] == true && row["head"] > 0 &&
+		     row["fill"] == 0 && rings["owner_pid"] == std::stoi(pid);
+	}
+	ok = !set_cpu_online(cpu, true) && ok &&
+	     wait_cpu_counters(t, vmlinux, pid, cpu, true, perf) &&
+	     counters_match(t, perf, kd);
+	t.result(ok, "cpu_offline_nothing_stranded");
+}
+
 int run()
 {
 	std::string vmlinux, why_not;
@@ -122,7 +191,7 @@ int run()
 	    !s.get_kdamond(0).get_context(0).has_perf_events())
 		ktap::exit_skip("kernel has no monitoring_attrs/sample/perf_events");
 
-	ktap::writer t(9);
+	ktap::writer t(10);
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
 	const damon_sysfs::context ctx = kd.get_context(0);
 	test_pmu::pmu pmu;
@@ -149,7 +218,10 @@ int run()
 	events[2].freq = false;
 	events[2].sample_period = 7;
 	events[2].exclude_kernel = true;
-	if (!t.result(!damon_sysfs::setup_paddr_monitor(s, pm) &&
+	/* the test PMU samples addresses the context monitors */
+	if (!t.result(!pmu.set_addrs("paddr=" + std::to_string(pm.start) +
+				     " len=" + std::to_string(1ul << 20)) &&
+		      !damon_sysfs::setup_paddr_monitor(s, pm) &&
 		      !ctx.set_perf_events(events) && start_kdamond(t, kd),
 		      "start")) {
 		t.skip_rest("could not start");
@@ -188,6 +260,7 @@ int run()
 			 after["events"][1]["counter_addrs"] !=
 			 before["events"][1]["counter_addrs"],
 		 "only_changed_event_recreated");
+	hotplug_case(t, vmlinux, kd, pid);
 	return t.exit_code();
 }
 
