@@ -16,12 +16,14 @@ get_default_prog()):
 """
 
 import argparse
-import json
+import os
 import sys
 
-from drgn import cast
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 from drgn.helpers.linux.list import list_for_each_entry
-from drgn.helpers.linux.pid import find_task
+
+from damon_drgn_common import dump_or_exit, emit_json, kdamond_ctx  # noqa: E402
 
 
 def enum_name(obj, prefix):
@@ -117,16 +119,6 @@ def ctx_to_dict(ctx):
     }
 
 
-def kdamond_ctx(pid):
-    task = find_task(prog, pid)
-    if not task:
-        raise LookupError('no task with pid %d' % pid)
-    if not task.comm.string_().decode().startswith('kdamond'):
-        raise LookupError('pid %d is not a kdamond' % pid)
-    kthread = cast('struct kthread *', task.worker_private)
-    return cast('struct damon_ctx *', kthread.data)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--pid', type=int, required=True,
@@ -134,18 +126,9 @@ def main():
     parser.add_argument('-o', '--output', help='write here, not stdout')
     args = parser.parse_args()
 
-    try:
-        dump = ctx_to_dict(kdamond_ctx(args.pid))
-    except LookupError as e:
-        print('damon_dump: %s' % e, file=sys.stderr)
-        sys.exit(1)
-    text = json.dumps(dump, indent=2, sort_keys=True)
-    if args.output:
-        with open(args.output, 'w') as f:
-            f.write(text + '\n')
-    else:
-        print(text)
-
+    dump = dump_or_exit('damon_dump',
+                        lambda: ctx_to_dict(kdamond_ctx(prog, args.pid)))
+    emit_json(dump, args.output)
 
 if __name__ == '__main__':
     main()

@@ -26,14 +26,17 @@ get_default_prog()):
 """
 
 import argparse
-import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from drgn import cast
 from drgn.helpers.linux.cpumask import for_each_possible_cpu
 from drgn.helpers.linux.list import list_for_each_entry
 from drgn.helpers.linux.percpu import per_cpu_ptr
-from drgn.helpers.linux.pid import find_task
+
+from damon_drgn_common import dump_or_exit, emit_json, kdamond_ctx  # noqa: E402
 
 ATTR_FIELDS = [
     ['type', int], ['config', int], ['config1', int], ['config2', int],
@@ -42,16 +45,6 @@ ATTR_FIELDS = [
     ['sample_period', int], ['precise_ip', int],
 ]
 COUNTERS = ['nr_accepted', 'nr_invalid', 'nr_dropped']
-
-
-def kdamond_ctx(pid):
-    task = find_task(prog, pid)
-    if not task:
-        raise LookupError('no task with pid %d' % pid)
-    if not task.comm.string_().decode().startswith('kdamond'):
-        raise LookupError('pid %d is not a kdamond' % pid)
-    kthread = cast('struct kthread *', task.worker_private)
-    return cast('struct damon_ctx *', kthread.data)
 
 
 def local_value(obj):
@@ -130,18 +123,9 @@ def main():
     parser.add_argument('-o', '--output', help='write here, not stdout')
     args = parser.parse_args()
 
-    try:
-        dump = ctx_to_dict(kdamond_ctx(args.pid))
-    except LookupError as e:
-        print('damon_perf_events: %s' % e, file=sys.stderr)
-        sys.exit(1)
-    text = json.dumps(dump, indent=2, sort_keys=True)
-    if args.output:
-        with open(args.output, 'w') as f:
-            f.write(text + '\n')
-    else:
-        print(text)
-
+    dump = dump_or_exit('damon_perf_events',
+                        lambda: ctx_to_dict(kdamond_ctx(prog, args.pid)))
+    emit_json(dump, args.output)
 
 if __name__ == '__main__':
     main()

@@ -29,10 +29,14 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 import drgn
 from drgn import TypeKind
 from drgn.helpers.linux.cpumask import for_each_possible_cpu
 from drgn.helpers.linux.percpu import per_cpu
+
+from damon_drgn_common import dump_or_exit, emit  # noqa: E402
 
 # The counters of struct damon_report_stats, in its order; the per-CPU
 # fields are these names with an nr_ prefix.
@@ -179,17 +183,9 @@ def main():
     parser.add_argument('-o', '--output', help='write here, not stdout')
     args = parser.parse_args()
 
-    try:
-        data = dump(get_prog())
-    except (LookupError, drgn.FaultError) as e:
-        print('damon_report_rings: %s' % e, file=sys.stderr)
-        sys.exit(1)
-    text = json.dumps(data, indent=2, sort_keys=True) if args.json else table(data)
-    if args.output:
-        with open(args.output, 'w') as f:
-            f.write(text + '\n')
-    else:
-        print(text)
+    data = dump_or_exit('damon_report_rings', lambda: dump(get_prog()))
+    emit(json.dumps(data, indent=2, sort_keys=True) if args.json
+         else table(data), args.output)
 
 
 if __name__ == '__main__':

@@ -129,13 +129,11 @@ bool regions_sane(ktap::writer &t, const json &targets)
 
 int run()
 {
-	std::string vmlinux, why_not;
 	json dump;
 
 	require_damon_sysfs_or_skip();
-	why_not = drgn::unavailable(vmlinux);
-	if (!why_not.empty())
-		ktap::exit_skip(why_not);
+
+	const std::string vmlinux = require_drgn_or_skip();
 
 	ktap::writer t(8);
 	damon_sysfs::session s;

@@ -110,13 +110,6 @@ bool dump_matches(const ktap::writer &t, const json &dump,
 	return ok;
 }
 
-int set_cpu_online(unsigned int cpu, bool online)
-{
-	return damon_sysfs::write_file("/sys/devices/system/cpu/cpu" +
-				       std::to_string(cpu) + "/online",
-				       online ? "1" : "0");
-}
-
 /* The counters of every event on @cpu are there (or are all gone). */
 bool cpu_counters(const json &dump, unsigned int cpu, bool there)
 {
@@ -178,18 +171,13 @@ void hotplug_case(ktap::writer &t, const std::string &vmlinux,
 
 int run()
 {
-	std::string vmlinux, why_not;
-
 	require_damon_sysfs_or_skip(true);
-	why_not = drgn::unavailable(vmlinux);
-	if (!why_not.empty())
-		ktap::exit_skip(why_not);
+
+	const std::string vmlinux = require_drgn_or_skip();
 
 	damon_sysfs::session s;
 
-	if (s.set_nr_kdamonds(1) || s.get_kdamond(0).set_nr_contexts(1) ||
-	    !s.get_kdamond(0).get_context(0).has_perf_events())
-		ktap::exit_skip("kernel has no monitoring_attrs/sample/perf_events");
+	require_perf_events_or_skip(s);
 
 	ktap::writer t(10);
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);

@@ -23,13 +23,16 @@
  * - CPU hotplug: offlining a CPU releases its counters, onlining creates
  *   and arms new ones.
  * - 200 on/off cycles leave no event behind.
- * - The test PMU cannot be unloaded while DAMON uses it, and can after.
+ * - The test PMU cannot be unloaded while DAMON uses it, and can after;
+ *   unpinned, it can be unloaded under a running context, which keeps
+ *   running (perf revokes the events) and stops cleanly.
  * - End to end: a paddr context rates the physical pages of a buffer of
  *   this process (from /proc/self/pagemap) hot when the test PMU samples
  *   them, and nothing else; samples without valid addresses are counted
- *   invalid and never attributed; a vaddr context with the page-faults
- *   event rates a buffer that keeps faulting hotter than one that does
- *   not.
+ *   invalid and never attributed; samples with only a virtual address
+ *   (as Intel PEBS gives) are translated and rate the same pages hot; a
+ *   vaddr context with the page-faults event rates a buffer that keeps
+ *   faulting hotter than one that does not.
  *
  * Needs 2 or more CPUs and CPU hotplug for some cases (SKIP otherwise).
  * SKIPs when not root, without DAMON sysfs, or when the kernel has no
@@ -43,6 +46,7 @@
 #include "lib/workload.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -529,12 +533,6 @@ void commit_cases(ktap::writer &t, const damon_sysfs::session &s,
 	s.reset();
 }
 
-int set_cpu_online(unsigned int cpu, bool online)
-{
-	return damon_sysfs::write_file("/sys/devices/system/cpu/cpu" +
-				       num(cpu) + "/online", online ? "1" : "0");
-}
-
 void hotplug_cases(ktap::writer &t, const damon_sysfs::session &s,
 		   const test_pmu::pmu &pmu)
 {
@@ -628,6 +626,8 @@ public:
 	}
 	/* [run_start, run_end): physical; empty if pagemap gave no PFNs */
 	unsigned long run_start = 0, run_end = 0;
+	/* the virtual address of run_start */
+	unsigned long run_va = 0;
 
 private:
 	void *buf = nullptr;
@@ -662,6 +662,7 @@ private:
 				best = len;
 				run_start = start * page_sz;
 				run_end = (start + len) * page_sz;
+				run_va = va + off - (len - 1) * page_sz;
 			}
 		}
 		close(fd);
@@ -682,6 +683,7 @@ void paddr_cases(ktap::writer &t, const damon_sysfs::session &s,
 			pb.run_end);
 		t.skip("paddr_buffer_hot", "no physically contiguous 64 KiB");
 		t.skip("paddr_invalid_not_attributed", "as above");
+		t.skip("paddr_virtual_only_translated", "as above");
 		return;
 	}
 	/* at most 1 MiB of the run, and 8 MiB of other memory around it */
@@ -726,6 +728,44 @@ void paddr_cases(ktap::writer &t, const damon_sysfs::session &s,
 	pmu.set_omit_flags(false);
 	pmu.set_addrs("clear");
 	t.result(ok, "paddr_invalid_not_attributed");
+
+	/*
+	 * Virtual addresses only, as Intel PEBS gives them: the handler
+	 * translates them.  The test PMU gives the buffer's addresses when it
+	 * interrupts this process, which a thread keeps busy.
+	 */
+	perf_event_attr virt = pmu_event(pmu);
+	std::atomic<bool> stop{ false };
+
+	virt.sample_phys_addr = false;
+	ok = wait_all_cold(t, kd) &&
+	     !pmu.set_addrs("vaddr=" + num(pb.run_va) + " len=" +
+			    num(hi - lo) + " pid=" + num(getpid())) &&
+	     !kd.get_context(0).get_perf_event(0).set_attr(virt) &&
+	     !kd.state("commit");
+	std::thread spinner([&pb, &stop, lo, hi] {
+		volatile const char *p =
+			reinterpret_cast<const char *>(pb.run_va);
+
+		while (!stop)
+			for (unsigned long off = 0; off < hi - lo; off += page_sz)
+				(void)p[off];
+	});
+	hot_judge vjudge(t, lo, hi);
+
+	for (int i = 0; ok && i < 10; i++) {
+		std::this_thread::sleep_for(poll_period);
+		if (snapshot(kd, regions))
+			vjudge.look(regions);
+	}
+	stop = true;
+	spinner.join();
+	ok = vjudge.verdict() && ok && event_stats(kd, 0, st1) &&
+	     st1.nr_accepted > 0;
+	t.diagf("translated: accepted %lu invalid %lu", st1.nr_accepted,
+		st1.nr_invalid);
+	pmu.set_addrs("clear");
+	t.result(ok, "paddr_virtual_only_translated");
 	s.reset();
 }
 
@@ -790,6 +830,24 @@ void unload_cases(ktap::writer &t, const damon_sysfs::session &s,
 	ok = ok && !kd.stop();
 	err = pmu.unload();
 	t.result(ok && !err, "pmu_unload_after_stop");
+
+	/*
+	 * An unpinned PMU goes away under DAMON: perf revokes the events.
+	 * DAMON keeps running without samples and releases them at stop.
+	 */
+	test_pmu::pmu unpinned("pin=N");
+	perf_event_stats st;
+
+	s.reset();
+	ok = unpinned.ok() && !s.set_nr_kdamonds(1) &&
+	     !setup_paddr(kd, 256 * mib, 320 * mib, { pmu_event(unpinned) }) &&
+	     start_kdamond(t, kd);
+	err = ok ? unpinned.unload() : -EIO;
+	t.diagf("unloading the unpinned PMU in use: %s", err_name(err).c_str());
+	std::this_thread::sleep_for(1s);
+	ok = ok && !err && kd.running() && event_stats(kd, 0, st) &&
+	     !kd.stop() && !kd.running();
+	t.result(ok, "pmu_removed_while_running");
 }
 
 int run()
@@ -798,12 +856,9 @@ int run()
 
 	damon_sysfs::session s;
 
-	if (s.set_nr_kdamonds(1) ||
-	    s.get_kdamond(0).set_nr_contexts(1) ||
-	    !s.get_kdamond(0).get_context(0).has_perf_events())
-		ktap::exit_skip("kernel has no monitoring_attrs/sample/perf_events");
+	require_perf_events_or_skip(s);
 
-	ktap::writer t(25);
+	ktap::writer t(27);
 
 	tree_cases(t, s);
 	bad_input_cases(t, s);

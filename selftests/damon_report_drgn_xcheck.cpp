@@ -18,6 +18,7 @@
 #include "lib/damon_sysfs.h"
 #include "lib/drgn.h"
 #include "lib/ktap.h"
+#include "lib/monitor.h"
 #include "lib/report_inject.h"
 #include "lib/test_util.h"
 
@@ -33,6 +34,7 @@ namespace {
 using json = nlohmann::json;
 using report_inject::stats;
 using namespace std::chrono_literals;
+using monitor::nr_cpus;
 
 const char *const counters[] = {
 	"pushed", "dropped_full", "dropped_nested", "dropped_no_owner",
@@ -42,13 +44,6 @@ const unsigned long mon_start = 256ul << 20;
 const unsigned long mon_end = 320ul << 20;
 const auto idle_timeout = std::chrono::milliseconds(60s);
 const auto balance_timeout = std::chrono::milliseconds(10s);
-
-unsigned int nr_cpus()
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n > 0 ? static_cast<unsigned int>(n) : 1;
-}
 
 bool same_counters(const stats &a, const stats &b)
 {
@@ -175,12 +170,9 @@ bool rings_gone(const ktap::writer &t, const json &dump)
 
 int run()
 {
-	std::string vmlinux, why_not;
-
 	require_damon_sysfs_or_skip(true);
-	why_not = drgn::unavailable(vmlinux);
-	if (!why_not.empty())
-		ktap::exit_skip(why_not);
+
+	const std::string vmlinux = require_drgn_or_skip();
 
 	ktap::writer t(12);
 	damon_sysfs::session s;

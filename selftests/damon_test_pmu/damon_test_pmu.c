@@ -36,9 +36,12 @@
  *	software events; they carry the interrupted registers
  *	(get_irq_regs()), or zeroed registers when there are none.
  *
- *	Events pin this module (pmu->module): while a consumer holds events,
- *	the module cannot be removed (delete_module() fails with EWOULDBLOCK,
- *	kmod's rmmod says the module is in use).  That is intended.
+ *	By default events pin this module (pmu->module): while a consumer
+ *	holds events, the module cannot be removed (delete_module() fails with
+ *	EWOULDBLOCK, kmod's rmmod says the module is in use).  With pin=N it
+ *	can: unloading unregisters the PMU, and perf revokes the events that
+ *	are left (they stop and stay in the REVOKED state until their owner
+ *	releases them), as a driver unbinding from its hardware would.
  *
  * Module parameters (also writable in /sys/module/damon_test_pmu/parameters/)
  *	fail_cpus=<cpulist>	event_init fails for events on these CPUs, to
@@ -46,6 +49,8 @@
  *				(default: empty)
  *	fail_errno=<n>		the errno it fails with, 1..4095, given with or
  *				without the minus sign (default ENODEV, 19)
+ *	pin=<bool>		events pin the module (default Y; load time
+ *				only, read-only afterwards)
  *
  * debugfs, /sys/kernel/debug/damon_test_pmu/
  *	addrs (read, write)
@@ -588,6 +593,10 @@ static const struct attribute_group *dtp_attr_groups[] = {
 	NULL,
 };
 
+static bool dtp_pin = true;
+module_param_named(pin, dtp_pin, bool, 0444);
+MODULE_PARM_DESC(pin, "events pin the module (default Y)");
+
 static struct pmu dtp_pmu = {
 	.module		= THIS_MODULE,
 	.task_ctx_nr	= perf_invalid_context,
@@ -890,6 +899,8 @@ static int __init dtp_init(void)
 	debugfs_create_file("stats", 0444, dir, NULL, &dtp_stats_fops);
 	dtp_dir = dir;
 
+	if (!dtp_pin)
+		dtp_pmu.module = NULL;
 	err = perf_pmu_register(&dtp_pmu, KBUILD_MODNAME, -1);
 	if (err) {
 		pr_err("cannot register the PMU: %d\n", err);
