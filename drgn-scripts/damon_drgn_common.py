@@ -5,6 +5,7 @@ Not a script: the others import it (they put their own directory on
 sys.path first, which works both under the drgn CLI and under python3).
 """
 
+import argparse
 import json
 import sys
 
@@ -43,3 +44,19 @@ def emit(text, output):
 
 def emit_json(data, output):
     emit(json.dumps(data, indent=2, sort_keys=True), output)
+
+
+def kdamond_main(prog, name, doc, to_dict):
+    """main() of a script that dumps, as JSON, the context of a kdamond.
+
+    Takes --pid PID (the kdamond's) and -o FILE, and writes
+    to_dict(<struct damon_ctx * of PID>).
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument('--pid', type=int, required=True,
+                        help='pid of the kdamond')
+    parser.add_argument('-o', '--output', help='write here, not stdout')
+    args = parser.parse_args()
+
+    emit_json(dump_or_exit(name, lambda: to_dict(kdamond_ctx(prog, args.pid))),
+              args.output)

@@ -15,7 +15,6 @@ get_default_prog()):
     drgn -c /proc/kcore -s vmlinux damon_dump.py --pid PID [-o FILE]
 """
 
-import argparse
 import os
 import sys
 
@@ -23,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from drgn.helpers.linux.list import list_for_each_entry
 
-from damon_drgn_common import dump_or_exit, emit_json, kdamond_ctx  # noqa: E402
+from damon_drgn_common import kdamond_main  # noqa: E402
 
 
 def enum_name(obj, prefix):
@@ -120,15 +119,8 @@ def ctx_to_dict(ctx):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--pid', type=int, required=True,
-                        help='pid of the kdamond')
-    parser.add_argument('-o', '--output', help='write here, not stdout')
-    args = parser.parse_args()
+    kdamond_main(prog, 'damon_dump', __doc__, ctx_to_dict)
 
-    dump = dump_or_exit('damon_dump',
-                        lambda: ctx_to_dict(kdamond_ctx(prog, args.pid)))
-    emit_json(dump, args.output)
 
 if __name__ == '__main__':
     main()

@@ -25,7 +25,6 @@ get_default_prog()):
     drgn -c /proc/kcore -s vmlinux damon_perf_events.py --pid PID [-o FILE]
 """
 
-import argparse
 import os
 import sys
 
@@ -36,7 +35,7 @@ from drgn.helpers.linux.cpumask import for_each_possible_cpu
 from drgn.helpers.linux.list import list_for_each_entry
 from drgn.helpers.linux.percpu import per_cpu_ptr
 
-from damon_drgn_common import dump_or_exit, emit_json, kdamond_ctx  # noqa: E402
+from damon_drgn_common import kdamond_main  # noqa: E402
 
 ATTR_FIELDS = [
     ['type', int], ['config', int], ['config1', int], ['config2', int],
@@ -117,15 +116,8 @@ def ctx_to_dict(ctx):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--pid', type=int, required=True,
-                        help='pid of the kdamond')
-    parser.add_argument('-o', '--output', help='write here, not stdout')
-    args = parser.parse_args()
+    kdamond_main(prog, 'damon_perf_events', __doc__, ctx_to_dict)
 
-    dump = dump_or_exit('damon_perf_events',
-                        lambda: ctx_to_dict(kdamond_ctx(prog, args.pid)))
-    emit_json(dump, args.output)
 
 if __name__ == '__main__':
     main()

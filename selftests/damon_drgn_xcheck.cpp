@@ -150,7 +150,14 @@ int run()
 		t.skip_rest("kdamond did not start");
 		return t.exit_code();
 	}
-	if (!t.result(dump_ctx(t, vmlinux, kd.pid(), dump), "drgn_dump")) {
+	/*
+	 * A paused kdamond neither merges nor splits regions: the region
+	 * list drgn reads is stable.
+	 */
+	if (!t.result(!kd.get_context(0).set_pause(true) &&
+		      !kd.state("commit") &&
+		      dump_ctx(t, vmlinux, kd.pid(), dump) && dump["pause"] == true,
+		      "drgn_dump")) {
 		t.skip_rest("no dump");
 		kd.stop();
 		return t.exit_code();

@@ -267,6 +267,11 @@ int context::set_addr_unit(unsigned long unit) const
 	return set("addr_unit", unit);
 }
 
+int context::set_pause(bool pause) const
+{
+	return set("pause", pause ? "Y" : "N");
+}
+
 int context::set_access_reports(bool on) const
 {
 	return set(access_reports_file, on ? "Y" : "N");

@@ -140,6 +140,8 @@ public:
 	int set_nr_schemes(unsigned int nr) const;
 	scheme get_scheme(unsigned int idx) const;
 	int set_addr_unit(unsigned long unit) const;
+	/* The context's pause file ("commit" applies it to a running one). */
+	int set_pause(bool pause) const;
 	/*
 	 * monitoring_attrs/sample/access_reports: take accesses from
 	 * damon_report_access() instead of page table Accessed bits.
