@@ -9,25 +9,31 @@
 #   make export        regenerate patches/ from kernel-tree/ (base..series)
 #   make vm            interactive shell in the test VM
 #   make static-checks only the static checks of the series
+#   make posting       prepare the series for posting as SUBMITTER_NAME=
+#                      SUBMITTER_EMAIL= into build/posting (sends nothing;
+#                      Documentation/posting.md)
 #   make clean         remove build/ and results/ (kernel-tree/ stays)
 # Variables: BUILD=dir, JOBS=n, KERNEL_GIT=url KERNEL_REF=ref (base from git
-# instead of Debian's linux-source package), SMP=n MEM=MiB NODES=n (make vm).
+# instead of Debian's linux-source package), SMP=n MEM=MiB NODES=n (make vm),
+# RUN_CHECKS=1 (make posting runs make check first; default off),
+# UPSTREAM_BASE=commit (make posting: base-commit of upstream v7.3.4).
 
 SHELL := /bin/bash
 ROOT := $(CURDIR)
 BUILD ?= $(ROOT)/build
 RESULTS ?= $(ROOT)/results
 export BUILD RESULTS KERNEL_GIT KERNEL_REF JOBS
+export SUBMITTER_NAME SUBMITTER_EMAIL RUN_CHECKS UPSTREAM_BASE SERIES_VERSION
 
 SMP ?= 2
 MEM ?= 2048
 NODES ?= 1
 
 .PHONY: help demo check deps kernel-tree kernel selftests export vm \
-	static-checks clean
+	static-checks posting clean
 
 help:
-	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,20p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@ci/install-deps.sh
@@ -59,6 +65,11 @@ demo: kernel selftests
 
 check:
 	@ci/check.sh
+
+# Not on kernel-tree: provisioning would re-apply patches/ over commits not
+# yet exported; ci/prepare-posting.sh refuses when the two disagree.
+posting: deps
+	@ci/prepare-posting.sh
 
 clean:
 	rm -rf $(BUILD) $(RESULTS)

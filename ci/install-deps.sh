@@ -11,8 +11,11 @@ readonly PKGS=(
 	# kernel build
 	bc bison ccache cpio dwarves flex gcc g++ libelf-dev libssl-dev make
 	perl python3 xz-utils kmod rsync git
-	# series tooling (sparse: ci/setup-sparse.sh)
-	b4
+	# series tooling (sparse: ci/setup-sparse.sh): b4 for the b4_shazam and
+	# posting_b4_shazam checks and for posting; python3-ply and python3-git
+	# for checkpatch's SPDX check (scripts/spdxcheck.py, silently skipped
+	# without them)
+	b4 python3-ply python3-git
 	# VM and tests
 	qemu-system-x86 busybox-static python3-drgn nlohmann-json3-dev
 )

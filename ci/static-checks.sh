@@ -17,8 +17,18 @@
 #                      warning
 #   variant/<v>        the compile-only config variants build
 #   b4_shazam          the mbox applies with b4 shazam to the pristine base
+#   series_mbx_git_am  patches/series.mbx applies with plain git am to the
+#                      pristine base and gives exactly the series
+#   posting_b4_shazam  ci/prepare-posting.sh with a throwaway submitter
+#                      passes (checkpatch with the sign-off check on), and
+#                      its mbox applies with b4 shazam to the pristine base:
+#                      exactly the series, each commit authored and signed
+#                      off (last trailer) by the submitter
 # With an empty series, per-patch checks report SKIP and the rest still
 # run against the base, so the harness is proven before the series grows.
+#
+# STATIC_CHECKS="check_b4 check_posting" runs only the named check
+# functions (when working on a check; `make check` runs them all).
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -221,28 +231,130 @@ check_uml_kunit() {
 	fi
 }
 
+# One detached work tree of the pristine base, shared by the checks that
+# apply the series to it: made on first use, reset before each use,
+# removed at exit.
+pristine=""
+pristine_tree() {
+	if [ -z "$pristine" ]; then
+		pristine=$(mktemp -d)/tree || return 1
+		git -C "$KTREE" worktree add -q --detach "$pristine" base || return 1
+	fi
+	git -C "$pristine" am --abort > /dev/null 2>&1 || true
+	git -C "$pristine" checkout -q -f --detach base &&
+		git -C "$pristine" clean -q -f -d -x
+}
+
+# The pristine tree, after applying, holds exactly the series: as many
+# commits as base..series and the tree of the series' tip ($1, default the
+# series as the checks started).
+applied_is_series() {
+	local tip=${1:-${commits[-1]}}
+	[ "$(git -C "$pristine" rev-list --count base..HEAD)" = "$(git -C "$KTREE" rev-list --count "base..$tip")" ] &&
+		git -C "$pristine" diff --quiet "$tip" HEAD
+}
+
+# b4 shazam of an mbox in the pristine tree.  --offline-mode: no look-up
+# of newer revisions or attestation keys on the network.
+b4_apply() {
+	(cd "$pristine" && GIT_COMMITTER_NAME=ci GIT_COMMITTER_EMAIL=ci@invalid \
+		b4 --offline-mode shazam -m "$1")
+}
+
 check_b4() {
-	local mbx wt log
+	local mbx log
 	mbx=$(ls "$PROJ_ROOT"/patches/*.mbx 2>/dev/null | head -n 1 || true)
 	if [ ${#commits[@]} -eq 0 ]; then
 		skip b4_shazam "series is empty"
 		return
 	fi
 	[ -n "$mbx" ] || { fail b4_shazam "no mbox in patches/"; return; }
-	wt=$(mktemp -d)
 	log=$log_dir/b4.log
-	git -C "$KTREE" worktree add -q --detach "$wt/tree" base
-	# --offline-mode: no look-up of newer revisions on lore.
-	if (cd "$wt/tree" && GIT_COMMITTER_NAME=ci GIT_COMMITTER_EMAIL=ci@invalid \
-	    b4 --offline-mode shazam -m "$mbx") > "$log" 2>&1 &&
-	   [ "$(git -C "$wt/tree" rev-list --count base..HEAD)" = "${#commits[@]}" ] &&
-	   git -C "$wt/tree" diff --quiet series HEAD; then
+	if pristine_tree > "$log" 2>&1 && b4_apply "$mbx" >> "$log" 2>&1 &&
+	   applied_is_series; then
 		ok b4_shazam "${#commits[@]} patches, result equals the series"
 	else
 		fail b4_shazam "see $log"
 	fi
-	git -C "$KTREE" worktree remove --force "$wt/tree"
-	rm -rf "$wt"
+}
+
+# What a reviewer without b4 does: plain git am (no -3) of series.mbx.  Its
+# first message is the cover letter, at which git am stops as an empty
+# patch (git before 2.44 has no --empty=drop): skip that one, and only that.
+git_am_mbox() {
+	local ra
+	git -C "$pristine" -c user.name=ci -c user.email=ci@invalid am "$1" && return 0
+	ra=$(cd "$pristine" && realpath "$(git rev-parse --git-path rebase-apply)")
+	[ "$(cat "$ra/next" 2>/dev/null)" = 1 ] &&
+		[ -z "$(git -C "$pristine" am --show-current-patch=diff)" ] &&
+		grep -q '^Subject: \[.* 0*0/[0-9]*\]' "$ra/0001" &&
+		git -C "$pristine" -c user.name=ci -c user.email=ci@invalid am --skip
+}
+
+check_git_am() {
+	local mbx=$PROJ_ROOT/patches/series.mbx log=$log_dir/git-am.log
+	if [ ${#commits[@]} -eq 0 ]; then
+		skip series_mbx_git_am "series is empty"
+		return
+	fi
+	[ -f "$mbx" ] || { fail series_mbx_git_am "no patches/series.mbx"; return; }
+	if pristine_tree > "$log" 2>&1 &&
+	   git_am_mbox "$mbx" >> "$log" 2>&1 &&
+	   applied_is_series; then
+		ok series_mbx_git_am "${#commits[@]} patches, result equals the series"
+	else
+		fail series_mbx_git_am "see $log"
+	fi
+}
+
+# The posting workflow (Documentation/posting.md) as a submitter runs it,
+# with a throwaway identity and in a scratch directory: build/posting/ and
+# branch 'posting' belong to the real submitter and are left alone.
+readonly POSTING_NAME="Posting Check"
+readonly POSTING_EMAIL=posting-check@example.org
+posting_tmp=""
+posting_remove() {
+	[ -n "$posting_tmp" ] || return 0
+	[ ! -e "$posting_tmp/posting/tree" ] ||
+		git -C "$KTREE" worktree remove --force "$posting_tmp/posting/tree" || true
+	rm -rf "$posting_tmp"
+	posting_tmp=""
+}
+
+check_posting() {
+	local name=posting_b4_shazam log=$log_dir/posting.log pdir src c bad=""
+	local sob="Signed-off-by: $POSTING_NAME <$POSTING_EMAIL>"
+	if [ ${#commits[@]} -eq 0 ]; then
+		skip $name "series is empty"
+		return
+	fi
+	posting_tmp=$(mktemp -d)
+	pdir=$posting_tmp/posting
+	# RUN_CHECKS=0: make check runs this check (no recursion).
+	if ! POSTING_DIR=$pdir POSTING_BRANCH="" RUN_CHECKS=0 \
+	     SUBMITTER_NAME=$POSTING_NAME SUBMITTER_EMAIL=$POSTING_EMAIL \
+	     "$PROJ_ROOT/ci/prepare-posting.sh" > "$log" 2>&1; then
+		fail $name "prepare-posting.sh failed: $(grep -E '^(error:|  [0-9]{4}-)' "$log" | head -n 2 | tr '\n' ' ')(see $log)"
+	elif ! { pristine_tree && b4_apply "$pdir/series.mbx"; } >> "$log" 2>&1; then
+		fail $name "b4 shazam of the posting mbox failed (see $log)"
+	elif src=$(cat "$pdir/series-commit") && [ "$src" != "${commits[-1]}" ]; then
+		fail $name "branch series moved while the checks ran (${commits[-1]:0:12} -> ${src:0:12})"
+	elif ! applied_is_series "$src"; then
+		git -C "$pristine" diff --stat "$src" HEAD >> "$log" 2>&1 || true
+		fail $name "b4 shazam of the posting mbox does not give the series (see $log)"
+	else
+		for c in $(git -C "$pristine" rev-list base..HEAD); do
+			[ "$(git -C "$pristine" log -1 --format='%an <%ae>' "$c")" = "$POSTING_NAME <$POSTING_EMAIL>" ] &&
+				[ "$(git -C "$pristine" log -1 --format=%B "$c" | sed '/^$/d' | tail -n 1)" = "$sob" ] ||
+				bad+=" $(git -C "$pristine" log -1 --format=%h "$c")"
+		done
+		if [ -n "$bad" ]; then
+			fail $name "not authored or not signed off (last trailer) by the submitter:$bad"
+		else
+			ok $name "${#commits[@]} patches signed off, checkpatch and get_maintainer.pl ran, b4 shazam gives the series"
+		fi
+	fi
+	posting_remove
 }
 
 # damon_report_access() is called from NMI handlers: its code in the test
@@ -304,15 +416,25 @@ check_nmi_handlers() {
 	fi
 }
 
-check_export
-check_checkpatch
-check_nmi_path
-check_nmi_handlers
-check_per_patch_build
-check_sparse
-check_kernel_doc
-check_variants
-check_b4
+cleanup() {
+	posting_remove
+	if [ -n "$pristine" ]; then
+		git -C "$KTREE" worktree remove --force "$pristine" || true
+		rm -rf "$(dirname "$pristine")"
+		pristine=""
+	fi
+}
+trap cleanup EXIT
+
+all_checks=(check_export check_checkpatch check_nmi_path check_nmi_handlers
+	check_per_patch_build check_sparse check_kernel_doc check_variants
+	check_b4 check_git_am check_posting)
+for check in ${STATIC_CHECKS:-${all_checks[*]}}; do
+	declare -F "$check" > /dev/null ||
+		die "STATIC_CHECKS: no check $check (known: ${all_checks[*]})"
+	"$check"
+done
+cleanup
 
 {
 	echo "TAP version 13"
