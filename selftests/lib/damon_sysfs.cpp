@@ -169,6 +169,31 @@ int scheme::set_access_pattern(const access_pattern &p) const
 	return 0;
 }
 
+int scheme::set_quota_reset_interval_ms(unsigned long ms) const
+{
+	return set("quotas/reset_interval_ms", ms);
+}
+
+int scheme::set_quota_goals(const std::vector<quota_goal> &goals) const
+{
+	const node dir(path("quotas/goals"));
+	int err = dir.set("nr_goals", goals.size());
+
+	for (size_t i = 0; !err && i < goals.size(); i++) {
+		const node g(dir.path(std::to_string(i)));
+		const quota_goal &q = goals[i];
+
+		err = g.set("target_metric", q.metric);
+		if (!err)
+			err = g.set("target_value", q.target_value);
+		if (!err)
+			err = g.set("current_value", q.current_value);
+		if (!err)
+			err = g.set("nid", std::to_string(q.nid));
+	}
+	return err;
+}
+
 int scheme::tried_regions(std::vector<region> &regions) const
 {
 	regions.clear();

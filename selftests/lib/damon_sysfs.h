@@ -65,6 +65,18 @@ struct access_pattern {
 };
 
 /*
+ * One DAMOS quota goal (schemes/<S>/quotas/goals/<G>/).  @nid is used by
+ * the node_* metrics, @current_value only by user_input.  The kernel drops
+ * a goal whose target_value is 0.
+ */
+struct quota_goal {
+	std::string metric = "user_input";
+	unsigned long target_value = 0;
+	unsigned long current_value = 0;
+	int nid = 0;
+};
+
+/*
  * Average nr_accesses over [start, end), each region weighted by how many
  * of its bytes fall in the range; -1 when no region overlaps it.
  */
@@ -76,6 +88,10 @@ public:
 	using node::node;
 	int set_action(const std::string &action) const;
 	int set_access_pattern(const access_pattern &p) const;
+	/* quotas/reset_interval_ms: how often the goals are evaluated */
+	int set_quota_reset_interval_ms(unsigned long ms) const;
+	/* Write quotas/goals/nr_goals and each goal's files, in order. */
+	int set_quota_goals(const std::vector<quota_goal> &goals) const;
 	/* Read tried_regions/ (after an update_schemes_tried_regions). */
 	int tried_regions(std::vector<region> &regions) const;
 };
