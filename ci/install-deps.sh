@@ -16,6 +16,8 @@ readonly PKGS=(
 	# for checkpatch's SPDX check (scripts/spdxcheck.py, silently skipped
 	# without them)
 	b4 python3-ply python3-git
+	# the htmldocs check (ci/docs-check.sh)
+	python3-sphinx python3-yaml
 	# VM and tests
 	qemu-system-x86 busybox-static python3-drgn nlohmann-json3-dev
 )

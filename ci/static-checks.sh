@@ -15,6 +15,8 @@
 #                      warning that the base does not have
 #   kernel-doc         scripts/kernel-doc -Wall on touched files: no new
 #                      warning
+#   htmldocs           make htmldocs of mm/damon and admin-guide/mm/damon:
+#                      no warning about those files (ci/docs-check.sh)
 #   variant/<v>        the compile-only config variants build
 #   b4_shazam          the mbox applies with b4 shazam to the pristine base
 #   series_mbx_git_am  patches/series.mbx applies with plain git am to the
@@ -36,7 +38,8 @@ set -euo pipefail
 out=${1:?usage: $0 KTAP_FILE}
 readonly BSRC=$BUILD/bisect-src
 readonly BOUT=$BUILD/bisect
-readonly VARIANTS=(no-perf-events no-damon-vaddr no-damon-paddr no-hugetlb)
+readonly VARIANTS=(no-perf-events no-damon-vaddr no-damon-paddr no-hugetlb
+		   no-cpu-sup-amd)
 log_dir=$(dirname "$out")/static-logs
 mkdir -p "$log_dir"
 
@@ -196,6 +199,16 @@ check_kernel_doc() {
 		fail kernel-doc "$(echo "$new" | head -n 2 | tr '\n' ' ')"
 	else
 		ok kernel-doc "$(echo "$files" | wc -w) files, no new warning"
+	fi
+}
+
+check_docs() {
+	local res
+
+	if res=$("$PROJ_ROOT/ci/docs-check.sh" "$log_dir/htmldocs.log"); then
+		ok htmldocs "$res"
+	else
+		fail htmldocs "$res"
 	fi
 }
 
@@ -427,7 +440,8 @@ cleanup() {
 trap cleanup EXIT
 
 all_checks=(check_export check_checkpatch check_nmi_path check_nmi_handlers
-	check_per_patch_build check_sparse check_kernel_doc check_variants
+	check_per_patch_build check_sparse check_kernel_doc check_docs
+	check_variants
 	check_b4 check_git_am check_posting)
 for check in ${STATIC_CHECKS:-${all_checks[*]}}; do
 	declare -F "$check" > /dev/null ||
