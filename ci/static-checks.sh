@@ -74,8 +74,11 @@ check_checkpatch() {
 		case $p in */0000-cover-letter.patch) continue ;; esac
 		name=$(basename "$p" .patch)
 		log=$log_dir/checkpatch-$name.log
-		if (cd "$KTREE" && ./scripts/checkpatch.pl --strict --no-summary \
-			--ignore "$ignore" --show-types "$p") > "$log" 2>&1; then
+		# checkpatch runs scripts/spdxcheck.py with the first python3
+		# in PATH and passes silently when it crashes; Debian's has ply
+		if (cd "$KTREE" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl \
+			--strict --no-summary --ignore "$ignore" --show-types \
+			"$p") > "$log" 2>&1; then
 			ok "checkpatch/$name"
 		else
 			fail "checkpatch/$name" "$(grep -E '^(ERROR|WARNING|CHECK)' "$log" | head -n 3 | tr '\n' ' ')"
@@ -157,7 +160,7 @@ check_sparse() {
 		xargs -r -n1 dirname | sed 's#$#/#') | sort -u |
 		while read -r d; do
 			git -C "$KTREE" cat-file -e "base:${d%/}" 2>/dev/null && echo "$d"
-		done)
+		done | tr '\n' ' ')
 	base_log=$log_dir/sparse-base.log tip_log=$log_dir/sparse-series.log
 	for rev in base series; do
 		l=$base_log
