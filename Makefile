@@ -3,6 +3,9 @@
 #
 #   make demo          provision, build, boot a VM and show DAMON at work
 #   make check         everything: static checks, KUnit, selftests, drgn
+#   make bench         the benchmarks of Documentation/benchmarks.md: build
+#                      the benchmark kernel, run them in a VM, regenerate
+#                      the document's tables and plots from the results
 #   make kernel-tree   provision kernel-tree/ (base + patches/)
 #   make kernel        build the test kernel into build/kernel
 #   make selftests     build the C++ selftests into build/selftests
@@ -16,7 +19,8 @@
 # Variables: BUILD=dir, JOBS=n, KERNEL_GIT=url KERNEL_REF=ref (base from git
 # instead of Debian's linux-source package), SMP=n MEM=MiB NODES=n (make vm),
 # RUN_CHECKS=1 (make posting runs make check first; default off),
-# UPSTREAM_BASE=commit (make posting: base-commit of upstream v7.3.4).
+# UPSTREAM_BASE=commit (make posting: base-commit of upstream v7.3.4),
+# BENCH_KERNEL=bench|test BENCH_RUNS=n (make bench; ci/bench.sh).
 
 SHELL := /bin/bash
 ROOT := $(CURDIR)
@@ -24,16 +28,17 @@ BUILD ?= $(ROOT)/build
 RESULTS ?= $(ROOT)/results
 export BUILD RESULTS KERNEL_GIT KERNEL_REF JOBS
 export SUBMITTER_NAME SUBMITTER_EMAIL RUN_CHECKS UPSTREAM_BASE SERIES_VERSION
+export BENCH_KERNEL BENCH_RUNS EVENT
 
 SMP ?= 2
 MEM ?= 2048
 NODES ?= 1
 
-.PHONY: help demo check deps kernel-tree kernel selftests export vm \
+.PHONY: help demo check bench deps kernel-tree kernel selftests export vm \
 	static-checks posting clean
 
 help:
-	@sed -n '2,20p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,24p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@ci/install-deps.sh
@@ -65,6 +70,9 @@ demo: kernel selftests
 
 check:
 	@ci/check.sh
+
+bench: kernel-tree
+	@ci/bench.sh
 
 # Not on kernel-tree: provisioning would re-apply patches/ over commits not
 # yet exported; ci/prepare-posting.sh refuses when the two disagree.

@@ -7,6 +7,10 @@
 # build lock (never two kernel builds at once).
 #   (none)          the test kernel: tinyconfig + vm + damon + debug
 #                   fragments; bzImage and modules
+#   bench           the benchmark kernel: the test kernel without the
+#                   debug fragment (no lockdep, PROVE_RCU, kmemleak or
+#                   debug objects, which distort timings); bzImage and
+#                   modules, into $BUILD/kernel-bench/
 #   no-perf-events  UML (ARCH=um), DAMON without perf events; vmlinux
 #   no-damon-vaddr, no-damon-paddr, no-hugetlb
 #                   vm + damon + variant-common fragments (no debug info,
@@ -31,6 +35,13 @@ build_main() {
 	kmake "$out" ARCH=x86_64 bzImage modules
 }
 
+build_bench() {
+	local out=$BUILD/kernel-bench
+	"$PROJ_ROOT/ci/merge-config.sh" "$out" x86_64 tinyconfig \
+		"$CFG/vm.config" "$CFG/damon.config"
+	kmake "$out" ARCH=x86_64 bzImage modules
+}
+
 build_variant() {
 	local name=$1 frag=$CFG/variant-$1.config out=$BUILD/variant-$1
 	[ -r "$frag" ] || die "unknown variant '$name' (no $frag)"
@@ -48,7 +59,11 @@ build_variant() {
 
 run() {
 	local out=$BUILD/kernel key
-	[ -z "$variant" ] || out=$BUILD/variant-$variant
+	case $variant in
+	"") ;;
+	bench) out=$BUILD/kernel-bench ;;
+	*) out=$BUILD/variant-$variant ;;
+	esac
 	key=$(state_key "$CFG"/*.config "$PROJ_ROOT/ci/build-kernel.sh" \
 		"$PROJ_ROOT/ci/merge-config.sh")
 	if [ "$(cat "$out/.hws-built" 2>/dev/null)" = "$key" ]; then
@@ -58,6 +73,8 @@ run() {
 	rm -f "$out/.hws-built"
 	if [ -z "$variant" ]; then
 		build_main
+	elif [ "$variant" = bench ]; then
+		build_bench
 	else
 		build_variant "$variant"
 	fi

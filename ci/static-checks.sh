@@ -432,6 +432,18 @@ check_nmi_handlers() {
 	fi
 }
 
+# Documentation/benchmarks.md's results are generated from the raw JSON
+# next to it (ci/bench-report.py): nobody typed or edited them.
+check_bench_doc() {
+	local res
+	if res=$(/usr/bin/python3 "$PROJ_ROOT/ci/bench-report.py" --check 2>&1); then
+		ok bench_doc_generated "$res"
+	else
+		echo "$res" > "$log_dir/bench-doc.diff"
+		fail bench_doc_generated "Documentation/benchmarks.md differs from the raw results (ci/bench-report.py; $log_dir/bench-doc.diff)"
+	fi
+}
+
 cleanup() {
 	posting_remove
 	if [ -n "$pristine" ]; then
@@ -444,7 +456,7 @@ trap cleanup EXIT
 
 all_checks=(check_export check_checkpatch check_nmi_path check_nmi_handlers
 	check_per_patch_build check_sparse check_kernel_doc check_docs
-	check_variants
+	check_bench_doc check_variants
 	check_b4 check_git_am check_posting)
 for check in ${STATIC_CHECKS:-${all_checks[*]}}; do
 	declare -F "$check" > /dev/null ||
