@@ -3,6 +3,9 @@
 #
 #   make demo          provision, build, boot a VM and show DAMON at work
 #   make check         everything: static checks, KUnit, selftests, drgn
+#   make check-kasan   make check's VM tests on a KASAN + fault injection
+#                      kernel (results/kasan/); not in CI: see testing.md
+#   make check-kcsan   the same on a KCSAN kernel (results/kcsan/)
 #   make bench         the benchmarks of Documentation/benchmarks.md: build
 #                      the benchmark kernel, run them in a VM, regenerate
 #                      the document's tables and plots from the results
@@ -34,11 +37,11 @@ SMP ?= 2
 MEM ?= 2048
 NODES ?= 1
 
-.PHONY: help demo check bench deps kernel-tree kernel selftests export vm \
+.PHONY: help demo check check-kasan check-kcsan bench deps kernel-tree kernel selftests export vm \
 	static-checks posting clean
 
 help:
-	@sed -n '2,24p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,27p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@ci/install-deps.sh
@@ -70,6 +73,12 @@ demo: kernel selftests
 
 check:
 	@ci/check.sh
+
+check-kasan:
+	@CHECK_PROFILE=kasan ci/check.sh
+
+check-kcsan:
+	@CHECK_PROFILE=kcsan ci/check.sh
 
 bench: kernel-tree
 	@ci/bench.sh

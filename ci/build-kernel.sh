@@ -11,6 +11,9 @@
 #                   debug fragment (no lockdep, PROVE_RCU, kmemleak or
 #                   debug objects, which distort timings); bzImage and
 #                   modules, into $BUILD/kernel-bench/
+#   kasan, kcsan    the debug profiles of make check-kasan / check-kcsan:
+#                   the test kernel plus configs/<name>.config; bzImage
+#                   and modules, into $BUILD/profile-<name>/kernel/
 #   no-perf-events  UML (ARCH=um), DAMON without perf events; vmlinux
 #   no-damon-vaddr, no-damon-paddr, no-hugetlb
 #                   vm + damon + variant-common fragments (no debug info,
@@ -42,6 +45,13 @@ build_bench() {
 	kmake "$out" ARCH=x86_64 bzImage modules
 }
 
+build_profile() {
+	local out=$BUILD/profile-$1/kernel
+	"$PROJ_ROOT/ci/merge-config.sh" "$out" x86_64 tinyconfig \
+		"${MAIN_FRAGS[@]}" "$CFG/$1.config"
+	kmake "$out" ARCH=x86_64 bzImage modules
+}
+
 build_variant() {
 	local name=$1 frag=$CFG/variant-$1.config out=$BUILD/variant-$1
 	[ -r "$frag" ] || die "unknown variant '$name' (no $frag)"
@@ -62,6 +72,7 @@ run() {
 	case $variant in
 	"") ;;
 	bench) out=$BUILD/kernel-bench ;;
+	kasan | kcsan) out=$BUILD/profile-$variant/kernel ;;
 	*) out=$BUILD/variant-$variant ;;
 	esac
 	key=$(state_key "$CFG"/*.config "$PROJ_ROOT/ci/build-kernel.sh" \
@@ -75,6 +86,8 @@ run() {
 		build_main
 	elif [ "$variant" = bench ]; then
 		build_bench
+	elif [ "$variant" = kasan ] || [ "$variant" = kcsan ]; then
+		build_profile "$variant"
 	else
 		build_variant "$variant"
 	fi

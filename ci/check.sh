@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Usage: check.sh
+#       CHECK_PROFILE=kasan|kcsan check.sh   (make check-kasan, check-kcsan)
 #
 # Everything `make check` does, from a fresh machine: install packages,
 # provision kernel-tree/, build the test kernel and the selftests, run the
@@ -10,10 +11,25 @@
 #   N passed, N failed, N skipped
 # as the last line.  Prints the duration of each stage.  Exit status 0 only
 # when nothing failed.
+#
+# With CHECK_PROFILE, the kernel is that debug profile's
+# (configs/<profile>.config on top of the test kernel's fragments, built
+# into $BUILD/profile-<profile>/), the selftests are built against it, the
+# static checks (which do not depend on the kernel's configuration) are
+# skipped, and the per-test timeout is raised for the slower kernel.
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+profile=${CHECK_PROFILE:-}
+case $profile in
+"") kroot=$BUILD ;;
+kasan | kcsan)
+	kroot=$BUILD/profile-$profile
+	RESULTS=$RESULTS/$profile
+	;;
+*) echo "error: CHECK_PROFILE must be kasan or kcsan" >&2; exit "$KSFT_FAIL" ;;
+esac
 ktap=$RESULTS/ktap
 # A stage that cannot run at all still ends the output with the summary.
 die() {
@@ -43,23 +59,27 @@ stage kernel-tree
 "$PROJ_ROOT/ci/provision.sh" || die "provisioning kernel-tree/ failed"
 
 stage kernel
-"$PROJ_ROOT/ci/build-kernel.sh" > "$RESULTS/build-kernel.log" 2>&1 ||
+"$PROJ_ROOT/ci/build-kernel.sh" $profile > "$RESULTS/build-kernel.log" 2>&1 ||
 	{ tail -n 40 "$RESULTS/build-kernel.log" >&2; die "kernel build failed (log: $RESULTS/build-kernel.log)"; }
 
 stage selftests
 # The test module is built against the test kernel, under the build lock.
-make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$BUILD/selftests" \
-	KBUILD_OUTPUT_DIR="$BUILD/kernel" BUILD_LOCK="$BUILD_LOCK" \
+make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$kroot/selftests" \
+	KBUILD_OUTPUT_DIR="$kroot/kernel" BUILD_LOCK="$BUILD_LOCK" \
 	> "$RESULTS/build-selftests.log" 2>&1 ||
 	{ cat "$RESULTS/build-selftests.log" >&2; die "selftests build failed"; }
-make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$BUILD/selftests" list_tests > "$BUILD/selftests/tests.list"
+make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$kroot/selftests" list_tests > "$kroot/selftests/tests.list"
 
 stage static-checks
 # Reuse the last verdict when neither the series nor anything the checks
 # read changed.
-static_key=$(state_key "$PROJ_ROOT"/ci/*.sh "$PROJ_ROOT"/ci/checkpatch-exceptions \
-	"$PROJ_ROOT"/configs/*.config "$PROJ_ROOT"/patches/*)
-if [ -f "$BUILD/static.ktap" ] && [ "$(cat "$BUILD/static.key" 2>/dev/null)" = "$static_key" ]; then
+static_key=$(state_key "$PROJ_ROOT"/ci/*.sh "$PROJ_ROOT"/ci/*.py \
+	"$PROJ_ROOT"/ci/checkpatch-exceptions "$PROJ_ROOT"/configs/*.config \
+	"$PROJ_ROOT"/patches/* "$PROJ_ROOT"/Documentation/benchmarks.md \
+	"$PROJ_ROOT"/Documentation/benchmarks/raw/*/*.json)
+if [ -n "$profile" ]; then
+	info "static checks: not run for the $profile profile (make check runs them)"
+elif [ -f "$BUILD/static.ktap" ] && [ "$(cat "$BUILD/static.key" 2>/dev/null)" = "$static_key" ]; then
 	info "static checks: nothing changed, reusing $BUILD/static.ktap"
 	cp "$BUILD/static.ktap" "$ktap/static.ktap"
 else
@@ -71,8 +91,11 @@ fi
 
 stage vm-tests
 vm_rc=0
-"$PROJ_ROOT/ci/vm-run.sh" -c 4 -m 2048 -n 2 -t "${VM_TIMEOUT:-1500}" -r "$RESULTS/vm" -- \
-	"$PROJ_ROOT/ci/guest-tests.sh" "$BUILD" || vm_rc=$?
+vm_args=()
+[ -z "$profile" ] || vm_args=(-a "HWS_TEST_TIMEOUT=900")
+"$PROJ_ROOT/ci/vm-run.sh" -k "$kroot/kernel/arch/x86/boot/bzImage" -c 4 -m 2048 -n 2 \
+	-t "${VM_TIMEOUT:-$([ -z "$profile" ] && echo 1500 || echo 4200)}" \
+	-r "$RESULTS/vm" "${vm_args[@]}" -- "$PROJ_ROOT/ci/guest-tests.sh" "$kroot" || vm_rc=$?
 "$PROJ_ROOT/ci/vm-verdict.sh" "$RESULTS/vm" "$ktap" ||
 	die "could not judge the VM run (details: $RESULTS/vm/)"
 
