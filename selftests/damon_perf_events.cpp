@@ -19,7 +19,9 @@
  *   on "commit", and the first keeps running.
  * - Online commit: adding, changing and removing events creates only the
  *   counters of new and changed events; a commit the PMU refuses fails and
- *   leaves the old events sampling.
+ *   leaves the old events sampling.  After perf_event_max_sample_rate is
+ *   lowered below a running event's frequency, commits that leave the
+ *   event alone still work and a new frequency above it is refused.
  * - CPU hotplug: offlining a CPU releases its counters, onlining creates
  *   and arms new ones.
  * - 200 on/off cycles leave no event behind.
@@ -465,6 +467,51 @@ unsigned long events_inited(const test_pmu::pmu &pmu)
 	return pmu.read_stats(v) ? 0 : get(v, "events_inited");
 }
 
+/*
+ * perf lowers perf_event_max_sample_rate by itself when sampling interrupts
+ * take too long.  An event that already samples keeps its counters: a
+ * commit that does not change it must not fail on the new ceiling, while a
+ * commit that asks for a frequency above it must.  Runs on @kd's context 0,
+ * which samples with one test PMU event at 200 per second.
+ */
+void commit_lowered_max_rate_case(ktap::writer &t,
+				  const damon_sysfs::kdamond &kd,
+				  const test_pmu::pmu &pmu)
+{
+	const damon_sysfs::context ctx = kd.get_context(0);
+	const std::string sysctl = "/proc/sys/kernel/perf_event_max_sample_rate";
+	const unsigned long cpus = nr_cpus();
+	unsigned long inited;
+	std::string orig;
+	int err;
+	bool ok;
+
+	if (damon_sysfs::read_file(sysctl, orig)) {
+		t.result(false, "commit_keeps_event_above_lowered_max_rate");
+		return;
+	}
+	ok = kd.running() && !damon_sysfs::write_file(sysctl, "100");
+	inited = events_inited(pmu);
+	/* a commit of other settings keeps the event and its counters */
+	ok = ok && !ctx.set_intervals(5000, 200000, 1000000);
+	err = ok ? kd.state("commit") : -EINVAL;
+	t.diagf("max rate 100, event at 200/s, interval commit: %s",
+		err_name(err).c_str());
+	ok = ok && !err && kd.running() && events_active(pmu) == cpus &&
+	     events_inited(pmu) == inited;
+	/* a new frequency above the ceiling is refused, the old one stays */
+	ok = ok && !ctx.get_perf_event(0).set("sample_freq", "150");
+	err = ok ? kd.state("commit") : 0;
+	t.diagf("sample_freq 150 commit: %s", err_name(err).c_str());
+	ok = ok && err == -EINVAL && kd.running() &&
+	     events_active(pmu) == cpus && events_inited(pmu) == inited;
+	ctx.get_perf_event(0).set("sample_freq", "200");
+	ctx.set_intervals(5000, 100000, 1000000);
+	if (damon_sysfs::write_file(sysctl, orig))
+		ok = false;
+	t.result(ok, "commit_keeps_event_above_lowered_max_rate");
+}
+
 void commit_cases(ktap::writer &t, const damon_sysfs::session &s,
 		  const test_pmu::pmu &pmu)
 {
@@ -530,6 +577,7 @@ void commit_cases(ktap::writer &t, const damon_sysfs::session &s,
 	pmu.set_param("fail_cpus", "\n");
 	pmu.set_param("fail_errno", "19");
 	t.result(ok, "commit_failure_keeps_old");
+	commit_lowered_max_rate_case(t, kd, pmu);
 	s.reset();
 }
 
@@ -858,7 +906,7 @@ int run()
 
 	require_perf_events_or_skip(s);
 
-	ktap::writer t(27);
+	ktap::writer t(28);
 
 	tree_cases(t, s);
 	bad_input_cases(t, s);
