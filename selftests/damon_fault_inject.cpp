@@ -1,0 +1,1419 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fault injection on DAMON's start, commit and CPU hotplug paths, one fault
+ * at a time, with the test PMU damon_test_pmu (selftests/damon_test_pmu/)
+ * as the perf events' PMU and damon_report_inject
+ * (selftests/damon_report_inject/) to tell whether a context owns the
+ * access report rings.
+ *
+ * Mechanisms:
+ * - fail_function on the error-injectable helpers damon_report_alloc_rings()
+ *   and damon_perf_create_on(), with retvals -ENOMEM, -EINVAL and -ENODEV.
+ *   The n-th call from arming fails through the "space" budget (each call
+ *   costs 1, the call that finds it at 1 fails) with times 1: "interval"
+ *   counts in a hidden counter that is never reset, so it cannot aim at
+ *   the n-th call.  Paths: "on", a commit that adds or changes an event of
+ *   a running kdamond, a commit that turns access reports on for a running
+ *   context that did not own the rings (with and without a new event), and
+ *   a CPU coming online under a running event.
+ * - /proc/thread-self/fail-nth around the write of "on" (damon_start()
+ *   runs in the writer), with failslab and fail_page_alloc counting
+ *   sleeping allocations: n = 1, 2, ... until "on" succeeds with nothing
+ *   injected.
+ * - The commit path, which runs in the kdamond: failslab and
+ *   fail_page_alloc with their stack trace filter (require-start/end) set
+ *   to DAMON's code, found in /proc/kallsyms, and /proc/<kdamond>/fail-nth
+ *   = k, so that the k-th allocation with DAMON on the stack fails, for
+ *   k = 1, 2, ... until a commit succeeds with nothing injected.  (A global
+ *   "interval k" cannot be used: see above.)
+ *
+ * Oracles: the write fails with ENOMEM, or with the injected errno; where
+ * the kernel tolerates the failure by design (a CPU the PMU does not cover,
+ * a CPU that cannot get a counter when it comes online, an allocation with
+ * a fallback) the documented behaviour holds instead.  After a failed
+ * "on": the kdamond is off, has no pid, the test PMU has no live event, no
+ * context owns the rings, and "on" without the fault works.  After a
+ * failed commit: the kdamond runs with its pid and old events, which still
+ * sample, and the rings' ownership did not change.  The kernel log has no
+ * WARN, BUG or lockdep report, and at the end kmemleak finds no
+ * unreferenced object of DAMON's.
+ *
+ * Every debugfs knob that is changed is restored, and every fault disarmed,
+ * by RAII guards.  SKIPs when not root, without DAMON sysfs, perf events,
+ * fail_function and the two injectable helpers, or the test PMU module.
+ */
+#include "lib/damon_sysfs.h"
+#include "lib/kmod.h"
+#include "lib/ktap.h"
+#include "lib/monitor.h"
+#include "lib/report_inject.h"
+#include "lib/test_pmu.h"
+#include "lib/test_util.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+using damon_sysfs::perf_event_attr;
+using monitor::nr_cpus;
+using steady = std::chrono::steady_clock;
+
+const std::string debugfs = "/sys/kernel/debug";
+const std::string ff_dir = debugfs + "/fail_function";
+const std::string failslab_dir = debugfs + "/failslab";
+const std::string fpa_dir = debugfs + "/fail_page_alloc";
+const std::string kmemleak_file = debugfs + "/kmemleak";
+const std::string fn_rings = "damon_report_alloc_rings";
+const std::string fn_create_on = "damon_perf_create_on";
+
+const unsigned long mib = 1ul << 20;
+const unsigned long mon_start = 256 * mib;
+const unsigned long mon_end = 320 * mib;
+/* bounds of the fail-nth sweeps */
+const unsigned int max_nth = 600;
+
+std::string num(unsigned long v)
+{
+	return std::to_string(v);
+}
+
+unsigned long get(const kmod::values &v, const char *key)
+{
+	auto it = v.find(key);
+
+	return it == v.end() ? 0 : it->second;
+}
+
+/* "ENOMEM" for -ENOMEM, "0" for 0. */
+std::string errno_name(int err)
+{
+	const char *n;
+
+	if (!err)
+		return "0";
+	n = strerrorname_np(-err);
+	return n ? n : std::to_string(err);
+}
+
+std::string trim(std::string s)
+{
+	while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+		s.pop_back();
+	return s;
+}
+
+/*
+ * Debugfs knobs changed by a test, each restored to the value it had
+ * before the first change, in reverse order, by restore() or the
+ * destructor.
+ */
+class knob_guard {
+public:
+	knob_guard() = default;
+	knob_guard(const knob_guard &) = delete;
+	knob_guard &operator=(const knob_guard &) = delete;
+	~knob_guard() { restore(); }
+
+	int set(const std::string &path, const std::string &val)
+	{
+		bool known = false;
+
+		for (const auto &s : saved)
+			known |= s.first == path;
+		if (!known) {
+			std::string old;
+			int err = damon_sysfs::read_file(path, old);
+
+			if (err)
+				return err;
+			saved.emplace_back(path, trim(old));
+		}
+		return damon_sysfs::write_file(path, val);
+	}
+
+	void restore()
+	{
+		for (auto it = saved.rbegin(); it != saved.rend(); ++it)
+			damon_sysfs::write_file(it->first, it->second);
+		saved.clear();
+	}
+
+private:
+	std::vector<std::pair<std::string, std::string>> saved;
+};
+
+/*
+ * fail_function on one function.  arm() makes the @nth call from now
+ * return @retval, once; the destructor takes the function off the
+ * injection list and restores fail_function's attributes.
+ */
+class function_fault {
+public:
+	explicit function_fault(std::string fn) : fn_(std::move(fn)) {}
+	function_fault(const function_fault &) = delete;
+	function_fault &operator=(const function_fault &) = delete;
+	~function_fault() { disarm(); }
+
+	int arm(long retval, unsigned long nth)
+	{
+		int err = 0;
+
+		if (!listed) {
+			err = damon_sysfs::write_file(ff_dir + "/inject", fn_);
+			if (err)
+				return err;
+			listed = true;
+		}
+		err = damon_sysfs::write_file(ff_dir + "/" + fn_ + "/retval",
+					      num(static_cast<unsigned long>(retval)));
+		if (!err)
+			err = knobs.set(ff_dir + "/times", "0");
+		if (!err)
+			err = knobs.set(ff_dir + "/probability", "100");
+		if (!err)
+			err = knobs.set(ff_dir + "/interval", "1");
+		if (!err)
+			err = knobs.set(ff_dir + "/verbose", "1");
+		if (!err)
+			err = knobs.set(ff_dir + "/task-filter", "N");
+		if (!err)
+			err = knobs.set(ff_dir + "/space", num(nth));
+		/* last: from here on calls count */
+		if (!err)
+			err = knobs.set(ff_dir + "/times", "1");
+		return err;
+	}
+
+	/* Stop counting; true if the armed fault was injected. */
+	bool settle()
+	{
+		unsigned long times = 1;
+
+		damon_sysfs::read_ulong(ff_dir + "/times", times);
+		knobs.set(ff_dir + "/times", "0");
+		return times == 0;
+	}
+
+	/* Calls seen since arm(), if the fault was not injected. */
+	unsigned long space_left() const
+	{
+		unsigned long v = 0;
+
+		damon_sysfs::read_ulong(ff_dir + "/space", v);
+		return v;
+	}
+
+	void disarm()
+	{
+		if (listed)
+			damon_sysfs::write_file(ff_dir + "/inject", "!" + fn_);
+		listed = false;
+		knobs.restore();
+	}
+
+private:
+	std::string fn_;
+	bool listed = false;
+	knob_guard knobs;
+};
+
+/* Zeroes a task's fail-nth when it goes out of scope. */
+class fail_nth_guard {
+public:
+	explicit fail_nth_guard(std::string path) : path_(std::move(path)) {}
+	fail_nth_guard(const fail_nth_guard &) = delete;
+	fail_nth_guard &operator=(const fail_nth_guard &) = delete;
+	~fail_nth_guard() { damon_sysfs::write_file(path_, "0"); }
+
+private:
+	std::string path_;
+};
+
+/* Scenarios and injected faults, per mechanism and path. */
+struct tally {
+	unsigned int scenarios = 0;
+	unsigned int injected = 0;
+};
+
+std::map<std::string, tally> totals;
+
+/*
+ * One line per scenario: what was injected where, the errno the write
+ * returned, and the verdict.
+ */
+void record(const ktap::writer &t, const std::string &key,
+	    const std::string &fault, int err, bool injected, bool ok,
+	    const std::string &note)
+{
+	tally &ta = totals[key];
+
+	ta.scenarios++;
+	if (injected)
+		ta.injected++;
+	t.diagf("%s: %s -> %s%s%s%s", key.c_str(), fault.c_str(),
+		errno_name(err).c_str(), injected ? "" : " (not injected)",
+		ok ? "" : " FAIL", note.empty() ? "" : ("; " + note).c_str());
+}
+
+/* Kernel log lines that must not appear. */
+bool bad_log_line(const std::string &l)
+{
+	static const char *const bad[] = {
+		"WARNING:", "BUG:", "kernel BUG", "cut here ]", "Oops",
+		"possible circular locking", "possible recursive locking",
+		"inconsistent lock state", "suspicious RCU usage",
+		"DEBUG_LOCKS_WARN_ON", "UBSAN:", "KASAN:", "refcount_t:",
+		"list_add corruption", "list_del corruption", "INFO: task",
+		"self-detected stall", "general protection fault",
+		"kmemleak_object structure", "leak detector disabled",
+	};
+
+	for (const char *b : bad)
+		if (l.find(b) != std::string::npos)
+			return true;
+	return false;
+}
+
+/*
+ * The kernel log of the whole program: the lines since the last look, and
+ * the bad ones seen so far.
+ */
+class log_watch {
+public:
+	std::vector<std::string> take()
+	{
+		std::vector<std::string> lines = log.lines();
+
+		for (const std::string &l : lines)
+			if (bad_log_line(l))
+				bad.push_back(l);
+		return lines;
+	}
+	std::vector<std::string> bad;
+
+private:
+	monitor::kmsg log;
+};
+
+bool log_has(const std::vector<std::string> &lines, const std::string &a,
+	     const std::string &b = "")
+{
+	for (const std::string &l : lines)
+		if (l.find(a) != std::string::npos &&
+		    l.find(b) != std::string::npos)
+			return true;
+	return false;
+}
+
+/*
+ * The function name of a reliable stack dump line ("  foo+0x1/0x2"), or ""
+ * (also for the unreliable "? foo" ones, stale values on the stack).
+ */
+std::string frame_name(const std::string &l)
+{
+	size_t b = l.find_first_not_of(' ');
+	size_t e = l.find("+0x");
+
+	if (b == std::string::npos || e == std::string::npos || e <= b ||
+	    l[b] == '?')
+		return "";
+	return l.substr(b, e - b);
+}
+
+/* Allocator and fault injection frames, skipped to find the caller. */
+bool allocator_frame(const std::string &f)
+{
+	static const char *const prefixes[] = {
+		"dump_stack", "fail_dump", "should_fail", "__should_fail",
+		"kmem_cache_alloc", "__kmem_cache_alloc", "kmalloc", "__kmalloc",
+		"___kmalloc", "kzalloc", "kvmalloc", "__kvmalloc", "kvzalloc",
+		"krealloc", "kmemdup", "kstrdup", "slab_", "__slab", "___slab",
+		"alloc_slab", "allocate_slab", "new_slab", "alloc_pages",
+		"__alloc_pages", "alloc_frozen_pages", "__alloc_frozen_pages",
+		"prepare_alloc_pages", "__get_free_pages", "get_zeroed_page",
+		"vmalloc", "__vmalloc", "vzalloc", "vm_area_alloc",
+		"__get_vm_area", "alloc_vmap_area", "pcpu_", "kmemleak_",
+		"create_object", "__create_object", "mem_pool_alloc",
+		"__alloc_percpu", "alloc_percpu", "_raw_spin", "lock_",
+		"__lock", "__might", "__alloc_pages_bulk", "alloc_pages_bulk",
+		"__kmalloc_node", "kmalloc_node", "__kmalloc_cache",
+		"kmalloc_trace", "__kvmalloc_node", "alloc_pages_mpol",
+		"__vmalloc_node", "__vmalloc_area", "vm_area_alloc_pages",
+		"bitmap_alloc", "bitmap_zalloc", "kcalloc", "kmalloc_array",
+		"kvmalloc_array", "trace_",
+	};
+
+	for (const char *p : prefixes)
+		if (!f.compare(0, std::strlen(p), p))
+			return true;
+	return false;
+}
+
+/*
+ * Where the last injected failure of @lines was made, from the stack dump
+ * of fail_dump() (verbose 2): the allocation's caller and the innermost
+ * DAMON frame.  Empty when nothing was dumped (__GFP_NOWARN allocations).
+ */
+std::string fault_site(const std::vector<std::string> &lines)
+{
+	std::string site, damon, kind = "slab";
+	size_t i, start = lines.size();
+
+	for (i = 0; i < lines.size(); i++) {
+		if (lines[i].find("FAULT_INJECTION: forcing a failure") ==
+		    std::string::npos)
+			continue;
+		start = i;
+		if (lines[i].find("fail_page_alloc") != std::string::npos)
+			kind = "page";
+	}
+	for (i = start; i < lines.size(); i++) {
+		const std::string f = frame_name(lines[i]);
+
+		if (lines[i].find("</TASK>") != std::string::npos)
+			break;
+		if (f.empty())
+			continue;
+		if (site.empty() && !allocator_frame(f))
+			site = f;
+		if (damon.empty() && (f.find("damon") != std::string::npos ||
+				      f.find("damos") != std::string::npos)) {
+			damon = f;
+			break;
+		}
+	}
+	if (site.empty() && damon.empty())
+		return "";
+	if (damon.empty() || damon == site)
+		return kind + " at " + (site.empty() ? damon : site);
+	return kind + " at " + site + " <- " + damon;
+}
+
+/* A test PMU event, sampling at @freq per second and CPU. */
+perf_event_attr pmu_event(const test_pmu::pmu &pmu, unsigned long freq = 200)
+{
+	perf_event_attr a;
+
+	a.type = static_cast<unsigned long>(pmu.type());
+	a.sample_freq = freq;
+	a.sample_phys_addr = true;
+	return a;
+}
+
+unsigned long pmu_stat(const test_pmu::pmu &pmu, const char *key)
+{
+	kmod::values v;
+
+	return pmu.read_stats(v) ? ~0ul : get(v, key);
+}
+
+unsigned long events_active(const test_pmu::pmu &pmu)
+{
+	return pmu_stat(pmu, "events_active");
+}
+
+/* Wait until the test PMU has @nr live events (hotplug is followed lazily). */
+bool wait_events_active(const test_pmu::pmu &pmu, unsigned long nr)
+{
+	const auto end = steady::now() + monitor::settle_timeout;
+
+	while (events_active(pmu) != nr) {
+		if (steady::now() > end)
+			return false;
+		std::this_thread::sleep_for(20ms);
+	}
+	return true;
+}
+
+/* Do the test PMU's events sample (on @cpu, or on any CPU if < 0)? */
+bool pmu_samples(const test_pmu::pmu &pmu, int cpu = -1)
+{
+	const std::string key = cpu < 0 ? "samples" :
+				"samples_cpu" + std::to_string(cpu);
+	const unsigned long before = pmu_stat(pmu, key.c_str());
+
+	std::this_thread::sleep_for(200ms);
+	return pmu_stat(pmu, key.c_str()) > before;
+}
+
+/*
+ * Does some context own the access report rings?  One report from this
+ * process: without an owner it is dropped_no_owner.  1, 0, or -1 when
+ * damon_report_inject cannot tell.
+ */
+int rings_owned(const report_inject::module *ri)
+{
+	kmod::values a, b;
+
+	if (!ri || ri->read_stats(a) ||
+	    ri->inject("kind=paddr addr=" + num(mon_start + 4096) +
+		       " count=1 ctx=process cpu=-1") ||
+	    ri->read_stats(b))
+		return -1;
+	if (get(b, "dropped_no_owner") > get(a, "dropped_no_owner"))
+		return 0;
+	return get(b, "pushed") > get(a, "pushed") ? 1 : -1;
+}
+
+/* The fixture shared by the cases. */
+struct fixture {
+	ktap::writer &t;
+	const damon_sysfs::session &s;
+	const test_pmu::pmu &pmu;
+	const report_inject::module *ri;
+	log_watch &log;
+	unsigned int cpus;
+
+	damon_sysfs::kdamond kd() const { return s.get_kdamond(0); }
+	damon_sysfs::context ctx() const { return kd().get_context(0); }
+};
+
+/*
+ * kdamond 0: paddr monitoring of [mon_start, mon_end) in a fixed number of
+ * regions (no split, so the kdamond hardly allocates while it runs), no
+ * scheme, with @events and @access_reports.
+ */
+int configure(const fixture &f, const std::vector<perf_event_attr> &events,
+	      bool access_reports)
+{
+	damon_sysfs::paddr_monitor m;
+	int err;
+
+	m.start = mon_start;
+	m.end = mon_end;
+	m.min_nr_regions = 10;
+	m.max_nr_regions = 10;
+	m.access_reports = access_reports;
+	err = f.s.reset();
+	if (!err)
+		err = damon_sysfs::setup_paddr_monitor(f.s, m);
+	if (!err)
+		err = f.ctx().set_nr_schemes(0);
+	if (!err)
+		err = f.ctx().set_perf_events(events);
+	return err;
+}
+
+/*
+ * After a failed "on": nothing may be left of the attempt.  Says what is
+ * wrong in @why.
+ */
+bool clean_after_failed_on(const fixture &f, std::string &why)
+{
+	const unsigned long active = events_active(f.pmu);
+	const int owned = rings_owned(f.ri);
+	const bool running = f.kd().running();
+	const pid_t pid = f.kd().pid();
+
+	if (!running && pid < 0 && !active && owned != 1)
+		return true;
+	why = "running " + num(running) + ", pid " + std::to_string(pid) +
+	      ", events_active " + num(active) + ", rings owned " +
+	      std::to_string(owned);
+	return false;
+}
+
+/*
+ * "on" without a fault works: it runs with @nr_events events on every CPU,
+ * which the rings then belong to, and stops cleanly.
+ */
+bool retry_on(const fixture &f, unsigned long nr_events, std::string &why)
+{
+	const damon_sysfs::kdamond kd = f.kd();
+	int err = kd.start();
+	unsigned long active = events_active(f.pmu);
+	int owned = err ? -1 : rings_owned(f.ri);
+	bool ok = !err && kd.running() && active == nr_events * f.cpus &&
+		  owned != 0;
+
+	err = kd.running() ? kd.stop() : err;
+	ok = ok && !err && events_active(f.pmu) == 0;
+	if (!ok)
+		why += "retry: " + errno_name(err) + ", events " + num(active) +
+		       ", owned " + std::to_string(owned) + " ";
+	return ok;
+}
+
+/* Case: fail_function damon_report_alloc_rings on "on". */
+void ff_start_rings(const fixture &f)
+{
+	const std::string key = "fail_function/start";
+	bool all = true;
+
+	for (bool with_event : { false, true }) {
+		std::vector<perf_event_attr> ev;
+		std::string why;
+		int err;
+		bool injected, ok;
+
+		if (with_event)
+			ev.push_back(pmu_event(f.pmu));
+		err = configure(f, ev, true);
+		if (err) {
+			f.t.diagf("configure: %s", errno_name(err).c_str());
+			all = false;
+			continue;
+		}
+		{
+			function_fault ff(fn_rings);
+
+			err = ff.arm(-ENOMEM, 1);
+			if (err) {
+				f.t.diagf("arming: %s", errno_name(err).c_str());
+				all = false;
+				continue;
+			}
+			err = f.kd().start();
+			injected = ff.settle();
+		}
+		ok = err == -ENOMEM && injected && clean_after_failed_on(f, why);
+		ok = retry_on(f, ev.size(), why) && ok;
+		record(f.t, key,
+		       fn_rings + " call 1 retval -12, access_reports" +
+			       (with_event ? " and 1 event" : " only"),
+		       err, injected, ok, why);
+		all &= ok;
+	}
+	f.t.result(all, "fail_function_start_rings");
+}
+
+/*
+ * Case: fail_function damon_perf_create_on on "on", the n-th counter of
+ * two events (so every CPU of each event, one at a time), with -ENOMEM
+ * and -EINVAL; -ENODEV means "PMU not on this CPU" and is skipped.
+ */
+void ff_start_perf(const fixture &f)
+{
+	const std::string key = "fail_function/start";
+	const std::vector<perf_event_attr> two = { pmu_event(f.pmu),
+						   pmu_event(f.pmu, 100) };
+	bool all = !configure(f, two, false);
+
+	for (long retval : { -ENOMEM, -EINVAL }) {
+		for (unsigned int n = 1; all && n <= 2 * f.cpus; n++) {
+			const unsigned int cpu = (n - 1) % f.cpus;
+			const unsigned int event = (n - 1) / f.cpus;
+			std::string why;
+			int err;
+			bool injected, ok, logged;
+
+			{
+				function_fault ff(fn_create_on);
+
+				err = ff.arm(retval, n);
+				if (!err)
+					err = f.kd().start();
+				injected = ff.settle();
+			}
+			const std::vector<std::string> lines = f.log.take();
+
+			logged = log_has(lines, "perf event " + num(event),
+					 "on CPU " + num(cpu));
+			ok = err == retval && injected && logged &&
+			     clean_after_failed_on(f, why);
+			if (!logged)
+				why += "no log line naming event and CPU ";
+			ok = retry_on(f, 2, why) && ok;
+			record(f.t, key,
+			       fn_create_on + " call " + num(n) + " (event " +
+				       num(event) + ", CPU " + num(cpu) +
+				       ") retval " + std::to_string(retval),
+			       err, injected, ok, why);
+			all &= ok;
+		}
+	}
+
+	/* -ENODEV: the CPU is skipped, the event samples on the others */
+	for (unsigned int n : { 1u, f.cpus }) {
+		std::string why;
+		unsigned long active = 0;
+		int err;
+		bool injected, ok;
+
+		all = all && !configure(f, { pmu_event(f.pmu) }, false);
+		{
+			function_fault ff(fn_create_on);
+
+			err = ff.arm(-ENODEV, n);
+			if (!err)
+				err = f.kd().start();
+			injected = ff.settle();
+		}
+		active = events_active(f.pmu);
+		ok = !err && injected && f.kd().running() &&
+		     (f.cpus == 1 ? false : active == f.cpus - 1) &&
+		     pmu_samples(f.pmu);
+		if (f.cpus == 1)
+			/* the only CPU not covered: the event fails */
+			ok = err == -ENODEV && injected &&
+			     clean_after_failed_on(f, why);
+		why += "events_active " + num(active) + " (tolerated: CPU " +
+		       num(n - 1) + " not covered)";
+		if (f.kd().running())
+			ok = !f.kd().stop() && ok && events_active(f.pmu) == 0;
+		record(f.t, key,
+		       fn_create_on + " call " + num(n) + " retval -19", err,
+		       injected, ok, why);
+		all &= ok;
+	}
+	f.t.result(all, "fail_function_start_perf_each_cpu");
+}
+
+/*
+ * After a failed commit: the kdamond runs as before, with pid @pid,
+ * @nr_events of the old events on every CPU, which still sample, and the
+ * ring ownership @owned.
+ */
+bool old_config_kept(const fixture &f, pid_t pid, unsigned long nr_events,
+		     int owned, std::string &why)
+{
+	/* first, so that a kdamond that is stopping has stopped */
+	const bool sampling = nr_events ? pmu_samples(f.pmu) : true;
+	const unsigned long active = events_active(f.pmu);
+	const bool running = f.kd().running();
+	const pid_t now = f.kd().pid();
+	const int owned_now = rings_owned(f.ri);
+
+	if (running && now == pid && active == nr_events * f.cpus &&
+	    sampling && (owned < 0 || owned_now < 0 || owned_now == owned))
+		return true;
+	why += "running " + num(running) + ", pid " + std::to_string(now) +
+	       " (was " + std::to_string(pid) + "), events_active " +
+	       num(active) + ", sampling " + num(sampling) + ", owned " +
+	       std::to_string(owned_now) + " (was " + std::to_string(owned) +
+	       ") ";
+	return false;
+}
+
+/*
+ * Case: fail_function damon_perf_create_on on a commit to a running
+ * kdamond with one event: adding a second event, and changing the first;
+ * every CPU one at a time, -ENOMEM and -EINVAL.  Then the commit without
+ * a fault works.
+ */
+void ff_commit_perf(const fixture &f)
+{
+	const std::string key = "fail_function/commit";
+	const damon_sysfs::kdamond kd = f.kd();
+	const damon_sysfs::context ctx = f.ctx();
+	bool all = !configure(f, { pmu_event(f.pmu) }, false) &&
+		   start_kdamond(f.t, kd) && events_active(f.pmu) == f.cpus;
+	const pid_t pid = kd.pid();
+	const int owned = rings_owned(f.ri);
+
+	for (const char *what : { "add event 1", "change event 0" }) {
+		const bool add = what[0] == 'a';
+
+		for (long retval : { -ENOMEM, -EINVAL }) {
+			for (unsigned int n = 1; all && n <= f.cpus; n++) {
+				std::string why;
+				int err;
+				bool injected, ok;
+
+				err = add ? ctx.set_perf_events({ pmu_event(f.pmu),
+						pmu_event(f.pmu, 100) }) :
+					    ctx.set_perf_events({ pmu_event(f.pmu, 150) });
+				if (err) {
+					all = false;
+					break;
+				}
+				{
+					function_fault ff(fn_create_on);
+
+					err = ff.arm(retval, n);
+					if (!err)
+						err = kd.state("commit");
+					injected = ff.settle();
+				}
+				ok = err == retval && injected &&
+				     old_config_kept(f, pid, 1, owned, why);
+				record(f.t, key,
+				       std::string(what) + ": " + fn_create_on +
+					       " call " + num(n) + " (CPU " +
+					       num(n - 1) + ") retval " +
+					       std::to_string(retval),
+				       err, injected, ok, why);
+				all &= ok;
+			}
+		}
+	}
+	/* without a fault: add, then back to the original event */
+	if (all) {
+		int err = ctx.set_perf_events({ pmu_event(f.pmu),
+						pmu_event(f.pmu, 100) });
+
+		if (!err)
+			err = kd.state("commit");
+		all = !err && events_active(f.pmu) == 2 * f.cpus;
+		err = ctx.set_perf_events({ pmu_event(f.pmu) });
+		if (!err)
+			err = kd.state("commit");
+		all = all && !err && events_active(f.pmu) == f.cpus;
+		f.t.diagf("commit without fault: %s, events %lu",
+			  errno_name(err).c_str(), events_active(f.pmu));
+	}
+	f.s.reset();
+	f.t.result(all && events_active(f.pmu) == 0,
+		   "fail_function_commit_perf_each_cpu");
+}
+
+/*
+ * Case: a running context without access reports and events (so it does
+ * not own the rings) gets access_reports Y by commit, and fails to
+ * allocate the rings; or gets an event, takes the rings and fails to
+ * create the event's counters: it must not own the rings afterwards.
+ */
+void ff_commit_reports(const fixture &f)
+{
+	const std::string key = "fail_function/commit";
+	const damon_sysfs::kdamond kd = f.kd();
+	const damon_sysfs::context ctx = f.ctx();
+	bool all = !configure(f, {}, false) && start_kdamond(f.t, kd);
+	const pid_t pid = kd.pid();
+	const int owned = rings_owned(f.ri);
+	struct variant {
+		const char *what;
+		const std::string &fn;
+		unsigned long n;
+	};
+	const variant variants[] = {
+		{ "access_reports Y", fn_rings, 1 },
+		{ "access_reports Y and 1 event", fn_rings, 1 },
+		{ "1 event", fn_create_on, 1 },
+		{ "1 event", fn_create_on, f.cpus },
+	};
+
+	if (owned == 1) {
+		f.t.diag("the rings are owned before the commit");
+		all = false;
+	}
+	for (const variant &v : variants) {
+		const bool reports = v.what[0] == 'a';
+		const bool event = v.what[std::strlen(v.what) - 1] == 't';
+		std::string why;
+		int err;
+		bool injected = false, ok;
+
+		if (!all)
+			break;
+		err = ctx.set_access_reports(reports);
+		if (!err)
+			err = event ? ctx.set_perf_events({ pmu_event(f.pmu) }) :
+				      ctx.set_nr_perf_events(0);
+		if (!err) {
+			function_fault ff(v.fn);
+
+			err = ff.arm(-ENOMEM, v.n);
+			if (!err)
+				err = kd.state("commit");
+			injected = ff.settle();
+		}
+		ok = err == -ENOMEM && injected &&
+		     old_config_kept(f, pid, 0, owned, why);
+		record(f.t, key,
+		       std::string(v.what) + ": " + v.fn + " call " + num(v.n) +
+			       " retval -12",
+		       err, injected, ok, why);
+		all &= ok;
+	}
+	/* without a fault the commit takes the rings */
+	if (all) {
+		int err = ctx.set_access_reports(true);
+
+		if (!err)
+			err = ctx.set_perf_events({ pmu_event(f.pmu) });
+		if (!err)
+			err = kd.state("commit");
+		all = !err && events_active(f.pmu) == f.cpus &&
+		      rings_owned(f.ri) != 0;
+		f.t.diagf("commit without fault: %s, events %lu",
+			  errno_name(err).c_str(), events_active(f.pmu));
+	}
+	f.s.reset();
+	f.t.result(all && events_active(f.pmu) == 0 &&
+			   rings_owned(f.ri) != 1,
+		   "fail_function_commit_access_reports");
+}
+
+/*
+ * Case: a CPU comes online while an event runs and damon_perf_update()
+ * cannot create its counter: by design it logs why (not for -ENODEV, the
+ * PMU not covering the CPU), skips the CPU and the others keep sampling.
+ * The next online of the CPU gives it a counter again.
+ */
+void ff_hotplug(const fixture &f)
+{
+	const std::string key = "fail_function/hotplug";
+	const damon_sysfs::kdamond kd = f.kd();
+	const unsigned int victim = f.cpus - 1;
+	bool all;
+
+	if (f.cpus < 2 || !damon_sysfs::exists("/sys/devices/system/cpu/cpu" +
+					       num(victim) + "/online")) {
+		f.t.skip("fail_function_hotplug_online", "needs a second, hotpluggable CPU");
+		return;
+	}
+	all = !configure(f, { pmu_event(f.pmu) }, false) &&
+	      start_kdamond(f.t, kd) && events_active(f.pmu) == f.cpus;
+	const pid_t pid = kd.pid();
+
+	for (long retval : { -ENOMEM, -EINVAL, -ENODEV }) {
+		const auto end = steady::now() + monitor::settle_timeout;
+		damon_sysfs::perf_event_stats st;
+		std::string why;
+		int err;
+		bool injected = false, ok, logged;
+
+		if (!all)
+			break;
+		err = set_cpu_online(victim, false);
+		if (err || !wait_events_active(f.pmu, f.cpus - 1)) {
+			f.t.diagf("offlining CPU %u: %s, events %lu", victim,
+				  errno_name(err).c_str(), events_active(f.pmu));
+			all = false;
+			break;
+		}
+		f.log.take();
+		{
+			function_fault ff(fn_create_on);
+
+			err = ff.arm(retval, 1);
+			if (!err)
+				err = set_cpu_online(victim, true);
+			/* the kdamond notices within a sampling interval */
+			while (!err && !injected && steady::now() < end) {
+				std::this_thread::sleep_for(20ms);
+				unsigned long t_left = 1;
+
+				damon_sysfs::read_ulong(ff_dir + "/times", t_left);
+				injected = t_left == 0;
+			}
+			ff.settle();
+		}
+		std::this_thread::sleep_for(100ms);
+		const std::vector<std::string> lines = f.log.take();
+
+		logged = log_has(lines, "CPU " + num(victim) + " that came online");
+		ok = !err && injected && kd.running() && kd.pid() == pid &&
+		     events_active(f.pmu) == f.cpus - 1 &&
+		     !kd.state("update_sample_stats") &&
+		     !f.ctx().get_perf_event(0).get_stats(st) &&
+		     st.nr_cpus == f.cpus - 1 && pmu_samples(f.pmu, 0) &&
+		     logged == (retval != -ENODEV);
+		why = "events_active " + num(events_active(f.pmu)) + ", nr_cpus " +
+		      num(st.nr_cpus) + ", logged " + num(logged) +
+		      " (tolerated: CPU skipped)";
+		/* recovery: the next online gives the CPU a counter */
+		err = set_cpu_online(victim, false);
+		ok = !err && wait_events_active(f.pmu, f.cpus - 1) && ok;
+		err = set_cpu_online(victim, true);
+		ok = !err && wait_events_active(f.pmu, f.cpus) &&
+		     pmu_samples(f.pmu, static_cast<int>(victim)) && ok;
+		if (!ok)
+			why += ", recovery events " + num(events_active(f.pmu));
+		record(f.t, key,
+		       "online CPU " + num(victim) + ": " + fn_create_on +
+			       " call 1 retval " + std::to_string(retval),
+		       0, injected, ok, why);
+		all &= ok;
+	}
+	set_cpu_online(victim, true);
+	f.s.reset();
+	f.t.result(all && events_active(f.pmu) == 0,
+		   "fail_function_hotplug_online");
+}
+
+/*
+ * failslab and fail_page_alloc count sleeping allocations too, of any
+ * order (but not user pages, __GFP_HIGHMEM), and print a stack trace for
+ * each injected failure.  @lo and @hi are the stack trace filter.
+ */
+int setup_alloc_faults(knob_guard &knobs, unsigned long lo, unsigned long hi)
+{
+	int err = 0;
+
+	for (const std::string &dir : { failslab_dir, fpa_dir }) {
+		/* fail-nth only: nothing fails by probability */
+		if (!err)
+			err = knobs.set(dir + "/probability", "0");
+		if (!err)
+			err = knobs.set(dir + "/task-filter", "N");
+		if (!err)
+			err = knobs.set(dir + "/ignore-gfp-wait", "N");
+		if (!err)
+			err = knobs.set(dir + "/verbose", "2");
+		if (!err)
+			err = knobs.set(dir + "/stacktrace-depth", "32");
+		if (!err)
+			err = knobs.set(dir + "/require-start", num(lo));
+		if (!err)
+			err = knobs.set(dir + "/require-end", num(hi));
+		if (!err)
+			err = knobs.set(dir + "/reject-start", "0");
+		if (!err)
+			err = knobs.set(dir + "/reject-end", "0");
+	}
+	if (!err)
+		err = knobs.set(fpa_dir + "/min-order", "0");
+	return err;
+}
+
+/* Read and clear a task's fail-nth: 0 means its fault was injected. */
+unsigned long take_fail_nth(const std::string &path)
+{
+	unsigned long left = ~0ul;
+
+	damon_sysfs::read_ulong(path, left);
+	damon_sysfs::write_file(path, "0");
+	return left;
+}
+
+/*
+ * Case: "on" with the n-th allocation of the writing thread failing
+ * (failslab and fail_page_alloc through /proc/thread-self/fail-nth), for
+ * n = 1, 2, ... until "on" works without a fault.
+ */
+void fail_nth_start(const fixture &f)
+{
+	const std::string key = "fail-nth/start";
+	const std::string nth_path = "/proc/thread-self/fail-nth";
+	const damon_sysfs::kdamond kd = f.kd();
+	knob_guard knobs;
+	fail_nth_guard nth_guard(nth_path);
+	unsigned int n, nr_failed = 0, nr_tolerated = 0;
+	std::map<std::string, unsigned int> sites;
+	const auto t0 = steady::now();
+	bool all, done = false;
+	int err;
+
+	err = setup_alloc_faults(knobs, 0, ~0ul);
+	all = !err && !configure(f, { pmu_event(f.pmu) }, false);
+	if (err)
+		f.t.diagf("fault knobs: %s", errno_name(err).c_str());
+	for (n = 1; all && !done && n <= max_nth; n++) {
+		std::string why, site;
+		unsigned long left = ~0ul;
+		int wfd, rfd, state_fd;
+		bool injected, ok;
+
+		f.log.take();
+		state_fd = open(kd.path("state").c_str(), O_WRONLY | O_CLOEXEC);
+		wfd = open(nth_path.c_str(), O_WRONLY | O_CLOEXEC);
+		rfd = open(nth_path.c_str(), O_RDONLY | O_CLOEXEC);
+		if (state_fd < 0 || wfd < 0 || rfd < 0) {
+			f.t.diagf("open: %s", std::strerror(errno));
+			all = false;
+		} else {
+			const std::string v = num(n);
+			char buf[32] = "";
+			ssize_t r;
+
+			err = 0;
+			if (write(wfd, v.data(), v.size()) < 0)
+				err = -errno;
+			if (!err && write(state_fd, "on", 2) < 0)
+				err = -errno;
+			r = read(rfd, buf, sizeof(buf) - 1);
+			if (write(wfd, "0", 1) < 0)
+				all = false;
+			if (r > 0)
+				left = std::strtoul(buf, nullptr, 10);
+		}
+		if (state_fd >= 0)
+			close(state_fd);
+		if (wfd >= 0)
+			close(wfd);
+		if (rfd >= 0)
+			close(rfd);
+		if (!all)
+			break;
+		injected = left == 0;
+		site = fault_site(f.log.take());
+		if (err) {
+			ok = err == -ENOMEM && injected &&
+			     clean_after_failed_on(f, why);
+			nr_failed += injected;
+			sites[site.empty() ? "(no dump: __GFP_NOWARN)" : site]++;
+		} else {
+			/* a fallback took the failure, or nothing was failed */
+			const unsigned long active = events_active(f.pmu);
+
+			ok = kd.running() && kd.pid() > 0 && active == f.cpus;
+			if (!ok)
+				why = "running " + num(kd.running()) +
+				      ", events " + num(active);
+			ok = !kd.stop() && ok && events_active(f.pmu) == 0;
+			nr_tolerated += injected;
+			done = !injected;
+			if (injected)
+				why += site.empty() ?
+					"tolerated (a __GFP_NOWARN allocation with a fallback, like kmemleak's metadata)" :
+					"tolerated";
+		}
+		record(f.t, key, "allocation " + num(n) + (site.empty() ? "" : " " + site),
+		       err, injected, ok, why);
+		all &= ok;
+	}
+	f.t.diagf("fail-nth start: %u allocations, %u failed \"on\", %u tolerated, %.1f s",
+		  n - 1 - (done ? 1 : 0), nr_failed, nr_tolerated,
+		  std::chrono::duration<double>(steady::now() - t0).count());
+	for (const auto &kv : sites)
+		f.t.diagf("  \"on\" failed %u times: %s", kv.second, kv.first.c_str());
+	if (!done)
+		f.t.diag("the sweep did not reach an \"on\" without a fault");
+	f.s.reset();
+	f.t.result(all && done, "fail_nth_start_allocations");
+}
+
+/*
+ * The text of mm/damon in /proc/kallsyms: the symbols named damon_*,
+ * damos_*, kdamond* and __damon_* of the kernel image (module symbols
+ * carry a [module] tag and are left out, as are compiler-split parts like
+ * .cold ones that live elsewhere).  mm/damon's objects are linked one
+ * after the other, but .init.text functions (damon_init...) are far away:
+ * the densest cluster of addresses is taken, where no two neighbours are
+ * more than 256 KiB apart, and ends at the next symbol of any kind after
+ * its last one.  False if kallsyms hides the addresses.
+ */
+bool damon_text_range(const ktap::writer &t, unsigned long &lo,
+		      unsigned long &hi)
+{
+	std::ifstream in("/proc/kallsyms");
+	std::vector<unsigned long> all_addrs, damon;
+	std::string line;
+	size_t best_b = 0, best_e = 0, b = 0, i;
+
+	while (std::getline(in, line)) {
+		std::istringstream ls(line);
+		std::string addr, type, name, mod;
+		unsigned long a;
+
+		if (!(ls >> addr >> type >> name))
+			continue;
+		a = std::strtoul(addr.c_str(), nullptr, 16);
+		if (ls >> mod)
+			continue;
+		all_addrs.push_back(a);
+		if (type != "t" && type != "T")
+			continue;
+		if (name.find('.') != std::string::npos)
+			continue;
+		if (!name.compare(0, 6, "damon_") || !name.compare(0, 6, "damos_") ||
+		    !name.compare(0, 7, "kdamond") || !name.compare(0, 8, "__damon_") ||
+		    !name.compare(0, 8, "__damos_"))
+			damon.push_back(a);
+	}
+	if (damon.empty() || !damon.front())
+		return false;
+	std::sort(damon.begin(), damon.end());
+	for (i = 1; i <= damon.size(); i++) {
+		if (i < damon.size() && damon[i] - damon[i - 1] <= 256 * 1024)
+			continue;
+		if (i - b > best_e - best_b) {
+			best_b = b;
+			best_e = i;
+		}
+		b = i;
+	}
+	lo = damon[best_b];
+	hi = damon[best_e - 1];
+	std::sort(all_addrs.begin(), all_addrs.end());
+	auto next = std::upper_bound(all_addrs.begin(), all_addrs.end(), hi);
+	hi = next == all_addrs.end() ? hi + 4096 : *next;
+	t.diagf("DAMON text %#lx-%#lx (%lu KiB): %zu of %zu damon/damos/kdamond symbols",
+		lo, hi, (hi - lo) >> 10, best_e - best_b, damon.size());
+	return true;
+}
+
+/* Is @name's address (kernel image) in [lo, hi)? */
+bool symbol_in(const std::string &name, unsigned long lo, unsigned long hi)
+{
+	std::ifstream in("/proc/kallsyms");
+	std::string addr, type, sym;
+
+	while (in >> addr >> type >> sym) {
+		if (sym == name) {
+			unsigned long a = std::strtoul(addr.c_str(), nullptr, 16);
+
+			return a >= lo && a < hi;
+		}
+		in.ignore(256, '\n');
+	}
+	return false;
+}
+
+/*
+ * Case: a commit adding an event to a running kdamond (one event, access
+ * reports taken) with the k-th allocation with DAMON on the kdamond's
+ * stack failing, for k = 1, 2, ... until the commit works without a fault.
+ */
+void failslab_commit(const fixture &f)
+{
+	const std::string key = "failslab+fail_page_alloc/commit";
+	const damon_sysfs::kdamond kd = f.kd();
+	const damon_sysfs::context ctx = f.ctx();
+	const std::vector<perf_event_attr> one = { pmu_event(f.pmu) };
+	const std::vector<perf_event_attr> two = { pmu_event(f.pmu),
+						   pmu_event(f.pmu, 100) };
+	unsigned long lo = 0, hi = 0;
+	unsigned int k, nr_failed = 0, nr_tolerated = 0, nr_restarts = 0;
+	std::map<std::string, unsigned int> sites;
+	const auto t0 = steady::now();
+	knob_guard knobs;
+	bool all, done = false;
+	int err;
+
+	if (!damon_text_range(f.t, lo, hi)) {
+		f.t.skip("failslab_commit_allocations", "no addresses in /proc/kallsyms");
+		return;
+	}
+	for (const char *sym : { "kdamond_fn", "damon_commit_ctx",
+				 "damon_perf_create_on", "damon_sysfs_commit_input" })
+		if (!symbol_in(sym, lo, hi))
+			f.t.diagf("%s is not in the DAMON text range", sym);
+	err = setup_alloc_faults(knobs, lo, hi);
+	if (err)
+		f.t.diagf("fault knobs: %s", errno_name(err).c_str());
+	all = !err && !configure(f, one, false) && start_kdamond(f.t, kd) &&
+	      events_active(f.pmu) == f.cpus;
+	for (k = 1; all && !done && k <= max_nth; k++) {
+		const pid_t pid = kd.pid();
+		const std::string nth_path = "/proc/" + std::to_string(pid) +
+					     "/fail-nth";
+		const int owned = rings_owned(f.ri);
+		std::string why, site;
+		unsigned long left;
+		bool injected, ok;
+
+		err = ctx.set_perf_events(two);
+		if (err)
+			break;
+		f.log.take();
+		{
+			fail_nth_guard guard(nth_path);
+
+			err = damon_sysfs::write_file(nth_path, num(k));
+			if (err) {
+				f.t.diagf("%s: %s", nth_path.c_str(),
+					  errno_name(err).c_str());
+				all = false;
+				break;
+			}
+			err = kd.state("commit");
+			left = take_fail_nth(nth_path);
+		}
+		injected = left == 0;
+		site = fault_site(f.log.take());
+		if (err) {
+			ok = err == -ENOMEM && injected;
+			nr_failed += injected;
+			sites[site.empty() ? "(no dump: __GFP_NOWARN)" : site]++;
+			if (!old_config_kept(f, pid, 1, owned, why) &&
+			    !kd.running()) {
+				/*
+				 * A failure after the commit changed the
+				 * context (maybe_corrupted) stops the kdamond:
+				 * it must leave nothing behind.
+				 */
+				ok = ok && wait_events_active(f.pmu, 0) &&
+				     rings_owned(f.ri) != 1;
+				why = "failed after the context was changed: the kdamond stopped (maybe_corrupted) and left events " +
+				      num(events_active(f.pmu)) + ", rings owned " +
+				      std::to_string(rings_owned(f.ri));
+				ok = !configure(f, one, false) && ok &&
+				     start_kdamond(f.t, kd);
+				nr_restarts++;
+			} else {
+				ok = why.empty() && ok;
+			}
+		} else {
+			ok = kd.running() && events_active(f.pmu) == 2 * f.cpus;
+			if (!ok)
+				why = "events " + num(events_active(f.pmu)) + " ";
+			done = !injected;
+			if (injected) {
+				nr_tolerated++;
+				why += site.empty() ?
+					"tolerated (a __GFP_NOWARN allocation with a fallback, like kmemleak's metadata)" :
+					"tolerated";
+			}
+			/* back to the old configuration */
+			ok = !ctx.set_perf_events(one) && !kd.state("commit") &&
+			     events_active(f.pmu) == f.cpus && ok;
+		}
+		record(f.t, key, "kdamond allocation " + num(k) +
+			       (site.empty() ? "" : " " + site),
+		       err, injected, ok, why);
+		all &= ok;
+	}
+	f.t.diagf("failslab commit: %u allocations, %u failed commits, %u tolerated, %u kdamond restarts, %.1f s",
+		  k - 1 - (done ? 1 : 0), nr_failed, nr_tolerated, nr_restarts,
+		  std::chrono::duration<double>(steady::now() - t0).count());
+	for (const auto &kv : sites)
+		f.t.diagf("  commit failed %u times: %s", kv.second, kv.first.c_str());
+	if (!done)
+		f.t.diag("the sweep did not reach a commit without a fault");
+	f.s.reset();
+	f.t.result(all && done && events_active(f.pmu) == 0,
+		   "failslab_commit_allocations");
+}
+
+/*
+ * Case: kmemleak, scanned twice (objects younger than 5 s are not
+ * reported), finds no unreferenced object allocated by or for DAMON.
+ */
+void kmemleak_case(ktap::writer &t)
+{
+	std::string text;
+	unsigned int nr_objs = 0, nr_damon = 0;
+
+	if (!damon_sysfs::exists(kmemleak_file)) {
+		t.skip("kmemleak_no_damon_leaks", "no kmemleak");
+		return;
+	}
+	std::this_thread::sleep_for(5s);
+	if (damon_sysfs::write_file(kmemleak_file, "scan")) {
+		t.skip("kmemleak_no_damon_leaks", "kmemleak is disabled");
+		return;
+	}
+	std::this_thread::sleep_for(3s);
+	damon_sysfs::write_file(kmemleak_file, "scan");
+	damon_sysfs::read_file(kmemleak_file, text);
+
+	std::istringstream in(text);
+	std::string line, block;
+	auto flush = [&]() {
+		if (block.empty())
+			return;
+		nr_objs++;
+		if (block.find("damon") != std::string::npos ||
+		    block.find("damos") != std::string::npos) {
+			nr_damon++;
+			std::istringstream bl(block);
+			std::string l;
+
+			while (std::getline(bl, l))
+				t.diag("kmemleak: " + l);
+		}
+		block.clear();
+	};
+	while (std::getline(in, line)) {
+		if (!line.compare(0, 20, "unreferenced object "))
+			flush();
+		block += line + "\n";
+	}
+	flush();
+	t.diagf("kmemleak: %u unreferenced objects, %u of DAMON", nr_objs,
+		nr_damon);
+	t.result(nr_damon == 0, "kmemleak_no_damon_leaks");
+}
+
+/* Are fail_function and both helpers there?  Empty if so, else why not. */
+std::string fail_function_missing()
+{
+	std::string text;
+
+	if (damon_sysfs::read_file(ff_dir + "/injectable", text))
+		return "no fail_function (CONFIG_FAIL_FUNCTION, debugfs)";
+	for (const std::string &fn : { fn_rings, fn_create_on })
+		if (text.find(fn + "\t") == std::string::npos &&
+		    text.find(fn + " ") == std::string::npos)
+			return fn + " is not error-injectable";
+	if (!damon_sysfs::exists(failslab_dir + "/ignore-gfp-wait") ||
+	    !damon_sysfs::exists(fpa_dir + "/ignore-gfp-wait") ||
+	    !damon_sysfs::exists(failslab_dir + "/require-start") ||
+	    !damon_sysfs::exists("/proc/thread-self/fail-nth"))
+		return "no failslab, fail_page_alloc, stack trace filter or fail-nth";
+	return "";
+}
+
+int run()
+{
+	require_damon_sysfs_or_skip(true);
+
+	damon_sysfs::session s;
+
+	require_perf_events_or_skip(s);
+	s.reset();
+	const std::string why_not = fail_function_missing();
+
+	if (!why_not.empty())
+		ktap::exit_skip(why_not);
+
+	test_pmu::pmu pmu;
+
+	if (!pmu.ok())
+		ktap::exit_skip("test PMU: " + pmu.error());
+
+	report_inject::module ri;
+	ktap::writer t(9);
+	log_watch log;
+	const auto t0 = steady::now();
+	fixture f{ t, s, pmu, ri.ok() ? &ri : nullptr, log, nr_cpus() };
+
+	if (!ri.ok())
+		t.diag("damon_report_inject: " + ri.error() +
+		       "; ring ownership is checked by restarting only");
+	/* earlier suspects are not this test's */
+	if (damon_sysfs::exists(kmemleak_file))
+		damon_sysfs::write_file(kmemleak_file, "clear");
+	t.diagf("%u CPUs", f.cpus);
+
+	const std::pair<void (*)(const fixture &), const char *> cases[] = {
+		{ ff_start_rings, "fail_function_start_rings" },
+		{ ff_start_perf, "fail_function_start_perf_each_cpu" },
+		{ ff_commit_perf, "fail_function_commit_perf_each_cpu" },
+		{ ff_commit_reports, "fail_function_commit_access_reports" },
+		{ ff_hotplug, "fail_function_hotplug_online" },
+		{ fail_nth_start, "fail_nth_start_allocations" },
+		{ failslab_commit, "failslab_commit_allocations" },
+	};
+	for (const auto &c : cases) {
+		const auto c0 = steady::now();
+
+		c.first(f);
+		f.log.take();
+		t.diagf("%s: %.1f s", c.second,
+			std::chrono::duration<double>(steady::now() - c0).count());
+	}
+	s.reset();
+
+	log.take();
+	for (const std::string &l : log.bad)
+		t.diag("log: " + l);
+	t.result(log.bad.empty(), "kernel_log_clean");
+
+	unsigned int nr_scen = 0, nr_inj = 0;
+
+	for (const auto &kv : totals) {
+		t.diagf("total %s: %u scenarios, %u faults injected",
+			kv.first.c_str(), kv.second.scenarios,
+			kv.second.injected);
+		nr_scen += kv.second.scenarios;
+		nr_inj += kv.second.injected;
+	}
+	t.diagf("total: %u scenarios, %u faults injected, %.1f s", nr_scen,
+		nr_inj, std::chrono::duration<double>(steady::now() - t0).count());
+	kmemleak_case(t);
+	return t.exit_code();
+}
+
+} /* namespace */
+
+int main()
+{
+	return ktap::guarded_main(run);
+}
