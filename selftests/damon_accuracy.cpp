@@ -1,0 +1,1293 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * How accurately DAMON finds a hot set that moves, with page table
+ * Accessed bits and with perf sampling, measured side by side in one boot.
+ *
+ * A masim-like generator (lib/masim.h) maps four 32 MiB regions A-D and
+ * writes random cache lines of them by per-phase access shares; the hot
+ * set moves at each phase change (e.g. A 0.8 B 0.2, then C 0.8 D 0.2).
+ * DAMON monitors it (vaddr, sampling 5 ms, aggregation 100 ms, 10 to 1000
+ * regions) twice, one run a method:
+ *
+ * - "pte": the page table Accessed bits (plain vaddr);
+ * - "perf": monitoring_attrs/sample/perf_events with the synthetic test
+ *   PMU damon_test_pmu at 10000 (or, capped at one sample a tick and
+ *   event, 4000) samples per second and CPU (see nr_pmu_events).  The test PMU cannot see real
+ *   accesses: at every phase change this program rewrites its "addrs"
+ *   list to REPLAY the generator's access distribution, each region
+ *   getting listed addresses in proportion to its share, spread over the
+ *   whole region (see replay()).  Only samples that interrupt the
+ *   generator carry an address, as with a real PMU.  So the
+ *   "perf" numbers measure how DAMON attributes and aggregates samples
+ *   drawn from the true distribution, not the sampling bias of a real
+ *   PMU (skid, load/store mix, which instructions are tagged).
+ *
+ * DAMON's regions come from the damon:damon_aggregated tracepoint, in a
+ * trace instance of its own (clock "mono", the clock of steady_clock):
+ * every aggregation interval gives a full, timestamped snapshot.  For
+ * each snapshot, over the bytes of the generator's regions only:
+ *
+ * - DAMON's hot set: its regions with nr_accesses >= 1 (an access seen in
+ *   at least one sampling interval of the aggregation interval), as the
+ *   truth is "share > 0";
+ * - precision: bytes DAMON calls hot that are truly hot / bytes DAMON
+ *   calls hot (0 when it calls nothing hot);
+ * - recall: truly hot bytes DAMON calls hot / truly hot bytes.
+ *
+ * A run reports the median precision and recall over the steady part of
+ * each phase (from 1 s after the phase started), the detection time of
+ * each phase (from the switch to the first snapshot with precision and
+ * recall >= 90%; the first phase starts from an idle generator), and the
+ * kdamond's CPU time (utime + stime) per second of monitoring.  The
+ * perf samples themselves are handled in interrupts on every CPU, not in
+ * the kdamond, and the tracepoint adds the same cost to both methods.
+ *
+ * Usage: damon_accuracy [--smoke | --full | --demo] [--method pte|perf]
+ *   --smoke (the default): 2 phases of 4 s per method; the cases fail when
+ *     the median precision or recall is below 0.9, or a phase is not
+ *     detected within half its length.
+ *   --full: 5 phases of 10 s (4 changes) per method, the same cases.
+ *   --demo: one phase change (2 phases of 5 s) under "perf" (or --method),
+ *     an access heatmap of the snapshots in the terminal and a verdict;
+ *     exits 0 when precision and recall are >= 90%.
+ *     DAMON_DEMO_EVENT=<pmu>:<config>[:<config1>[:<precise_ip>]] (pmu a
+ *     name in /sys/bus/event_source/devices or a type number, configs
+ *     as the PMU's format/ says, e.g. ibs_op:0 or cpu:0x1cd:3:1 for
+ *     PEBS mem-loads with a latency threshold) samples with that real
+ *     PMU instead of the test PMU, without replay, at
+ *     $DAMON_DEMO_FREQ (default 4000) samples per second and CPU.
+ *
+ * Results go to $DAMON_ACCURACY_RESULTS (default
+ * /tmp/damon_accuracy-<mode>.json) as JSON; the test module is looked for
+ * in $DAMON_HWS_TEST_PMU_KO, else next to this program.  SKIPs when not
+ * root, without DAMON sysfs, the perf_events ABI, the test module (for
+ * "perf") or the tracepoint.
+ */
+#include "lib/damon_sysfs.h"
+#include "lib/kmod.h"
+#include "lib/ktap.h"
+#include "lib/masim.h"
+#include "lib/monitor.h"
+#include "lib/test_pmu.h"
+#include "lib/test_util.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <poll.h>
+#include <random>
+#include <sstream>
+#include <string>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using json = nlohmann::json;
+using steady = std::chrono::steady_clock;
+using masim::phase;
+
+enum run_mode { MODE_SMOKE, MODE_FULL, MODE_DEMO };
+
+run_mode mode = MODE_SMOKE;
+/* "": every method of the mode */
+std::string only_method;
+
+const char *mode_name()
+{
+	return mode == MODE_FULL ? "full" : mode == MODE_DEMO ? "demo" : "smoke";
+}
+
+/* Monitoring attributes: the same for both methods. */
+const unsigned long sample_us = 5000;
+const unsigned long aggr_us = 100000;
+const unsigned long update_us = 1000000;
+const unsigned long min_nr_regions = 10;
+const unsigned long max_nr_regions = 1000;
+/*
+ * The test PMU's events: 16 (the most a context takes) of 625 samples per
+ * second each, 10000 samples per second and CPU.  A test PMU event
+ * samples from an hrtimer, which without CONFIG_HIGH_RES_TIMERS (the test
+ * kernel, HZ=250) fires once a tick; a module that counts the samples due
+ * with hrtimer_forward() makes only one a tick whatever the period (that
+ * rounds the period up to the tick), and then the 16 events give 16 * HZ,
+ * 4000 samples per second and CPU (perf record's default frequency).  The
+ * JSON has the rate measured from the module's counters.
+ */
+const unsigned int nr_pmu_events = 16;
+const unsigned long pmu_event_hz = 625;
+/* A real PMU's event in the demo: samples per second and CPU. */
+const unsigned long real_freq = 4000;
+/* DAMON calls a region hot from this nr_accesses on. */
+const unsigned int hot_min_accesses = 1;
+/* Snapshots this long after a phase switch are not "steady". */
+const double settle_s = 1.0;
+/* Precision and recall that count as found (cases and detection). */
+const double good = 0.9;
+
+const ktap::writer *tw;
+
+/* A diagnostic: a KTAP "# " line, or a plain line in the demo. */
+void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void note(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	std::vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (tw)
+		tw->diag(buf);
+	else
+		std::printf("%s\n", buf);
+}
+
+std::vector<phase> make_phases()
+{
+	const std::vector<double> ab = { 0.8, 0.2, 0, 0 };
+	const std::vector<double> cd = { 0, 0, 0.8, 0.2 };
+
+	switch (mode) {
+	case MODE_FULL:
+		return { { 10, ab }, { 10, cd }, { 10, { 0, 0.8, 0.2, 0 } },
+			 { 10, { 0.2, 0, 0, 0.8 } }, { 10, { 0.5, 0, 0.5, 0 } } };
+	case MODE_DEMO:
+		return { { 5, ab }, { 5, cd } };
+	default:
+		return { { 4, ab }, { 4, cd } };
+	}
+}
+
+double secs(steady::time_point tp)
+{
+	return std::chrono::duration<double>(tp.time_since_epoch()).count();
+}
+
+/* ---- environment (as damon_bench reports it) ---- */
+
+std::string cpu_model()
+{
+	std::ifstream f("/proc/cpuinfo");
+	std::string line;
+
+	while (std::getline(f, line))
+		if (line.rfind("model name", 0) == 0)
+			return line.substr(line.find(':') + 2);
+	return "unknown";
+}
+
+std::string accelerator()
+{
+	const char *a = std::getenv("HWS_ACCEL");
+	std::ifstream f("/proc/cmdline");
+	std::string cmdline;
+
+	if (a && *a)
+		return a;
+	std::getline(f, cmdline);
+	auto pos = cmdline.find("HWS_ACCEL=");
+	if (pos == std::string::npos)
+		return "unknown";
+	cmdline = cmdline.substr(pos + 10);
+	return cmdline.substr(0, cmdline.find(' '));
+}
+
+std::string kernel_release()
+{
+	struct utsname u;
+
+	return uname(&u) ? "unknown" : u.release;
+}
+
+/* utime + stime of @pid in seconds, or -1. */
+double task_cpu_s(pid_t pid)
+{
+	std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+	std::string line, state;
+	unsigned long utime = 0, stime = 0;
+
+	if (!std::getline(f, line) || line.rfind(')') == std::string::npos)
+		return -1;
+	std::istringstream in(line.substr(line.rfind(')') + 2));
+	std::string skip;
+
+	/* fields 3 (state) to 13, then utime (14) and stime (15) */
+	for (int i = 3; i <= 13; i++)
+		in >> skip;
+	if (!(in >> utime >> stime))
+		return -1;
+	return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+/* ---- DAMON's snapshots from the damon:damon_aggregated tracepoint ---- */
+
+struct dregion {
+	unsigned long start, end;
+	unsigned int nr_accesses;
+};
+
+struct snapshot {
+	double t;	/* CLOCK_MONOTONIC seconds, of the first event */
+	std::vector<dregion> regions;
+};
+
+std::string tracefs_dir()
+{
+	for (const char *d : { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" })
+		if (damon_sysfs::exists(std::string(d) + "/instances"))
+			return d;
+	mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr);
+	if (damon_sysfs::exists("/sys/kernel/tracing/instances"))
+		return "/sys/kernel/tracing";
+	return "";
+}
+
+const char *const event_path = "events/damon/damon_aggregated";
+
+/* Why the tracepoint cannot be used, or "". */
+std::string tracepoint_unavailable()
+{
+	const std::string tdir = tracefs_dir();
+	std::string format;
+
+	if (tdir.empty())
+		return "no tracefs with instances/";
+	if (damon_sysfs::read_file(tdir + "/" + event_path + "/format", format))
+		return "no damon:damon_aggregated tracepoint";
+	for (const char *field : { "target_id", "nr_regions", "start", "end",
+				   "nr_accesses", "age" })
+		if (format.find(std::string(" ") + field + ";") == std::string::npos)
+			return std::string("damon:damon_aggregated has no field ") +
+			       field;
+	return "";
+}
+
+/*
+ * A trace instance with only damon:damon_aggregated enabled, and a thread
+ * that reads its trace_pipe into snapshots of target 0.  The destructor
+ * stops the thread and removes the instance.
+ */
+class tracer {
+public:
+	tracer() : dir(tracefs_dir() + "/instances/damon_accuracy")
+	{
+		rmdir(dir.c_str());
+		if (mkdir(dir.c_str(), 0700)) {
+			err_msg = "mkdir " + dir + ": " + std::strerror(errno);
+			return;
+		}
+		made = true;
+		if (damon_sysfs::write_file(dir + "/trace_clock", "mono") ||
+		    damon_sysfs::write_file(dir + "/buffer_size_kb", "4096") ||
+		    damon_sysfs::write_file(dir + "/" + event_path + "/enable", "1") ||
+		    damon_sysfs::write_file(dir + "/tracing_on", "1")) {
+			err_msg = "setting up " + dir + " failed";
+			return;
+		}
+		fd = open((dir + "/trace_pipe").c_str(), O_RDONLY | O_NONBLOCK);
+		if (fd < 0) {
+			err_msg = "open trace_pipe: " + std::string(std::strerror(errno));
+			return;
+		}
+		reader = std::thread([this] { read_loop(); });
+	}
+	tracer(const tracer &) = delete;
+	tracer &operator=(const tracer &) = delete;
+	~tracer()
+	{
+		stop = true;
+		if (reader.joinable())
+			reader.join();
+		if (fd >= 0)
+			close(fd);
+		if (made) {
+			damon_sysfs::write_file(dir + "/" + event_path + "/enable", "0");
+			rmdir(dir.c_str());
+		}
+	}
+
+	bool ok() const { return err_msg.empty(); }
+	const std::string &error() const { return err_msg; }
+
+	/* Forget what was read so far. */
+	void reset()
+	{
+		std::lock_guard<std::mutex> lock(mu);
+		snaps.clear();
+		cur.regions.clear();
+		nr_lost = 0;
+	}
+	/* Complete snapshots read so far. */
+	std::vector<snapshot> taken()
+	{
+		std::lock_guard<std::mutex> lock(mu);
+		return snaps;
+	}
+	size_t count()
+	{
+		std::lock_guard<std::mutex> lock(mu);
+		return snaps.size();
+	}
+	/* Snapshots dropped as incomplete (lost events). */
+	unsigned long lost()
+	{
+		std::lock_guard<std::mutex> lock(mu);
+		return nr_lost;
+	}
+
+private:
+	std::string dir;
+	std::string err_msg;
+	bool made = false;
+	int fd = -1;
+	std::atomic<bool> stop{ false };
+	std::thread reader;
+	std::mutex mu;
+	std::vector<snapshot> snaps;
+	snapshot cur;
+	unsigned int cur_nr = 0;
+	unsigned long nr_lost = 0;
+
+	void finish_cur()
+	{
+		if (cur.regions.empty())
+			return;
+		if (cur.regions.size() == cur_nr)
+			snaps.push_back(std::move(cur));
+		else
+			nr_lost++;
+		cur = snapshot();
+	}
+
+	void parse(const std::string &line)
+	{
+		static const char tag[] = " damon_aggregated: ";
+		size_t pos = line.find(tag), sp;
+		unsigned long target, start, end;
+		unsigned int nr, acc, age;
+		double ts;
+
+		if (pos == std::string::npos || pos < 2 || line[pos - 1] != ':')
+			return;
+		sp = line.rfind(' ', pos - 1);
+		if (sp == std::string::npos)
+			return;
+		ts = std::strtod(line.c_str() + sp + 1, nullptr);
+		if (std::sscanf(line.c_str() + pos + sizeof(tag) - 1,
+				"target_id=%lu nr_regions=%u %lu-%lu: %u %u",
+				&target, &nr, &start, &end, &acc, &age) != 6 ||
+		    target != 0)
+			return;
+
+		std::lock_guard<std::mutex> lock(mu);
+
+		if (!cur.regions.empty() &&
+		    (start < cur.regions.back().end || nr != cur_nr))
+			finish_cur();
+		if (cur.regions.empty()) {
+			cur.t = ts;
+			cur_nr = nr;
+		}
+		cur.regions.push_back({ start, end, acc });
+		if (cur.regions.size() >= cur_nr)
+			finish_cur();
+	}
+
+	void read_loop()
+	{
+		std::string pending;
+		char buf[65536];
+
+		for (;;) {
+			struct pollfd p = { fd, POLLIN, 0 };
+			ssize_t n;
+
+			poll(&p, 1, 50);
+			while ((n = read(fd, buf, sizeof(buf))) > 0) {
+				size_t nl;
+
+				pending.append(buf, static_cast<size_t>(n));
+				while ((nl = pending.find('\n')) != std::string::npos) {
+					parse(pending.substr(0, nl));
+					pending.erase(0, nl + 1);
+				}
+			}
+			if (stop)
+				return;
+		}
+	}
+};
+
+/* ---- the test PMU's replay of the generator's access shares ---- */
+
+/* How often the replay moves its addresses within a phase. */
+const auto rereplay_period = std::chrono::milliseconds(500);
+
+/*
+ * Rewrite the test PMU's vaddr list so that its samples, taken round
+ * robin over the list, fall in the regions by @shares: about 256
+ * addresses a cycle, each region's count in proportion to its share,
+ * evenly spread over the whole region.  The addresses are split into
+ * "lanes" (8 ranges divided among the accessed regions; each write to
+ * "addrs" takes ~10 ms in a TCG guest, so not the 64 the module takes):
+ * lane l of a region has its addresses at offset l / lanes of the
+ * region's stride (plus a random offset), and the lanes of the regions
+ * alternate in the list, so that every 64 consecutive samples of an event
+ * sweep every accessed region.  An event steps one address a sample, and
+ * the 16 events, created at different times (see stagger_events()),
+ * sample different places of the cycle at once.
+ *
+ * A fixed set of addresses would be a lattice that DAMON's region
+ * splitting converges to over seconds (the regions between the addresses
+ * turn cold, which real, random accesses would not show): the caller
+ * calls this again every rereplay_period with new random offsets
+ * from @rng, and in the long run every cache line is as likely as the
+ * generator's writes make it.  The list is briefly partial while it is
+ * rewritten ("clear" first).
+ */
+int replay(const test_pmu::pmu &pmu, const masim::generator &gen,
+	   const std::vector<double> &shares, std::mt19937_64 &rng)
+{
+	const unsigned long per_cycle = 256;
+	std::vector<size_t> active;
+	double sum = 0;
+	int err;
+
+	for (size_t i = 0; i < shares.size(); i++) {
+		if (shares[i] > 0) {
+			active.push_back(i);
+			sum += shares[i];
+		}
+	}
+	err = pmu.set_addrs("clear");
+	if (err || active.empty())
+		return err;
+
+	const unsigned long lanes = std::max<unsigned long>(1, 8 / active.size());
+	std::vector<unsigned long> bases(shares.size());
+
+	for (unsigned long &b : bases)
+		b = rng();
+
+	for (unsigned long l = 0; l < lanes; l++) {
+		for (size_t i : active) {
+			const masim::region &r = gen.regions()[i];
+			const unsigned long size = r.end - r.start;
+			unsigned long n = std::lround(shares[i] / sum * per_cycle / lanes);
+			unsigned long stride, off;
+
+			n = std::max(n, 1ul);
+			stride = std::max(size / n & ~63ul, 64ul);
+			off = (bases[i] + stride * l / lanes) % stride & ~63ul;
+			err = pmu.set_addrs("vaddr=" + std::to_string(r.start + off) +
+					    " len=" + std::to_string(size - off) +
+					    " pid=" + std::to_string(gen.pid()) +
+					    " stride=" + std::to_string(stride));
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* One test PMU event: its period is in ns. */
+damon_sysfs::perf_event_attr pmu_event(const test_pmu::pmu &pmu)
+{
+	damon_sysfs::perf_event_attr a;
+
+	a.type = static_cast<unsigned long>(pmu.type());
+	a.freq = false;
+	a.sample_period = 1000000000ul / pmu_event_hz;
+	return a;
+}
+
+/*
+ * Add test PMU events to the running context of @kd, one a commit, until
+ * it has nr_pmu_events.  Each event steps through the address list one
+ * address a sample, counting from when it was created: created ~64 ms
+ * apart, the events sample different addresses at once (which, depends on
+ * the commit latency; two may coincide).
+ */
+int stagger_events(const damon_sysfs::kdamond &kd, const test_pmu::pmu &pmu)
+{
+	const damon_sysfs::context ctx = kd.get_context(0);
+	std::vector<damon_sysfs::perf_event_attr> events = { pmu_event(pmu) };
+
+	while (events.size() < nr_pmu_events) {
+		int err;
+
+		std::this_thread::sleep_for(std::chrono::milliseconds(64));
+		events.push_back(pmu_event(pmu));
+		err = ctx.set_perf_events(events);
+		if (!err)
+			err = kd.state("commit");
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* ---- a real PMU's event for the demo ---- */
+
+/* DAMON_DEMO_EVENT parsed into @a; false (with @why) when it is bad. */
+bool demo_event(const char *spec, damon_sysfs::perf_event_attr &a,
+		std::string &why)
+{
+	std::vector<std::string> f;
+	std::string s(spec), name;
+	size_t pos;
+	char *end;
+
+	while ((pos = s.find(':')) != std::string::npos) {
+		f.push_back(s.substr(0, pos));
+		s.erase(0, pos + 1);
+	}
+	f.push_back(s);
+	if (f.size() < 2 || f.size() > 4) {
+		why = "DAMON_DEMO_EVENT is <pmu>:<config>[:<config1>[:<precise_ip>]]";
+		return false;
+	}
+	a.type = std::strtoul(f[0].c_str(), &end, 0);
+	if (*end || f[0].empty()) {
+		if (damon_sysfs::read_ulong("/sys/bus/event_source/devices/" +
+					    f[0] + "/type", a.type)) {
+			why = "no PMU " + f[0] + " in /sys/bus/event_source/devices";
+			return false;
+		}
+	}
+	a.config = std::strtoul(f[1].c_str(), nullptr, 0);
+	if (f.size() > 2)
+		a.config1 = std::strtoul(f[2].c_str(), nullptr, 0);
+	if (f.size() > 3)
+		a.precise_ip = std::strtoul(f[3].c_str(), nullptr, 0);
+	a.sample_phys_addr = false;
+	a.freq = true;
+	a.sample_freq = real_freq;
+	if (const char *fq = std::getenv("DAMON_DEMO_FREQ"))
+		a.sample_freq = std::strtoul(fq, nullptr, 0);
+	return true;
+}
+
+/* ---- one monitoring run ---- */
+
+struct scored {
+	double t;	/* since the run's start */
+	int phase;
+	double precision, recall;
+	const snapshot *snap;
+};
+
+struct run_result {
+	std::string method;
+	bool ran = false;
+	std::string error;
+	std::vector<masim::region> regions;
+	std::vector<phase> phases;
+	std::vector<double> t_start;	/* of each phase, since the start */
+	double t_end = 0;
+	std::vector<snapshot> snaps;
+	std::vector<scored> scores;
+	double precision_median = NAN, recall_median = NAN;
+	std::vector<double> detect_ms;	/* NAN: not detected */
+	double detect_bound_ms = 0;
+	double cpu_ms_per_s = NAN;
+	double accepted_per_s = NAN, invalid_per_s = NAN;
+	/* measured (test PMU), or the real event's sample_freq */
+	double samples_per_s = NAN;
+	unsigned int nr_events = 0;
+	bool replayed = false;
+	json j;
+};
+
+/* Precision and recall of @s against the hot set @hot of @regions. */
+void score(const snapshot &s, const std::vector<masim::region> &regions,
+	   const std::vector<bool> &hot, double &precision, double &recall)
+{
+	double called = 0, true_pos = 0, truth = 0;
+
+	for (size_t i = 0; i < regions.size(); i++) {
+		const masim::region &g = regions[i];
+
+		if (hot[i])
+			truth += g.end - g.start;
+		for (const dregion &d : s.regions) {
+			unsigned long lo = std::max(d.start, g.start);
+			unsigned long hi = std::min(d.end, g.end);
+
+			if (lo >= hi || d.nr_accesses < hot_min_accesses)
+				continue;
+			called += hi - lo;
+			if (hot[i])
+				true_pos += hi - lo;
+		}
+	}
+	precision = called > 0 ? true_pos / called : 0;
+	recall = truth > 0 ? true_pos / truth : 1;
+}
+
+double median(std::vector<double> v)
+{
+	if (v.empty())
+		return NAN;
+	std::sort(v.begin(), v.end());
+	return v.size() % 2 ? v[v.size() / 2] :
+		(v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+json num_or_null(double v)
+{
+	return std::isnan(v) ? json() : json(v);
+}
+
+/* Score the snapshots of @r and fill in its summary and JSON. */
+void evaluate(run_result &r, double t0)
+{
+	std::vector<double> steady_p, steady_r;
+
+	for (const snapshot &s : r.snaps) {
+		const double t = s.t - t0;
+		int ph = -1;
+
+		if (t > r.t_end)
+			continue;
+		for (size_t i = 0; i < r.t_start.size(); i++)
+			if (t >= r.t_start[i])
+				ph = static_cast<int>(i);
+		if (ph < 0)
+			continue;
+
+		scored sc = { t, ph, 0, 0, &s };
+
+		score(s, r.regions, masim::hot_set(r.phases[ph]), sc.precision,
+		      sc.recall);
+		r.scores.push_back(sc);
+		if (t >= r.t_start[ph] + settle_s) {
+			steady_p.push_back(sc.precision);
+			steady_r.push_back(sc.recall);
+		}
+	}
+	r.precision_median = median(steady_p);
+	r.recall_median = median(steady_r);
+	for (size_t i = 0; i < r.phases.size(); i++) {
+		double d = NAN;
+
+		for (const scored &sc : r.scores) {
+			if (sc.phase != static_cast<int>(i))
+				continue;
+			if (sc.precision >= good && sc.recall >= good) {
+				d = (sc.t - r.t_start[i]) * 1000;
+				break;
+			}
+		}
+		r.detect_ms.push_back(d);
+	}
+
+	json &j = r.j;
+	j["method"] = r.method;
+	j["sample_us"] = sample_us;
+	j["aggr_us"] = aggr_us;
+	j["min_nr_regions"] = min_nr_regions;
+	j["max_nr_regions"] = max_nr_regions;
+	if (r.method == "perf") {
+		j["samples_per_s_per_cpu"] = num_or_null(r.samples_per_s);
+		j["nr_perf_events"] = r.nr_events;
+		j["replayed"] = r.replayed;
+		j["accepted_per_s"] = num_or_null(r.accepted_per_s);
+		j["invalid_per_s"] = num_or_null(r.invalid_per_s);
+	}
+	j["hot_min_accesses"] = hot_min_accesses;
+	j["settle_s"] = settle_s;
+	j["gen_regions"] = json::array();
+	for (const masim::region &g : r.regions)
+		j["gen_regions"].push_back({ { "name", g.name },
+					     { "start", g.start },
+					     { "end", g.end } });
+	j["phases"] = json::array();
+	for (size_t i = 0; i < r.phases.size(); i++) {
+		std::vector<double> pp, rr;
+
+		for (const scored &sc : r.scores) {
+			if (sc.phase == static_cast<int>(i) &&
+			    sc.t >= r.t_start[i] + settle_s) {
+				pp.push_back(sc.precision);
+				rr.push_back(sc.recall);
+			}
+		}
+		j["phases"].push_back({ { "t_start_s", r.t_start[i] },
+					{ "seconds", r.phases[i].seconds },
+					{ "shares", r.phases[i].shares },
+					{ "precision_median", num_or_null(median(pp)) },
+					{ "recall_median", num_or_null(median(rr)) } });
+	}
+	j["t_end_s"] = r.t_end;
+	j["snapshots"] = json::array();
+	for (const scored &sc : r.scores) {
+		json regs = json::array();
+
+		for (const dregion &d : sc.snap->regions)
+			regs.push_back({ d.start, d.end, d.nr_accesses });
+		j["snapshots"].push_back({ { "t_s", sc.t },
+					   { "phase", sc.phase },
+					   { "precision", sc.precision },
+					   { "recall", sc.recall },
+					   { "regions", regs } });
+	}
+	j["precision_median"] = num_or_null(r.precision_median);
+	j["recall_median"] = num_or_null(r.recall_median);
+	j["detect_ms"] = json::array();
+	for (double d : r.detect_ms)
+		j["detect_ms"].push_back(num_or_null(d));
+	j["detect_bound_ms"] = r.detect_bound_ms;
+	j["kdamond_cpu_ms_per_s"] = num_or_null(r.cpu_ms_per_s);
+}
+
+/*
+ * Monitor a fresh generator with @method ("pte" or "perf") through
+ * @phases.  @pmu is the test PMU for a replayed "perf" run; without it,
+ * "perf" samples with @real.
+ */
+run_result run_method(const damon_sysfs::session &s, tracer &tr,
+		      const std::string &method, const std::vector<phase> &phases,
+		      const test_pmu::pmu *pmu,
+		      const damon_sysfs::perf_event_attr &real)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	const damon_sysfs::context ctx = kd.get_context(0);
+	masim::generator gen(masim::default_regions());
+	damon_sysfs::vaddr_monitor m;
+	run_result r;
+	int err;
+
+	r.method = method;
+	r.phases = phases;
+	r.detect_bound_ms = phases.empty() ? 0 : phases[0].seconds * 500;
+	if (!gen.ok()) {
+		r.error = "generator: " + gen.error();
+		return r;
+	}
+	r.regions = gen.regions();
+	for (const masim::region &g : r.regions)
+		note("%s: region %s %#lx-%#lx (%lu MiB)", method.c_str(),
+		     g.name.c_str(), g.start, g.end, (g.end - g.start) >> 20);
+
+	s.reset();
+	m.pid = gen.pid();
+	m.sample_us = sample_us;
+	m.aggr_us = aggr_us;
+	m.update_us = update_us;
+	m.min_nr_regions = min_nr_regions;
+	m.max_nr_regions = max_nr_regions;
+	err = damon_sysfs::setup_vaddr_monitor(s, m);
+	/* no scheme: only the monitoring's cost counts */
+	if (!err)
+		err = ctx.set_nr_schemes(0);
+	if (!err && method == "perf") {
+		damon_sysfs::perf_event_attr a = real;
+
+		if (pmu) {
+			a = pmu_event(*pmu);
+			err = pmu->set_addrs("clear");
+			r.replayed = true;
+		}
+		/* the other test PMU events come in stagger_events() */
+		if (!err)
+			err = ctx.set_perf_events({ a });
+		r.nr_events = 1;
+		if (!pmu)
+			r.samples_per_s = a.freq ? a.sample_freq : NAN;
+	}
+	if (err) {
+		r.error = "DAMON setup: " + monitor::err_name(err);
+		return r;
+	}
+
+	kmod::values pmu_v0;
+
+	if (pmu)
+		pmu->read_stats(pmu_v0);
+	tr.reset();
+	err = kd.start();
+	if (err) {
+		r.error = "writing 'on': " + monitor::err_name(err);
+		return r;
+	}
+	const steady::time_point start = steady::now();
+	const double t0 = secs(start);
+	const pid_t kpid = kd.pid();
+
+	/* DAMON is running and traced: wait for its first snapshot */
+	while (!tr.count()) {
+		if (steady::now() - start > std::chrono::seconds(30)) {
+			kd.stop();
+			r.error = "no damon_aggregated event within 30 s";
+			return r;
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	}
+	if (pmu) {
+		err = stagger_events(kd, *pmu);
+		if (err) {
+			kd.stop();
+			r.error = "adding test PMU events: " + monitor::err_name(err);
+			return r;
+		}
+		r.nr_events = nr_pmu_events;
+	}
+	std::this_thread::sleep_for(std::chrono::milliseconds(500));
+
+	/* the kdamond's CPU time from here: without the set-up commits */
+	const double cpu0 = task_cpu_s(kpid);
+	const steady::time_point cpu_start = steady::now();
+	steady::time_point next = cpu_start;
+	std::mt19937_64 rng(42);
+
+	for (const phase &p : phases) {
+		steady::time_point when = steady::now();
+		steady::time_point gen_when;
+
+		if (pmu) {
+			err = replay(*pmu, gen, p.shares, rng);
+			if (err) {
+				kd.stop();
+				r.error = "writing the test PMU's addrs: " +
+					  monitor::err_name(err);
+				return r;
+			}
+		}
+		err = gen.set_shares(p.shares, gen_when);
+		if (err) {
+			kd.stop();
+			r.error = "switching the generator: " + monitor::err_name(err);
+			return r;
+		}
+		/* the switch is when the first of the two was written */
+		r.t_start.push_back(secs(when) - t0);
+		note("%s: phase %zu at %.3f s: %s (switch took %.1f ms)",
+		     method.c_str(), r.t_start.size(), r.t_start.back(),
+		     masim::describe(r.regions, p).c_str(),
+		     std::chrono::duration<double, std::milli>(gen_when - when).count());
+		next = when + std::chrono::duration_cast<steady::duration>(
+				std::chrono::duration<double>(p.seconds));
+		for (auto at = when + rereplay_period; pmu && at < next;
+		     at += rereplay_period) {
+			std::this_thread::sleep_until(at);
+			replay(*pmu, gen, p.shares, rng);
+		}
+		std::this_thread::sleep_until(next);
+	}
+	const steady::time_point stop = steady::now();
+	const double cpu1 = task_cpu_s(kpid);
+
+	r.t_end = secs(stop) - t0;
+	if (cpu0 >= 0 && cpu1 >= 0)
+		r.cpu_ms_per_s = (cpu1 - cpu0) * 1000 /
+			std::chrono::duration<double>(stop - cpu_start).count();
+	if (method == "perf") {
+		damon_sysfs::perf_event_stats st;
+
+		if (pmu) {
+			kmod::values v1;
+
+			if (!pmu->read_stats(v1)) {
+				kmod::values d = kmod::delta(pmu_v0, v1);
+
+				note("perf: test PMU: %s", kmod::format(d).c_str());
+				r.samples_per_s = d["samples"] / r.t_end /
+						  monitor::nr_cpus();
+			}
+		}
+		if (!kd.state("update_sample_stats")) {
+			std::string sst;
+
+			for (unsigned int i = 0; i < r.nr_events; i++) {
+				damon_sysfs::perf_event_stats e;
+
+				if (ctx.get_perf_event(i).get_stats(e))
+					continue;
+				st.nr_accepted += e.nr_accepted;
+				st.nr_invalid += e.nr_invalid;
+				st.nr_dropped += e.nr_dropped;
+				st.nr_cpus = std::max(st.nr_cpus, e.nr_cpus);
+			}
+
+			for (const char *f : { "pushed", "drained", "attributed",
+					       "unmatched", "stale" }) {
+				unsigned long v = 0;
+
+				ctx.sample().get(std::string("stats/") + f, v);
+				sst += std::string(" ") + f + " " + std::to_string(v);
+			}
+			note("perf: sample stats:%s", sst.c_str());
+			r.accepted_per_s = st.nr_accepted / r.t_end;
+			r.invalid_per_s = st.nr_invalid / r.t_end;
+			note("perf: %lu samples accepted (%.0f/s), %lu invalid, %lu dropped, %lu CPUs",
+			     st.nr_accepted, r.accepted_per_s, st.nr_invalid,
+			     st.nr_dropped, st.nr_cpus);
+		}
+	}
+	/* the aggregation interval in flight at the end */
+	std::this_thread::sleep_for(std::chrono::microseconds(3 * aggr_us));
+	kd.stop();
+	if (pmu)
+		pmu->set_addrs("clear");
+
+	std::vector<uint64_t> w = gen.writes();
+	uint64_t total = 0;
+	std::string ws;
+
+	for (size_t i = 0; i < w.size(); i++) {
+		total += w[i];
+		ws += " " + r.regions[i].name + " " + std::to_string(w[i]);
+	}
+	note("%s: generator wrote %.1f M cache lines/s:%s", method.c_str(),
+	     total / 1e6 / (r.t_end - r.t_start[0]), ws.c_str());
+
+	r.snaps = tr.taken();
+	if (tr.lost())
+		note("%s: %lu snapshots incomplete (trace events lost)",
+		     method.c_str(), tr.lost());
+	r.ran = true;
+	evaluate(r, t0);
+	note("%s: %zu snapshots, %zu regions in the last", method.c_str(),
+	     r.scores.size(), r.scores.empty() ? 0 :
+	     r.scores.back().snap->regions.size());
+	return r;
+}
+
+std::string fmt_detect(const run_result &r)
+{
+	std::string out;
+	char buf[32];
+
+	for (size_t i = 0; i < r.detect_ms.size(); i++) {
+		if (std::isnan(r.detect_ms[i]))
+			std::snprintf(buf, sizeof(buf), "%s-", i ? " " : "");
+		else
+			std::snprintf(buf, sizeof(buf), "%s%.0f", i ? " " : "",
+				      r.detect_ms[i]);
+		out += buf;
+	}
+	return out;
+}
+
+bool all_detected(const run_result &r)
+{
+	if (r.detect_ms.empty())
+		return false;
+	for (double d : r.detect_ms)
+		if (std::isnan(d) || d > r.detect_bound_ms)
+			return false;
+	return true;
+}
+
+/* ---- the heatmap ---- */
+
+const unsigned int heat_cells = 64;
+const char shades[] = " .:-=+*#%@";
+/* ANSI 256-colour backgrounds, cold to hot */
+const int palette[] = { 16, 17, 19, 26, 32, 37, 106, 178, 208, 196 };
+
+/* Byte-weighted nr_accesses of @s over [lo, hi). */
+double cell_value(const snapshot &s, unsigned long lo, unsigned long hi)
+{
+	double sum = 0;
+
+	for (const dregion &d : s.regions) {
+		unsigned long a = std::max(d.start, lo), b = std::min(d.end, hi);
+
+		if (a < b)
+			sum += static_cast<double>(b - a) * d.nr_accesses;
+	}
+	return sum / (hi - lo);
+}
+
+void print_heatmap(const run_result &r, bool tty)
+{
+	const unsigned int per = heat_cells / r.regions.size();
+	const double max_acc = static_cast<double>(aggr_us) / sample_us;
+	std::string labels = "          ";
+	int last_phase = -1;
+
+	for (const masim::region &g : r.regions) {
+		std::string l(per, ' ');
+
+		l.replace((per - g.name.size()) / 2, g.name.size(), g.name);
+		labels += "|" + l;
+	}
+	std::printf("\nDAMON's view (%s): one row per aggregation interval, the "
+		    "generator's regions in %u cells each, shaded by nr_accesses "
+		    "(0 to %.0f)\n", r.method.c_str(), per, max_acc);
+	std::printf("shades: '%s' (low to high)\n", shades);
+	std::printf("%s|\n", labels.c_str());
+	for (const scored &sc : r.scores) {
+		std::string row;
+		char head[64];
+
+		if (sc.phase != last_phase) {
+			const phase &p = r.phases[sc.phase];
+			std::string hot;
+
+			for (size_t i = 0; i < r.regions.size(); i++)
+				if (p.shares[i] > 0)
+					hot += " " + r.regions[i].name;
+			std::printf("---- phase %d at %.2f s: %s (hot:%s) %s\n",
+				    sc.phase + 1, r.t_start[sc.phase],
+				    masim::describe(r.regions, p).c_str(),
+				    hot.c_str(), sc.phase ? "<== PHASE SWITCH" : "");
+			last_phase = sc.phase;
+		}
+		std::snprintf(head, sizeof(head), "%7.2fs  ", sc.t);
+		row = head;
+		for (const masim::region &g : r.regions) {
+			const unsigned long step = (g.end - g.start) / per;
+
+			row += "|";
+			for (unsigned int c = 0; c < per; c++) {
+				unsigned long lo = g.start + c * step;
+				unsigned long hi = c + 1 == per ? g.end : lo + step;
+				double v = cell_value(*sc.snap, lo, hi);
+				int lvl = v <= 0 ? 0 :
+					std::min(9, 1 + static_cast<int>(v / max_acc * 9));
+
+				if (tty)
+					row += "\033[48;5;" + std::to_string(palette[lvl]) +
+					       "m \033[0m";
+				else
+					row += shades[lvl];
+			}
+		}
+		std::snprintf(head, sizeof(head), "|  P %3.0f%% R %3.0f%%",
+			      sc.precision * 100, sc.recall * 100);
+		row += head;
+		std::printf("%s\n", row.c_str());
+	}
+}
+
+/* ---- results ---- */
+
+std::string results_path()
+{
+	const char *p = std::getenv("DAMON_ACCURACY_RESULTS");
+
+	if (p && *p)
+		return p;
+	return std::string("/tmp/damon_accuracy-") + mode_name() + ".json";
+}
+
+void write_results(const std::vector<run_result> &runs, double seconds)
+{
+	json out;
+
+	out["mode"] = mode_name();
+	out["accel"] = accelerator();
+	out["cpu_model"] = cpu_model();
+	out["kernel"] = kernel_release();
+	out["nr_cpus"] = monitor::nr_cpus();
+	out["seconds"] = seconds;
+	out["runs"] = json::array();
+	for (const run_result &r : runs)
+		if (r.ran)
+			out["runs"].push_back(r.j);
+
+	const std::string path = results_path();
+	std::ofstream f(path);
+
+	f << out.dump(1) << '\n';
+	note("results in %s", path.c_str());
+	if (!f)
+		note("writing %s failed", path.c_str());
+}
+
+void summarize(const run_result &r)
+{
+	note("%s: precision median %.3f, recall median %.3f, detection ms [%s] (bound %.0f), kdamond CPU %.1f ms/s",
+	     r.method.c_str(), r.precision_median, r.recall_median,
+	     fmt_detect(r).c_str(), r.detect_bound_ms, r.cpu_ms_per_s);
+}
+
+std::vector<std::string> methods()
+{
+	if (!only_method.empty())
+		return { only_method };
+	if (mode == MODE_DEMO)
+		return { "perf" };
+	return { "pte", "perf" };
+}
+
+/* What run() needs before it starts; skips (or fails the demo) otherwise. */
+[[noreturn]] void cannot_run(const std::string &why)
+{
+	if (mode != MODE_DEMO)
+		ktap::exit_skip(why);
+	std::fprintf(stderr, "damon_accuracy: %s\n", why.c_str());
+	std::exit(ktap::KSFT_SKIP);
+}
+
+int run()
+{
+	const std::vector<std::string> ms = methods();
+	const bool want_perf = std::find(ms.begin(), ms.end(), "perf") != ms.end();
+	const char *real_spec = mode == MODE_DEMO ? std::getenv("DAMON_DEMO_EVENT") : nullptr;
+	damon_sysfs::perf_event_attr real;
+	std::string why;
+
+	if (geteuid())
+		cannot_run("needs root");
+	if (!damon_sysfs::available())
+		cannot_run("DAMON sysfs (CONFIG_DAMON_SYSFS) not available");
+	if (real_spec && *real_spec && !demo_event(real_spec, real, why))
+		cannot_run(why);
+	why = tracepoint_unavailable();
+	if (!why.empty())
+		cannot_run(why);
+
+	damon_sysfs::session s;
+
+	if (want_perf) {
+		if (s.set_nr_kdamonds(1) || s.get_kdamond(0).set_nr_contexts(1) ||
+		    !s.get_kdamond(0).get_context(0).has_perf_events()) {
+			s.reset();
+			cannot_run("kernel has no monitoring_attrs/sample/perf_events");
+		}
+		s.reset();
+	}
+
+	const bool use_test_pmu = want_perf && !(real_spec && *real_spec);
+	/* loaded only when used; the destructor unloads it */
+	std::unique_ptr<test_pmu::pmu> pmu;
+
+	if (use_test_pmu) {
+		pmu = std::make_unique<test_pmu::pmu>();
+		if (!pmu->ok()) {
+			why = std::string(test_pmu::name) + ": " + pmu->error();
+			pmu.reset();
+			cannot_run(why);
+		}
+	}
+
+	auto tr = std::make_unique<tracer>();
+
+	if (!tr->ok()) {
+		why = "trace instance: " + tr->error();
+		tr.reset();
+		pmu.reset();
+		cannot_run(why);
+	}
+
+	const std::vector<phase> phases = make_phases();
+	std::unique_ptr<ktap::writer> t;
+	std::vector<run_result> runs;
+	const auto start = steady::now();
+
+	if (mode != MODE_DEMO) {
+		t = std::make_unique<ktap::writer>(3 * ms.size());
+		tw = t.get();
+	}
+	note("mode %s, accelerator %s, cpu '%s', kernel %s, %u CPUs",
+	     mode_name(), accelerator().c_str(), cpu_model().c_str(),
+	     kernel_release().c_str(), monitor::nr_cpus());
+	note("hot: nr_accesses >= %u of %lu per aggregation; steady: from %.1f s after a switch; detected: precision and recall >= %.0f%%",
+	     hot_min_accesses, aggr_us / sample_us, settle_s, good * 100);
+	if (use_test_pmu)
+		note("perf: %u test PMU events of %lu samples/s per CPU each", nr_pmu_events, pmu_event_hz);
+	if (use_test_pmu)
+		note("perf: the test PMU replays the generator's access shares: this measures DAMON's attribution and aggregation of samples drawn from the true distribution, not a real PMU's sampling bias");
+	else if (want_perf)
+		note("perf: real PMU event type %lu config %#lx config1 %#lx precise_ip %lu, %lu samples/s per CPU, no replay",
+		     real.type, real.config, real.config1, real.precise_ip,
+		     real.sample_freq);
+
+	for (const std::string &method : ms) {
+		run_result r = run_method(s, *tr, method, phases,
+					  method == "perf" ? pmu.get() : nullptr,
+					  real);
+
+		s.reset();
+		if (!r.ran) {
+			note("%s: %s", method.c_str(), r.error.c_str());
+		} else {
+			summarize(r);
+		}
+		if (t) {
+			t->result(r.ran && r.precision_median >= good,
+				  method + "_precision");
+			t->result(r.ran && r.recall_median >= good,
+				  method + "_recall");
+			t->result(r.ran && all_detected(r),
+				  method + "_phase_change_detected");
+		}
+		runs.push_back(std::move(r));
+	}
+
+	const double took = std::chrono::duration<double>(steady::now() - start).count();
+
+	write_results(runs, took);
+	note("%s mode took %.1f s", mode_name(), took);
+	if (t)
+		return t->exit_code();
+
+	/* the demo */
+	const run_result &r = runs.front();
+
+	if (!r.ran) {
+		std::printf("verdict: the run failed: %s\n", r.error.c_str());
+		return ktap::KSFT_FAIL;
+	}
+	print_heatmap(r, isatty(STDOUT_FILENO));
+
+	const bool found = r.precision_median >= good && r.recall_median >= good;
+	const double change = r.detect_ms.size() > 1 ? r.detect_ms[1] : NAN;
+	char det[96];
+
+	if (std::isnan(change))
+		std::snprintf(det, sizeof(det), "phase change NOT detected");
+	else
+		std::snprintf(det, sizeof(det), "phase change detected in %.0f ms",
+			      change);
+	std::printf("\n%s: precision %.0f%%, recall %.0f%%, %s\n",
+		    found ? "hot set found" : "hot set NOT found",
+		    r.precision_median * 100, r.recall_median * 100, det);
+	return found ? ktap::KSFT_PASS : ktap::KSFT_FAIL;
+}
+
+} /* namespace */
+
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!std::strcmp(argv[i], "--full")) {
+			mode = MODE_FULL;
+		} else if (!std::strcmp(argv[i], "--smoke")) {
+			mode = MODE_SMOKE;
+		} else if (!std::strcmp(argv[i], "--demo")) {
+			mode = MODE_DEMO;
+		} else if (!std::strcmp(argv[i], "--method") && i + 1 < argc &&
+			   (!std::strcmp(argv[i + 1], "pte") ||
+			    !std::strcmp(argv[i + 1], "perf"))) {
+			only_method = argv[++i];
+		} else {
+			std::fprintf(stderr,
+				     "usage: %s [--smoke | --full | --demo] [--method pte|perf]\n",
+				     argv[0]);
+			return ktap::KSFT_FAIL;
+		}
+	}
+	return ktap::guarded_main(run);
+}
