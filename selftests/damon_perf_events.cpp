@@ -490,13 +490,17 @@ void commit_lowered_max_rate_case(ktap::writer &t,
 		t.result(false, "commit_keeps_event_above_lowered_max_rate");
 		return;
 	}
-	ok = kd.running() && !damon_sysfs::write_file(sysctl, "100");
+	/* the sysfs files still hold the refused second event: drop it */
+	ok = kd.running() && !ctx.set_perf_events({ pmu_event(pmu) }) &&
+	     !kd.state("commit") && events_active(pmu) == cpus;
+	ok = ok && !damon_sysfs::write_file(sysctl, "100");
 	inited = events_inited(pmu);
 	/* a commit of other settings keeps the event and its counters */
 	ok = ok && !ctx.set_intervals(5000, 200000, 1000000);
 	err = ok ? kd.state("commit") : -EINVAL;
-	t.diagf("max rate 100, event at 200/s, interval commit: %s",
-		err_name(err).c_str());
+	t.diagf("max rate 100, event at 200/s, interval commit: %s; running %d, events %lu of %lu, new counters %lu",
+		err_name(err).c_str(), kd.running(), events_active(pmu), cpus,
+		events_inited(pmu) - inited);
 	ok = ok && !err && kd.running() && events_active(pmu) == cpus &&
 	     events_inited(pmu) == inited;
 	/* a new frequency above the ceiling is refused, the old one stays */

@@ -114,6 +114,8 @@ struct dri_run {
 	unsigned int rate;
 	unsigned int burst;
 	u64 period_ns;
+	/* when the next period ends, in ktime_get_ns() time (irq only) */
+	u64 due;
 	/* offset of the next report from @addr, below @span */
 	u64 off;
 	/* reports made so far */
@@ -157,6 +159,24 @@ static void dri_set_idle(void)
 }
 
 /*
+ * The timer periods that ended by now, at least one, and when the next one
+ * ends.  Counted here rather than with hrtimer_forward(): without
+ * CONFIG_HIGH_RES_TIMERS that rounds a period shorter than a tick up to a
+ * tick, so a short period would count once a tick.
+ */
+static u64 dri_periods_due(struct dri_run *run)
+{
+	u64 now = ktime_get_ns(), n = 1;
+
+	if (now > run->due)
+		n = div64_u64(now - run->due, run->period_ns) + 1;
+	run->due += n * run->period_ns;
+	if (run->due <= now)
+		run->due = now + run->period_ns;
+	return n;
+}
+
+/*
  * Make @burst reports for every timer period that passed since the last
  * expiry: without CONFIG_HIGH_RES_TIMERS, hrtimers expire on ticks only,
  * and several periods pass between two expiries.
@@ -164,8 +184,10 @@ static void dri_set_idle(void)
 static enum hrtimer_restart dri_timer_fn(struct hrtimer *timer)
 {
 	struct dri_run *run = &dri_irq_run;
-	u64 periods = hrtimer_forward_now(timer, ns_to_ktime(run->period_ns));
+	u64 periods = dri_periods_due(run);
 	unsigned long n;
+
+	hrtimer_set_expires(timer, ns_to_ktime(run->due));
 
 	n = min_t(u64, max_t(u64, periods, 1) * run->burst, DRI_MAX_PER_EXPIRY);
 	for (; n && run->done < run->count; n--)
@@ -181,8 +203,9 @@ static enum hrtimer_restart dri_timer_fn(struct hrtimer *timer)
 /* Runs on the chosen CPU (IPI or local with interrupts off). */
 static void dri_start_timer(void *unused)
 {
-	hrtimer_start(&dri_timer, ns_to_ktime(dri_irq_run.period_ns),
-		      HRTIMER_MODE_REL_PINNED_HARD);
+	dri_irq_run.due = ktime_get_ns() + dri_irq_run.period_ns;
+	hrtimer_start(&dri_timer, ns_to_ktime(dri_irq_run.due),
+		      HRTIMER_MODE_ABS_PINNED_HARD);
 }
 
 static int dri_start_irq(const struct dri_run *req)

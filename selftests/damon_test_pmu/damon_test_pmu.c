@@ -13,10 +13,11 @@
  *	events/mem).  Branch stacks and sigtrap are not supported
  *	(-EOPNOTSUPP).  A sampling event gets one hrtimer, pinned to its CPU
  *	and running in hard IRQ context, started by pmu->start and cancelled
- *	by pmu->stop/del.  Each expiry makes one sample per timer period that
- *	passed since the last expiry (at most DTP_MAX_PER_EXPIRY): without
- *	high resolution timers, hrtimers expire on ticks only and the rate
- *	holds on average.
+ *	by pmu->stop/del.  Each expiry makes the samples of every period that
+ *	passed since the last one (at most DTP_MAX_PER_EXPIRY, counted from
+ *	the clock, not with hrtimer_forward(), which rounds periods up to a
+ *	tick without high resolution timers): without high resolution timers,
+ *	hrtimers expire on ticks only and the rate holds on average.
  *
  *	Non-freq mode: attr.sample_period is the time between two samples in
  *	nanoseconds.  Freq mode: attr.sample_freq is in samples per second;
@@ -173,6 +174,8 @@ struct dtp_event {
 	struct perf_event *event;
 	/* samples this event made; selects the addresses of the next one */
 	u64 seq;
+	/* when the next sample is due, in ktime_get_ns() time */
+	u64 due;
 };
 
 static struct dtp_addrs __rcu *dtp_addrs;
@@ -412,6 +415,26 @@ static u64 dtp_period_ns(const struct perf_event *event)
 		       DTP_MIN_PERIOD_NS, DTP_MAX_PERIOD_NS);
 }
 
+/*
+ * The samples due by now, at least one and at most DTP_MAX_PER_EXPIRY (the
+ * rest are not made), and when the next one is due.  Counted here rather
+ * than with hrtimer_forward(): without high resolution timers that rounds
+ * a period shorter than a tick up to a tick, so a timer would make one
+ * sample a tick whatever the period.
+ */
+static u64 dtp_samples_due(struct dtp_event *pe, u64 period)
+{
+	u64 now = ktime_get_ns(), n = 1;
+
+	if (now > pe->due)
+		n = div64_u64(now - pe->due, period) + 1;
+	n = min_t(u64, n, DTP_MAX_PER_EXPIRY);
+	pe->due += n * period;
+	if (pe->due <= now)
+		pe->due = now + period;
+	return n;
+}
+
 static enum hrtimer_restart dtp_timer_fn(struct hrtimer *timer)
 {
 	struct dtp_event *pe = container_of(timer, struct dtp_event, timer);
@@ -423,8 +446,8 @@ static enum hrtimer_restart dtp_timer_fn(struct hrtimer *timer)
 	    (hwc->state & PERF_HES_STOPPED))
 		return HRTIMER_NORESTART;
 
-	n = hrtimer_forward_now(timer, ns_to_ktime(dtp_period_ns(event)));
-	n = clamp_t(u64, n, 1, DTP_MAX_PER_EXPIRY);
+	n = dtp_samples_due(pe, dtp_period_ns(event));
+	hrtimer_set_expires(timer, ns_to_ktime(pe->due));
 	while (n--) {
 		dtp_sample(pe);
 		/*
@@ -445,9 +468,11 @@ static void dtp_start(struct perf_event *event, int flags)
 	struct dtp_event *pe = event->pmu_private;
 
 	event->hw.state = 0;
-	if (is_sampling_event(event))
-		hrtimer_start(&pe->timer, ns_to_ktime(dtp_period_ns(event)),
-			      HRTIMER_MODE_REL_PINNED_HARD);
+	if (!is_sampling_event(event))
+		return;
+	pe->due = ktime_get_ns() + dtp_period_ns(event);
+	hrtimer_start(&pe->timer, ns_to_ktime(pe->due),
+		      HRTIMER_MODE_ABS_PINNED_HARD);
 }
 
 /*
