@@ -9,6 +9,7 @@ the "generated" markers and draws the PNG plots into
 Documentation/benchmarks/.  Nothing in that part of the document is typed.
 
 Usage: bench-report.py [--check] [--no-plots] [--doc FILE] [--raw DIR]
+       bench-report.py --heatmap RESULTS.json OUT.png
   --check     compare the generated part with the document and exit 1
               when they differ (writes nothing; needs no matplotlib)
   --no-plots  only the document
@@ -45,6 +46,10 @@ def load_set(d):
                   sorted(glob.glob(os.path.join(d, 'damon_bench-full-*.json')))]
     s['smoke'] = [load(f) for f in
                   sorted(glob.glob(os.path.join(d, 'damon_bench-smoke-*.json')))]
+    s['sweep'] = sorted(
+        (load(f) for f in glob.glob(os.path.join(d, 'damon_accuracy-rate-*.json'))),
+        key=lambda a: next((r.get('samples_per_s_per_cpu') or 0
+                            for r in a['runs'] if r['method'] == 'perf'), 0))
     for name in ('damon_sysbench-full', 'damon_accuracy-full',
                  'damon_accuracy-demo'):
         f = os.path.join(d, name + '.json')
@@ -134,6 +139,25 @@ def accuracy_table(acc):
     return lines
 
 
+def sweep_table(sweep):
+    lines = ['| test PMU samples/s/CPU (measured) | precision (median) | '
+             'recall (median) | phase change detected in (ms) | kdamond CPU '
+             'ms/s | regions in the last snapshot |',
+             '| ---: | ---: | ---: | --- | ---: | ---: |']
+    for acc in sweep:
+        for r in acc['runs']:
+            if r['method'] != 'perf':
+                continue
+            det = ', '.join('n/a' if d is None or d < 0 else fmt(d, 0)
+                            for d in r.get('detect_ms') or []) or 'n/a'
+            last = r['snapshots'][-1]['regions'] if r.get('snapshots') else []
+            lines.append('| {} | {} | {} | {} | {} | {} |'.format(
+                fmt(r.get('samples_per_s_per_cpu'), 0),
+                pct(r.get('precision_median')), pct(r.get('recall_median')),
+                det, fmt(r.get('kdamond_cpu_ms_per_s'), 2), len(last)))
+    return lines
+
+
 def goal_table(s):
     """Goals of issue 6, judged on the set's numbers."""
     lines = ['| goal | measured | met? |', '| --- | --- | --- |']
@@ -219,6 +243,11 @@ def generate(sets):
         if acc:
             out += ['#### Accuracy (damon_accuracy)', '']
             out += accuracy_table(acc)
+            out.append('')
+        if s['sweep']:
+            out += ['#### Accuracy of the perf method vs sampling rate '
+                    '(damon_accuracy --full --method perf, one run each)', '']
+            out += sweep_table(s['sweep'])
             out.append('')
         out += ['#### Goals on this set', '']
         out += goal_table(s)
@@ -452,7 +481,21 @@ def main():
                                                   'benchmarks.md'))
     ap.add_argument('--raw', default=os.path.join(ROOT, 'Documentation',
                                                   'benchmarks', 'raw'))
+    ap.add_argument('--heatmap', nargs=2, metavar=('RESULTS.json', 'OUT.png'),
+                    help='only draw the heatmap of a damon_accuracy run '
+                    '(make demo)')
     args = ap.parse_args()
+    if args.heatmap:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+        acc = load(args.heatmap[0])
+        run = acc['runs'][-1]
+        plot_heatmap(plt, run, args.heatmap[1],
+                     'DAMON regions over time ({}), {}'.format(
+                         run['method'], acc.get('kernel', '')))
+        print('bench-report: wrote ' + args.heatmap[1])
+        return
 
     sets = []
     for name, label in SETS:
