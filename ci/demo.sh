@@ -3,15 +3,50 @@
 #
 # Usage: demo.sh
 #
-# Boot the test kernel and run the DAMON demo in it: a process with a hot
-# and a cold buffer, monitored through DAMON's sysfs interface; prints
-# DAMON's view of its address space and a verdict.  Expects `make kernel
-# selftests` to have run (the Makefile's demo target does that).
+# The demo: a workload generator with four 32 MiB regions whose hot set
+# moves (phase change), monitored by DAMON through the perf_events ABI,
+# shown as an access heatmap over time in the terminal, with a one-line
+# verdict (hot set found, precision and recall, phase change detection
+# time); the same heatmap as a PNG in $RESULTS/demo/heatmap.png.
+# Expects `make kernel selftests` to have run (the Makefile's demo target
+# does that).
+#
+# Without EVENT, the test kernel boots in a VM and the samples come from
+# the test PMU (selftests/damon_test_pmu/), which replays the generator's
+# access distribution: there is no sampling PMU in a TCG guest.
+#
+# With EVENT=<pmu>:<config>[:<config1>[:<precise_ip>]] the demo runs on
+# this machine instead, which must run a kernel with the series, as root,
+# and the named PMU samples the generator for real, e.g.
+#   EVENT=ibs_op:0                  AMD IBS Op (type from
+#                                   /sys/bus/event_source/devices/ibs_op)
+#   EVENT=cpu:0x1cd:0x3:1           Intel PEBS load latency (mem-loads,
+#                                   ldlat 3, precise_ip 1)
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-"$PROJ_ROOT/ci/vm-run.sh" -c 2 -m 1024 -t 600 -r "$RESULTS/demo" -- \
-	/bin/sh -c "$BUILD/selftests/damon_demo > \$HWS_RESULTS/demo.txt 2>&1; rc=\$?; dmesg > \$HWS_RESULTS/dmesg.txt; exit \$rc" || rc=$?
-cat "$RESULTS/demo/demo.txt" 2>/dev/null
-exit "${rc:-0}"
+out=$RESULTS/demo
+prog=$BUILD/selftests/damon_accuracy
+[ -x "$prog" ] || die "no $prog: run 'make selftests'"
+mkdir -p "$out"
+
+rc=0
+if [ -n "${EVENT:-}" ]; then
+	[ "$(id -u)" -eq 0 ] || die "EVENT=: the demo runs on this machine and needs root"
+	info "demo on this machine with the PMU event $EVENT"
+	DAMON_DEMO_EVENT=$EVENT DAMON_ACCURACY_RESULTS=$out/demo.json \
+		"$prog" --demo | tee "$out/demo.txt" || rc=$?
+else
+	info "demo in the VM (test PMU; about 2 minutes under TCG)"
+	"$PROJ_ROOT/ci/vm-run.sh" -c 2 -m 2048 -t 600 -r "$out/vm" -- \
+		/bin/sh -c "cd /tmp && DAMON_ACCURACY_RESULTS=\$HWS_RESULTS/demo.json $prog --demo > \$HWS_RESULTS/demo.txt 2>&1; rc=\$?; dmesg > \$HWS_RESULTS/dmesg.txt; exit \$rc" || rc=$?
+	cat "$out/vm/demo.txt" 2>/dev/null || true
+	cp "$out/vm/demo.json" "$out/demo.json" 2>/dev/null || true
+fi
+if [ -s "$out/demo.json" ]; then
+	/usr/bin/python3 "$PROJ_ROOT/ci/bench-report.py" --heatmap \
+		"$out/demo.json" "$out/heatmap.png" >&2 &&
+		info "heatmap: $out/heatmap.png"
+fi
+exit "$rc"

@@ -65,6 +65,7 @@
  */
 #include "lib/damon_sysfs.h"
 #include "lib/kmod.h"
+#include "lib/machine.h"
 #include "lib/ktap.h"
 #include "lib/masim.h"
 #include "lib/monitor.h"
@@ -188,42 +189,6 @@ std::vector<phase> make_phases()
 double secs(steady::time_point tp)
 {
 	return std::chrono::duration<double>(tp.time_since_epoch()).count();
-}
-
-/* ---- environment (as damon_bench reports it) ---- */
-
-std::string cpu_model()
-{
-	std::ifstream f("/proc/cpuinfo");
-	std::string line;
-
-	while (std::getline(f, line))
-		if (line.rfind("model name", 0) == 0)
-			return line.substr(line.find(':') + 2);
-	return "unknown";
-}
-
-std::string accelerator()
-{
-	const char *a = std::getenv("HWS_ACCEL");
-	std::ifstream f("/proc/cmdline");
-	std::string cmdline;
-
-	if (a && *a)
-		return a;
-	std::getline(f, cmdline);
-	auto pos = cmdline.find("HWS_ACCEL=");
-	if (pos == std::string::npos)
-		return "unknown";
-	cmdline = cmdline.substr(pos + 10);
-	return cmdline.substr(0, cmdline.find(' '));
-}
-
-std::string kernel_release()
-{
-	struct utsname u;
-
-	return uname(&u) ? "unknown" : u.release;
 }
 
 /* utime + stime of @pid in seconds, or -1. */
@@ -1106,9 +1071,9 @@ void write_results(const std::vector<run_result> &runs, double seconds)
 	json out;
 
 	out["mode"] = mode_name();
-	out["accel"] = accelerator();
-	out["cpu_model"] = cpu_model();
-	out["kernel"] = kernel_release();
+	out["accel"] = machine::accelerator();
+	out["cpu_model"] = machine::cpu_model();
+	out["kernel"] = machine::kernel_release();
 	out["nr_cpus"] = monitor::nr_cpus();
 	out["seconds"] = seconds;
 	out["runs"] = json::array();
@@ -1211,8 +1176,8 @@ int run()
 		tw = t.get();
 	}
 	note("mode %s, accelerator %s, cpu '%s', kernel %s, %u CPUs",
-	     mode_name(), accelerator().c_str(), cpu_model().c_str(),
-	     kernel_release().c_str(), monitor::nr_cpus());
+	     mode_name(), machine::accelerator().c_str(), machine::cpu_model().c_str(),
+	     machine::kernel_release().c_str(), monitor::nr_cpus());
 	note("hot: nr_accesses >= %u of %lu per aggregation; steady: from %.1f s after a switch; detected: precision and recall >= %.0f%%",
 	     hot_min_accesses, aggr_us / sample_us, settle_s, good * 100);
 	if (use_test_pmu)

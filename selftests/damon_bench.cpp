@@ -37,6 +37,7 @@
 #include "lib/damon_sysfs.h"
 #include "lib/drgn.h"
 #include "lib/kmod.h"
+#include "lib/machine.h"
 #include "lib/ktap.h"
 #include "lib/monitor.h"
 #include "lib/test_util.h"
@@ -236,44 +237,6 @@ long trace_written(const std::string &tdir, unsigned int cpu)
 		}
 	}
 	return seen ? total : -1;
-}
-
-/* ---- environment ---- */
-
-std::string cpu_model()
-{
-	std::ifstream f("/proc/cpuinfo");
-	std::string line;
-
-	while (std::getline(f, line))
-		if (line.rfind("model name", 0) == 0)
-			return line.substr(line.find(':') + 2);
-	return "unknown";
-}
-
-/* "tcg" or "kvm" as the test VM says; "unknown" elsewhere. */
-std::string accelerator()
-{
-	const char *a = std::getenv("HWS_ACCEL");
-
-	if (a && *a)
-		return a;
-	std::ifstream f("/proc/cmdline");
-	std::string cmdline;
-	std::getline(f, cmdline);
-	auto pos = cmdline.find("HWS_ACCEL=");
-	if (pos != std::string::npos) {
-		std::string v = cmdline.substr(pos + 10);
-		return v.substr(0, v.find(' '));
-	}
-	return "unknown";
-}
-
-std::string kernel_release()
-{
-	struct utsname u;
-
-	return uname(&u) ? "unknown" : u.release;
 }
 
 /* ---- baseline ---- */
@@ -596,7 +559,7 @@ int run()
 		ktap::exit_skip("needs two CPUs");
 
 	const plan p = make_plan();
-	const std::string accel = accelerator();
+	const std::string accel = machine::accelerator();
 	std::vector<ratio> ratios = {
 		{ "tracepoint_over_report_access",
 		  "report_access median <= 1/10 of a tracepoint write", 10 },
@@ -615,8 +578,8 @@ int run()
 	const auto start = std::chrono::steady_clock::now();
 
 	t.diagf("mode %s, accelerator %s, cpu '%s', kernel %s, %u CPUs",
-		full_mode ? "full" : "smoke", accel.c_str(), cpu_model().c_str(),
-		kernel_release().c_str(), monitor::nr_cpus());
+		full_mode ? "full" : "smoke", accel.c_str(), machine::cpu_model().c_str(),
+		machine::kernel_release().c_str(), monitor::nr_cpus());
 
 	kmod::module mod(mod_name, kmod::module_path(mod_name, "DAMON_HWS_BENCH_KO"));
 	if (mod.loaded() && !damon_sysfs::exists(dbg_dir))
@@ -738,8 +701,8 @@ int run()
 	json out;
 	out["mode"] = full_mode ? "full" : "smoke";
 	out["accelerator"] = accel;
-	out["cpu_model"] = cpu_model();
-	out["kernel"] = kernel_release();
+	out["cpu_model"] = machine::cpu_model();
+	out["kernel"] = machine::kernel_release();
 	out["nr_cpus"] = monitor::nr_cpus();
 	out["bench_cpu"] = bench_cpu;
 	out["seconds"] = took.count();

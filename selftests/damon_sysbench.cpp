@@ -83,6 +83,7 @@
  */
 #include "lib/damon_sysfs.h"
 #include "lib/kmod.h"
+#include "lib/machine.h"
 #include "lib/ktap.h"
 #include "lib/monitor.h"
 #include "lib/report_inject.h"
@@ -187,44 +188,6 @@ double seconds_since(steady::time_point t0)
 void sleep_s(double s)
 {
 	std::this_thread::sleep_for(std::chrono::duration<double>(s));
-}
-
-/* ---- environment ---- */
-
-std::string cpu_model()
-{
-	std::ifstream f("/proc/cpuinfo");
-	std::string line;
-
-	while (std::getline(f, line))
-		if (line.rfind("model name", 0) == 0)
-			return line.substr(line.find(':') + 2);
-	return "unknown";
-}
-
-/* "tcg" or "kvm" as the test VM says; "unknown" elsewhere. */
-std::string accelerator()
-{
-	const char *a = std::getenv("HWS_ACCEL");
-
-	if (a && *a)
-		return a;
-	std::ifstream f("/proc/cmdline");
-	std::string cmdline;
-	std::getline(f, cmdline);
-	auto pos = cmdline.find("HWS_ACCEL=");
-	if (pos != std::string::npos) {
-		std::string v = cmdline.substr(pos + 10);
-		return v.substr(0, v.find(' '));
-	}
-	return "unknown";
-}
-
-std::string kernel_release()
-{
-	struct utsname u;
-
-	return uname(&u) ? "unknown" : u.release;
 }
 
 struct pipe_closer {
@@ -906,7 +869,7 @@ int run()
 
 	const plan p = make_plan();
 	const unsigned int ncpus = monitor::nr_cpus();
-	const std::string accel = accelerator();
+	const std::string accel = machine::accelerator();
 	const unsigned long hz_read = kernel_hz();
 	/* without /proc/config.gz, the test kernel's */
 	const unsigned long hz = hz_read ? hz_read : 250;
@@ -929,8 +892,8 @@ int run()
 	ktap::writer t(p.rates.size() + nr_no_drop + 3 + 2);
 
 	t.diagf("mode %s, accelerator %s, cpu '%s', kernel %s, %u CPUs, HZ %lu",
-		full_mode ? "full" : "smoke", accel.c_str(), cpu_model().c_str(),
-		kernel_release().c_str(), ncpus, hz_read);
+		full_mode ? "full" : "smoke", accel.c_str(), machine::cpu_model().c_str(),
+		machine::kernel_release().c_str(), ncpus, hz_read);
 	t.diagf("sampling %lu us, aggregation %lu us, regions %lu..%lu",
 		sample_us, aggr_us, min_nr_regions, max_nr_regions);
 
@@ -1040,8 +1003,8 @@ int run()
 	json out;
 	out["mode"] = full_mode ? "full" : "smoke";
 	out["accel"] = accel;
-	out["cpu_model"] = cpu_model();
-	out["kernel"] = kernel_release();
+	out["cpu_model"] = machine::cpu_model();
+	out["kernel"] = machine::kernel_release();
 	out["nr_cpus"] = ncpus;
 	out["hz"] = hz_read ? json(hz_read) : json();
 	out["seconds"] = took;

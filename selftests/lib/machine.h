@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What machine a benchmark ran on, for its results: the CPU model, the
+ * accelerator of the test VM and the kernel release.
+ */
+#ifndef DAMON_HWS_MACHINE_H
+#define DAMON_HWS_MACHINE_H
+
+#include <string>
+
+namespace machine {
+
+/* The first "model name" of /proc/cpuinfo, or "unknown". */
+std::string cpu_model();
+
+/*
+ * "tcg" or "kvm" as the test VM says ($HWS_ACCEL, or HWS_ACCEL= on the
+ * kernel command line); "unknown" elsewhere.
+ */
+std::string accelerator();
+
+/* uname -r, or "unknown". */
+std::string kernel_release();
+
+} /* namespace machine */
+
+#endif /* DAMON_HWS_MACHINE_H */
