@@ -97,17 +97,6 @@ unsigned long get(const kmod::values &v, const char *key)
 	return it == v.end() ? 0 : it->second;
 }
 
-/* "ENOMEM" for -ENOMEM, "0" for 0. */
-std::string errno_name(int err)
-{
-	const char *n;
-
-	if (!err)
-		return "0";
-	n = strerrorname_np(-err);
-	return n ? n : std::to_string(err);
-}
-
 std::string trim(std::string s)
 {
 	while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
@@ -264,7 +253,7 @@ void record(const ktap::writer &t, const std::string &key,
 	if (injected)
 		ta.injected++;
 	t.diagf("%s: %s -> %s%s%s%s", key.c_str(), fault.c_str(),
-		errno_name(err).c_str(), injected ? "" : " (not injected)",
+		monitor::errno_symbol(err).c_str(), injected ? "" : " (not injected)",
 		ok ? "" : " FAIL", note.empty() ? "" : ("; " + note).c_str());
 }
 
@@ -542,7 +531,7 @@ bool retry_on(const fixture &f, unsigned long nr_events, std::string &why)
 	err = kd.running() ? kd.stop() : err;
 	ok = ok && !err && events_active(f.pmu) == 0;
 	if (!ok)
-		why += "retry: " + errno_name(err) + ", events " + num(active) +
+		why += "retry: " + monitor::errno_symbol(err) + ", events " + num(active) +
 		       ", owned " + std::to_string(owned) + " ";
 	return ok;
 }
@@ -563,7 +552,7 @@ void ff_start_rings(const fixture &f)
 			ev.push_back(pmu_event(f.pmu));
 		err = configure(f, ev, true);
 		if (err) {
-			f.t.diagf("configure: %s", errno_name(err).c_str());
+			f.t.diagf("configure: %s", monitor::errno_symbol(err).c_str());
 			all = false;
 			continue;
 		}
@@ -572,7 +561,7 @@ void ff_start_rings(const fixture &f)
 
 			err = ff.arm(-ENOMEM, 1);
 			if (err) {
-				f.t.diagf("arming: %s", errno_name(err).c_str());
+				f.t.diagf("arming: %s", monitor::errno_symbol(err).c_str());
 				all = false;
 				continue;
 			}
@@ -763,7 +752,7 @@ void ff_commit_perf(const fixture &f)
 			err = kd.state("commit");
 		all = all && !err && events_active(f.pmu) == f.cpus;
 		f.t.diagf("commit without fault: %s, events %lu",
-			  errno_name(err).c_str(), events_active(f.pmu));
+			  monitor::errno_symbol(err).c_str(), events_active(f.pmu));
 	}
 	f.s.reset();
 	f.t.result(all && events_active(f.pmu) == 0,
@@ -840,7 +829,7 @@ void ff_commit_reports(const fixture &f)
 		all = !err && events_active(f.pmu) == f.cpus &&
 		      rings_owned(f.ri) != 0;
 		f.t.diagf("commit without fault: %s, events %lu",
-			  errno_name(err).c_str(), events_active(f.pmu));
+			  monitor::errno_symbol(err).c_str(), events_active(f.pmu));
 	}
 	f.s.reset();
 	f.t.result(all && events_active(f.pmu) == 0 &&
@@ -882,7 +871,7 @@ void ff_hotplug(const fixture &f)
 		err = set_cpu_online(victim, false);
 		if (err || !wait_events_active(f.pmu, f.cpus - 1)) {
 			f.t.diagf("offlining CPU %u: %s, events %lu", victim,
-				  errno_name(err).c_str(), events_active(f.pmu));
+				  monitor::errno_symbol(err).c_str(), events_active(f.pmu));
 			all = false;
 			break;
 		}
@@ -1002,7 +991,7 @@ void fail_nth_start(const fixture &f)
 	err = setup_alloc_faults(knobs, 0, ~0ul);
 	all = !err && !configure(f, { pmu_event(f.pmu) }, false);
 	if (err)
-		f.t.diagf("fault knobs: %s", errno_name(err).c_str());
+		f.t.diagf("fault knobs: %s", monitor::errno_symbol(err).c_str());
 	for (n = 1; all && !done && n <= max_nth; n++) {
 		std::string why, site;
 		unsigned long left = ~0ul;
@@ -1186,7 +1175,7 @@ void failslab_commit(const fixture &f)
 			f.t.diagf("%s is not in the DAMON text range", sym);
 	err = setup_alloc_faults(knobs, lo, hi);
 	if (err)
-		f.t.diagf("fault knobs: %s", errno_name(err).c_str());
+		f.t.diagf("fault knobs: %s", monitor::errno_symbol(err).c_str());
 	all = !err && !configure(f, one, false) && start_kdamond(f.t, kd) &&
 	      events_active(f.pmu) == f.cpus;
 	for (k = 1; all && !done && k <= max_nth; k++) {
@@ -1208,7 +1197,7 @@ void failslab_commit(const fixture &f)
 			err = damon_sysfs::write_file(nth_path, num(k));
 			if (err) {
 				f.t.diagf("%s: %s", nth_path.c_str(),
-					  errno_name(err).c_str());
+					  monitor::errno_symbol(err).c_str());
 				all = false;
 				break;
 			}

@@ -79,16 +79,6 @@ const char *const sample_stat_files[] = {
 	"drained", "attributed", "unmatched", "stale",
 };
 
-std::string errname(int err)
-{
-	const char *n;
-
-	if (!err)
-		return "OK";
-	n = strerrorname_np(-err);
-	return n ? n : "E" + std::to_string(-err);
-}
-
 /* A file the series adds, with the mode it must have. */
 struct new_file {
 	std::string path;
@@ -324,7 +314,7 @@ bool all_eacces(const ktap::writer &t, const std::vector<attempt> &attempts,
 			t.diagf("%s %s as nobody: %s",
 				attempts[i].write ? "writing" : "reading",
 				attempts[i].path.c_str(),
-				errname(results[i]).c_str());
+				monitor::errno_symbol(results[i]).c_str());
 			ok = false;
 		}
 	}
@@ -566,7 +556,7 @@ void kmsg_case(ktap::writer &t, const damon_sysfs::session &s,
 		s.reset();
 	}
 	for (const auto &p : provoked) {
-		t.diagf("%s: %s", p.first.c_str(), errname(p.second).c_str());
+		t.diagf("%s: %s", p.first.c_str(), monitor::errno_symbol(p.second).c_str());
 		ok &= p.second != 0;
 	}
 	for (const std::string &l : log.lines()) {
@@ -615,7 +605,7 @@ void exclude_kernel_case(ktap::writer &t, const damon_sysfs::session &s,
 		if (!err)
 			err = kd.get_context(0).get_perf_event(0).get_stats(st);
 		t.diagf("exclude_kernel=%c: %s, nr_cpus %lu", ek ? 'Y' : 'N',
-			errname(err).c_str(), st.nr_cpus);
+			monitor::errno_symbol(err).c_str(), st.nr_cpus);
 		ok &= !err && st.nr_cpus == monitor::nr_cpus() && !kd.stop();
 	}
 	s.reset();

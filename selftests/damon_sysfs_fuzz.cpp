@@ -96,16 +96,6 @@ const char *const state_cmds[] = {
 	"update_tuned_intervals", "commit_schemes_quota_goals",
 };
 
-std::string errname(int err)
-{
-	const char *n;
-
-	if (!err)
-		return "OK";
-	n = strerrorname_np(-err);
-	return n ? n : "E" + std::to_string(-err);
-}
-
 /* What the kernel log must never say. */
 bool bad_kmsg(const std::string &l)
 {
@@ -320,7 +310,7 @@ public:
 
 		f.writes++;
 		f.errs[err]++;
-		note(key + " <- '" + printable(val) + "': " + errname(err));
+		note(key + " <- '" + printable(val) + "': " + monitor::errno_symbol(err));
 		if (!accepted(key, err, val, concurrent) &&
 		    st.unexpected.size() < 20)
 			st.unexpected.push_back(history.back());
@@ -749,7 +739,7 @@ void read_tree(const std::string &dir, stats &st, unsigned int depth)
 		st.read_errs[err]++;
 		if (err && err != -ENOENT && err != -ENODEV && err != -EBUSY &&
 		    st.unexpected.size() < 20)
-			st.unexpected.push_back("read " + p + ": " + errname(err));
+			st.unexpected.push_back("read " + p + ": " + monitor::errno_symbol(err));
 	}
 	closedir(d);
 }
@@ -788,7 +778,7 @@ void show_stats(const ktap::writer &t, const char *phase, const stats &st)
 		std::string h;
 
 		for (const auto &e : f.second.errs)
-			h += " " + errname(e.first) + "=" +
+			h += " " + monitor::errno_symbol(e.first) + "=" +
 			     std::to_string(e.second);
 		t.diagf("%s: %-36s writes %5lu:%s%s", phase, f.first.c_str(),
 			f.second.writes, h.c_str(),
@@ -800,7 +790,7 @@ void show_stats(const ktap::writer &t, const char *phase, const stats &st)
 		std::string h;
 
 		for (const auto &e : st.read_errs)
-			h += " " + errname(e.first) + "=" +
+			h += " " + monitor::errno_symbol(e.first) + "=" +
 			     std::to_string(e.second);
 		t.diagf("%s: reads:%s", phase, h.c_str());
 	}
@@ -1065,10 +1055,10 @@ int run()
 		err_off = kd.stop();
 	}
 	t.diagf("clean restart: reset %s, setup %s, on %s, stats %s (nr_cpus %lu accepted %lu invalid %lu), off %s",
-		errname(err_reset).c_str(), errname(err_setup).c_str(),
-		errname(err_on).c_str(), errname(err_stats).c_str(),
+		monitor::errno_symbol(err_reset).c_str(), monitor::errno_symbol(err_setup).c_str(),
+		monitor::errno_symbol(err_on).c_str(), monitor::errno_symbol(err_stats).c_str(),
 		pst.nr_cpus, pst.nr_accepted, pst.nr_invalid,
-		errname(err_off).c_str());
+		monitor::errno_symbol(err_off).c_str());
 	t.result(!err_reset && !err_setup && !err_on && !err_stats &&
 			 !err_off && pst.nr_cpus == monitor::nr_cpus() &&
 			 pst.nr_accepted + pst.nr_invalid > 0,
@@ -1083,7 +1073,7 @@ int run()
 	/* every perf event is gone: the pinned module unloads */
 	int err_unload = pmu.unload();
 
-	t.diagf("unloading the test PMU: %s", errname(err_unload).c_str());
+	t.diagf("unloading the test PMU: %s", monitor::errno_symbol(err_unload).c_str());
 	t.result(!err_unload, "test_pmu_unloads");
 
 	watch.poll("end");
@@ -1115,7 +1105,7 @@ int run()
 	std::string h;
 
 	for (const auto &e : hist)
-		h += " " + errname(e.first) + "=" + std::to_string(e.second);
+		h += " " + monitor::errno_symbol(e.first) + "=" + std::to_string(e.second);
 	t.diagf("total: %lu ops, %lu writes, %lu reads, errnos:%s", total.ops,
 		writes, total.reads, h.c_str());
 	t.diagf("total: starts %lu (ok %lu), commits %lu (ok %lu), update_sample_stats %lu (ok %lu), %.1f s",

@@ -24,6 +24,16 @@ std::string err_name(int err)
 	return err ? std::strerror(-err) : "success";
 }
 
+std::string errno_symbol(int err)
+{
+	const char *n;
+
+	if (!err)
+		return "OK";
+	n = strerrorname_np(-err);
+	return n ? n : "E" + std::to_string(-err);
+}
+
 /* DAMON's current regions (of the "stat" scheme, kdamond @kd, context 0). */
 bool snapshot(const damon_sysfs::kdamond &kd, std::vector<region> &regions)
 {

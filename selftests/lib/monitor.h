@@ -27,6 +27,8 @@ inline constexpr auto poll_period = std::chrono::milliseconds(300);
 
 unsigned int nr_cpus();
 std::string err_name(int err);
+/* The errno's symbol: "ENOMEM" for -ENOMEM, "OK" for 0. */
+std::string errno_symbol(int err);
 
 /* DAMON's current regions (of the "stat" scheme, kdamond @kd, context 0). */
 bool snapshot(const damon_sysfs::kdamond &kd, std::vector<region> &regions);
