@@ -42,4 +42,18 @@ std::string kernel_release()
 	return uname(&u) ? "unknown" : u.release;
 }
 
+std::string sanitizer()
+{
+	std::ifstream f("/proc/kallsyms");
+	std::string line;
+
+	while (std::getline(f, line)) {
+		if (line.find(" __asan_load8") != std::string::npos)
+			return "KASAN";
+		if (line.find(" __tsan_read8") != std::string::npos)
+			return "KCSAN";
+	}
+	return "";
+}
+
 } /* namespace machine */

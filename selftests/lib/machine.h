@@ -22,6 +22,13 @@ std::string accelerator();
 /* uname -r, or "unknown". */
 std::string kernel_release();
 
+/*
+ * "KASAN" or "KCSAN" when the running kernel is built with that sanitizer
+ * (its compiler hooks are in /proc/kallsyms), else "".  Both slow the
+ * kernel down severalfold, so timing goals do not apply there.
+ */
+std::string sanitizer();
+
 } /* namespace machine */
 
 #endif /* DAMON_HWS_MACHINE_H */
