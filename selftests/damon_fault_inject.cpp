@@ -75,7 +75,6 @@ const std::string debugfs = "/sys/kernel/debug";
 const std::string ff_dir = debugfs + "/fail_function";
 const std::string failslab_dir = debugfs + "/failslab";
 const std::string fpa_dir = debugfs + "/fail_page_alloc";
-const std::string kmemleak_file = debugfs + "/kmemleak";
 const std::string fn_rings = "damon_report_alloc_rings";
 const std::string fn_create_on = "damon_perf_create_on";
 
@@ -257,46 +256,6 @@ void record(const ktap::writer &t, const std::string &key,
 		ok ? "" : " FAIL", note.empty() ? "" : ("; " + note).c_str());
 }
 
-/* Kernel log lines that must not appear. */
-bool bad_log_line(const std::string &l)
-{
-	static const char *const bad[] = {
-		"WARNING:", "BUG:", "kernel BUG", "cut here ]", "Oops",
-		"possible circular locking", "possible recursive locking",
-		"inconsistent lock state", "suspicious RCU usage",
-		"DEBUG_LOCKS_WARN_ON", "UBSAN:", "KASAN:", "refcount_t:",
-		"list_add corruption", "list_del corruption", "INFO: task",
-		"self-detected stall", "general protection fault",
-		"kmemleak_object structure", "leak detector disabled",
-	};
-
-	for (const char *b : bad)
-		if (l.find(b) != std::string::npos)
-			return true;
-	return false;
-}
-
-/*
- * The kernel log of the whole program: the lines since the last look, and
- * the bad ones seen so far.
- */
-class log_watch {
-public:
-	std::vector<std::string> take()
-	{
-		std::vector<std::string> lines = log.lines();
-
-		for (const std::string &l : lines)
-			if (bad_log_line(l))
-				bad.push_back(l);
-		return lines;
-	}
-	std::vector<std::string> bad;
-
-private:
-	monitor::kmsg log;
-};
-
 bool log_has(const std::vector<std::string> &lines, const std::string &a,
 	     const std::string &b = "")
 {
@@ -463,7 +422,7 @@ struct fixture {
 	const damon_sysfs::session &s;
 	const test_pmu::pmu &pmu;
 	const report_inject::module *ri;
-	log_watch &log;
+	monitor::log_watch &log;
 	unsigned int cpus;
 
 	damon_sysfs::kdamond kd() const { return s.get_kdamond(0); }
@@ -607,7 +566,7 @@ void ff_start_perf(const fixture &f)
 					err = f.kd().start();
 				injected = ff.settle();
 			}
-			const std::vector<std::string> lines = f.log.take();
+			const std::vector<std::string> lines = f.log.poll();
 
 			logged = log_has(lines, "perf event " + num(event),
 					 "on CPU " + num(cpu));
@@ -875,7 +834,7 @@ void ff_hotplug(const fixture &f)
 			all = false;
 			break;
 		}
-		f.log.take();
+		f.log.poll();
 		{
 			function_fault ff(fn_create_on);
 
@@ -893,7 +852,7 @@ void ff_hotplug(const fixture &f)
 			ff.settle();
 		}
 		std::this_thread::sleep_for(100ms);
-		const std::vector<std::string> lines = f.log.take();
+		const std::vector<std::string> lines = f.log.poll();
 
 		logged = log_has(lines, "CPU " + num(victim) + " that came online");
 		ok = !err && injected && kd.running() && kd.pid() == pid &&
@@ -998,7 +957,7 @@ void fail_nth_start(const fixture &f)
 		int wfd, rfd, state_fd;
 		bool injected, ok;
 
-		f.log.take();
+		f.log.poll();
 		state_fd = open(kd.path("state").c_str(), O_WRONLY | O_CLOEXEC);
 		wfd = open(nth_path.c_str(), O_WRONLY | O_CLOEXEC);
 		rfd = open(nth_path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -1030,7 +989,7 @@ void fail_nth_start(const fixture &f)
 		if (!all)
 			break;
 		injected = left == 0;
-		site = fault_site(f.log.take());
+		site = fault_site(f.log.poll());
 		if (err) {
 			ok = err == -ENOMEM && injected &&
 			     clean_after_failed_on(f, why);
@@ -1190,7 +1149,7 @@ void failslab_commit(const fixture &f)
 		err = ctx.set_perf_events(two);
 		if (err)
 			break;
-		f.log.take();
+		f.log.poll();
 		{
 			fail_nth_guard guard(nth_path);
 
@@ -1205,7 +1164,7 @@ void failslab_commit(const fixture &f)
 			left = take_fail_nth(nth_path);
 		}
 		injected = left == 0;
-		site = fault_site(f.log.take());
+		site = fault_site(f.log.poll());
 		if (err) {
 			ok = err == -ENOMEM && injected;
 			nr_failed += injected;
@@ -1261,51 +1220,19 @@ void failslab_commit(const fixture &f)
 }
 
 /*
- * Case: kmemleak, scanned twice (objects younger than 5 s are not
- * reported), finds no unreferenced object allocated by or for DAMON.
+ * Case: kmemleak, after waiting out its minimum object age, finds no
+ * unreferenced object allocated by or for DAMON.
  */
 void kmemleak_case(ktap::writer &t)
 {
-	std::string text;
-	unsigned int nr_objs = 0, nr_damon = 0;
+	unsigned int nr_all = 0;
+	int nr_damon = monitor::kmemleak_damon(t, nr_all, true);
 
-	if (!damon_sysfs::exists(kmemleak_file)) {
-		t.skip("kmemleak_no_damon_leaks", "no kmemleak");
+	if (nr_damon < 0) {
+		t.skip("kmemleak_no_damon_leaks", "no kmemleak, or it is disabled");
 		return;
 	}
-	std::this_thread::sleep_for(5s);
-	if (damon_sysfs::write_file(kmemleak_file, "scan")) {
-		t.skip("kmemleak_no_damon_leaks", "kmemleak is disabled");
-		return;
-	}
-	std::this_thread::sleep_for(3s);
-	damon_sysfs::write_file(kmemleak_file, "scan");
-	damon_sysfs::read_file(kmemleak_file, text);
-
-	std::istringstream in(text);
-	std::string line, block;
-	auto flush = [&]() {
-		if (block.empty())
-			return;
-		nr_objs++;
-		if (block.find("damon") != std::string::npos ||
-		    block.find("damos") != std::string::npos) {
-			nr_damon++;
-			std::istringstream bl(block);
-			std::string l;
-
-			while (std::getline(bl, l))
-				t.diag("kmemleak: " + l);
-		}
-		block.clear();
-	};
-	while (std::getline(in, line)) {
-		if (!line.compare(0, 20, "unreferenced object "))
-			flush();
-		block += line + "\n";
-	}
-	flush();
-	t.diagf("kmemleak: %u unreferenced objects, %u of DAMON", nr_objs,
+	t.diagf("kmemleak: %u unreferenced objects, %d of DAMON", nr_all,
 		nr_damon);
 	t.result(nr_damon == 0, "kmemleak_no_damon_leaks");
 }
@@ -1349,7 +1276,8 @@ int run()
 
 	report_inject::module ri;
 	ktap::writer t(9);
-	log_watch log;
+	/* the stack dumps of the injected failures are expected */
+	monitor::log_watch log(true);
 	const auto t0 = steady::now();
 	fixture f{ t, s, pmu, ri.ok() ? &ri : nullptr, log, nr_cpus() };
 
@@ -1357,8 +1285,7 @@ int run()
 		t.diag("damon_report_inject: " + ri.error() +
 		       "; ring ownership is checked by restarting only");
 	/* earlier suspects are not this test's */
-	if (damon_sysfs::exists(kmemleak_file))
-		damon_sysfs::write_file(kmemleak_file, "clear");
+	monitor::kmemleak_clear();
 	t.diagf("%u CPUs", f.cpus);
 
 	const std::pair<void (*)(const fixture &), const char *> cases[] = {
@@ -1374,13 +1301,13 @@ int run()
 		const auto c0 = steady::now();
 
 		c.first(f);
-		f.log.take();
+		f.log.poll();
 		t.diagf("%s: %.1f s", c.second,
 			std::chrono::duration<double>(steady::now() - c0).count());
 	}
 	s.reset();
 
-	log.take();
+	log.poll();
 	for (const std::string &l : log.bad)
 		t.diag("log: " + l);
 	t.result(log.bad.empty(), "kernel_log_clean");

@@ -55,7 +55,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
-#include <dirent.h>
 #include <fcntl.h>
 #include <map>
 #include <memory>
@@ -80,7 +79,6 @@ const std::string kd_dir = std::string(damon_sysfs::admin_dir) +
 const std::string ctx_dir = kd_dir + "/contexts/0";
 const std::string sample_dir = ctx_dir + "/monitoring_attrs/sample";
 const std::string pe_dir = sample_dir + "/perf_events";
-const char kmemleak_path[] = "/sys/kernel/debug/kmemleak";
 
 const char *const numeric_files[] = {
 	"type", "config", "config1", "config2", "sample_freq",
@@ -95,26 +93,6 @@ const char *const state_cmds[] = {
 	"clear_schemes_tried_regions", "update_schemes_effective_quotas",
 	"update_tuned_intervals", "commit_schemes_quota_goals",
 };
-
-/* What the kernel log must never say. */
-bool bad_kmsg(const std::string &l)
-{
-	static const char *const needles[] = {
-		"WARNING:", "BUG:", "BUG ", "Oops", "lockdep", "LOCKDEP",
-		"possible circular locking", "possible recursive locking",
-		"inconsistent lock state", "KASAN", "UBSAN", "refcount",
-		"general protection", "Call Trace", "ODEBUG",
-		"list_add corruption", "list_del corruption", "stack-protector",
-		"blocked for more than", "rcu_sched detected stall",
-		"rcu: INFO", "soft lockup", "hard LOCKUP", "Kernel panic",
-		"scheduling while atomic", "sleeping function called",
-	};
-
-	for (const char *n : needles)
-		if (l.find(n) != std::string::npos)
-			return true;
-	return false;
-}
 
 /* Writes of one file: how many, and how each ended (0: success). */
 struct file_stats {
@@ -702,70 +680,6 @@ private:
 	bool concurrent;
 };
 
-/* Read every file below @dir (recursively); count how the reads end. */
-void read_tree(const std::string &dir, stats &st, unsigned int depth)
-{
-	DIR *d = opendir(dir.c_str());
-	struct dirent *de;
-
-	if (!d) {
-		st.read_errs[-errno]++;
-		return;
-	}
-	while ((de = readdir(d))) {
-		const std::string name = de->d_name;
-		const std::string p = dir + "/" + name;
-		char buf[4096];
-		int fd, err = 0;
-		ssize_t n;
-
-		if (name == "." || name == "..")
-			continue;
-		if (de->d_type == DT_DIR) {
-			if (depth < 12)
-				read_tree(p, st, depth + 1);
-			continue;
-		}
-		fd = open(p.c_str(), O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			err = -errno;
-		} else {
-			n = read(fd, buf, sizeof(buf));
-			if (n < 0)
-				err = -errno;
-			close(fd);
-		}
-		st.reads++;
-		st.read_errs[err]++;
-		if (err && err != -ENOENT && err != -ENODEV && err != -EBUSY &&
-		    st.unexpected.size() < 20)
-			st.unexpected.push_back("read " + p + ": " + monitor::errno_symbol(err));
-	}
-	closedir(d);
-}
-
-/* The kernel log lines that must not be there, all along. */
-class log_watch {
-public:
-	void poll(const std::string &when)
-	{
-		for (const std::string &l : log.lines()) {
-			if (!bad_kmsg(l))
-				continue;
-			if (bad.empty())
-				first_when = when;
-			if (bad.size() < 40)
-				bad.push_back(l);
-		}
-	}
-
-	std::vector<std::string> bad;
-	std::string first_when;
-
-private:
-	monitor::kmsg log;
-};
-
 void show_stats(const ktap::writer &t, const char *phase, const stats &st)
 {
 	t.diagf("%s: %lu ops, %lu reads, %lu writes to absent files", phase,
@@ -809,61 +723,8 @@ struct options {
 
 bool parse_options(options &o)
 {
-	const char *env = std::getenv("DAMON_FUZZ_ITERATIONS");
-
-	o.seed = static_cast<uint64_t>(
-		std::chrono::system_clock::now().time_since_epoch().count()) ^
-		 static_cast<uint64_t>(getpid());
-	if (env)
-		o.iterations = std::strtoul(env, nullptr, 0);
-	for (int i = 1; i < g_argc; i++) {
-		const std::string a = g_argv[i];
-
-		if (i + 1 < g_argc && a == "--seed")
-			o.seed = std::strtoull(g_argv[++i], nullptr, 0);
-		else if (i + 1 < g_argc && a == "--iterations")
-			o.iterations = std::strtoul(g_argv[++i], nullptr, 0);
-		else
-			return false;
-	}
-	return true;
-}
-
-/* kmemleak entries whose text mentions DAMON; -1 without kmemleak. */
-int damon_leaks(const ktap::writer &t, unsigned int &nr_all)
-{
-	std::string text, entry;
-	int nr = 0;
-
-	nr_all = 0;
-	if (!damon_sysfs::exists(kmemleak_path))
-		return -1;
-	for (int i = 0; i < 2; i++)
-		if (damon_sysfs::write_file(kmemleak_path, "scan"))
-			return -1;
-	if (damon_sysfs::read_file(kmemleak_path, text))
-		return -1;
-	text += "\nunreferenced object";
-	for (size_t pos = 0, next; pos < text.size(); pos = next) {
-		next = text.find("unreferenced object", pos + 1);
-		if (next == std::string::npos)
-			break;
-		entry = text.substr(pos, next - pos);
-		if (entry.find("unreferenced object") != 0)
-			continue;
-		nr_all++;
-		if (entry.find("damon") == std::string::npos)
-			continue;
-		if (nr++ < 3) {
-			size_t s = 0, e;
-
-			while ((e = entry.find('\n', s)) != std::string::npos) {
-				t.diag("kmemleak: " + entry.substr(s, e - s));
-				s = e + 1;
-			}
-		}
-	}
-	return nr;
+	return parse_seed_args(g_argc, g_argv, "iterations",
+			       "DAMON_FUZZ_ITERATIONS", o.seed, o.iterations);
 }
 
 int run()
@@ -888,16 +749,16 @@ int run()
 
 	ktap::writer t(8);
 	workload::hot_cold_child child(1ul << 20, 4ul << 20);
-	const bool has_kmemleak = damon_sysfs::exists(kmemleak_path);
+	const bool has_kmemleak = damon_sysfs::exists(monitor::kmemleak_path);
 	const auto t0 = steady::now();
-	log_watch watch;
+	monitor::log_watch watch;
 	stats total;
 
 	t.diagf("seed %" PRIu64 " iterations %lu (rerun: --seed %" PRIu64
 		" --iterations %lu)", o.seed, o.iterations, o.seed,
 		o.iterations);
 	if (has_kmemleak)
-		damon_sysfs::write_file(kmemleak_path, "clear");
+		monitor::kmemleak_clear();
 
 	/* the starting point: a running kdamond whose events sample */
 	fuzzer f(o.seed, pmu, child.pid(), false);
@@ -996,7 +857,17 @@ int run()
 	threads.emplace_back([&] {
 		try {
 			while (!stop && steady::now() < p2_end)
-				read_tree(kd_dir, reader_st, 0);
+				damon_sysfs::read_tree(kd_dir, [&reader_st](
+						const std::string &p, int err) {
+					reader_st.reads++;
+					reader_st.read_errs[err]++;
+					if (err && err != -ENOENT && err != -ENODEV &&
+					    err != -EBUSY &&
+					    reader_st.unexpected.size() < 20)
+						reader_st.unexpected.push_back(
+							"read " + p + ": " +
+							monitor::errno_symbol(err));
+				});
 		} catch (...) {
 			reader_st.unexpected.push_back("exception in reader");
 		}
@@ -1082,11 +953,11 @@ int run()
 	t.result(watch.bad.empty(), "kernel_log_clean");
 
 	if (!has_kmemleak) {
-		t.skip("kmemleak_no_damon_leak", "no " + std::string(kmemleak_path));
+		t.skip("kmemleak_no_damon_leak", "no " + std::string(monitor::kmemleak_path));
 	} else {
 		const auto k0 = steady::now();
 		unsigned int nr_all = 0;
-		int nr = damon_leaks(t, nr_all);
+		int nr = monitor::kmemleak_damon(t, nr_all, false);
 
 		t.diagf("kmemleak: %d DAMON entries of %u, scans took %.1f s", nr,
 			nr_all, std::chrono::duration<double>(steady::now() - k0).count());

@@ -6,9 +6,11 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <memory>
 #include <utility>
 
 namespace damon_sysfs {
@@ -101,6 +103,46 @@ bool exists(const std::string &path)
 bool available()
 {
 	return access((kdamonds_dir + "/nr_kdamonds").c_str(), R_OK | W_OK) == 0;
+}
+
+static void read_tree_at(const std::string &dir,
+			 const std::function<void(const std::string &, int)> &fn,
+			 unsigned int depth)
+{
+	std::unique_ptr<DIR, int (*)(DIR *)> d(opendir(dir.c_str()), closedir);
+	struct dirent *de;
+
+	if (!d) {
+		fn(dir, -errno);
+		return;
+	}
+	while ((de = readdir(d.get()))) {
+		const std::string name = de->d_name;
+		const std::string p = dir + "/" + name;
+		char buf[4096];
+		int err = 0;
+
+		if (name == "." || name == "..")
+			continue;
+		if (de->d_type == DT_DIR) {
+			if (depth < 12)
+				read_tree_at(p, fn, depth + 1);
+			continue;
+		}
+		fd_guard fd(open(p.c_str(), O_RDONLY | O_CLOEXEC));
+
+		if (fd.get() < 0)
+			err = -errno;
+		else if (read(fd.get(), buf, sizeof(buf)) < 0)
+			err = -errno;
+		fn(p, err);
+	}
+}
+
+void read_tree(const std::string &dir,
+	       const std::function<void(const std::string &path, int err)> &fn)
+{
+	read_tree_at(dir, fn, 0);
 }
 
 int node::set(const std::string &file, const std::string &val) const

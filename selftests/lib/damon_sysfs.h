@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,15 @@ bool exists(const std::string &path);
 
 /* Is DAMON sysfs there and writable by us? */
 bool available();
+
+/*
+ * Read every file below @dir, recursively, with one read() of up to a page
+ * each, and give @fn each file's path with 0 or the -errno of its open()
+ * or read(); a directory that cannot be opened is given the same way.
+ * For readers that race writers which remove directories (ENOENT, ENODEV).
+ */
+void read_tree(const std::string &dir,
+	       const std::function<void(const std::string &path, int err)> &fn);
 
 class node {
 public:

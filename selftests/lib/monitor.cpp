@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sstream>
 #include <thread>
 #include <unistd.h>
 
@@ -151,6 +152,100 @@ std::vector<std::string> kmsg::lines()
 		out.emplace_back(text, std::strcspn(text, "\n"));
 	}
 	return out;
+}
+
+bool bad_log_line(const std::string &l, bool faults_injected)
+{
+	static const char *const needles[] = {
+		"WARNING:", "BUG:", "kernel BUG", "cut here ]", "Oops",
+		"general protection", "Kernel panic", "stack-protector",
+		/* lockdep's (its other reports start with WARNING: or BUG:) */
+		"lockdep is turned off", "DEBUG_LOCKS_WARN_ON",
+		"possible circular locking", "possible recursive locking",
+		"inconsistent lock state", "suspicious RCU usage",
+		"lock held when returning", "KASAN", "UBSAN", "refcount_t:",
+		"list_add corruption", "list_del corruption",
+		"INFO: task", "blocked for more than", "detected stall",
+		"rcu: INFO", "soft lockup", "hard LOCKUP",
+		"scheduling while atomic", "sleeping function called",
+		"kmemleak_object structure", "leak detector disabled",
+	};
+
+	for (const char *n : needles)
+		if (l.find(n) != std::string::npos)
+			return true;
+	/* SLUB debugging: "BUG kmalloc-64 (Not tainted): Poison overwritten" */
+	if (!l.compare(0, 4, "BUG "))
+		return true;
+	if (faults_injected)
+		return false;
+	return l.find("Call Trace") != std::string::npos ||
+	       l.find("ODEBUG") != std::string::npos;
+}
+
+std::vector<std::string> log_watch::poll(const std::string &when)
+{
+	std::vector<std::string> lines = log.lines();
+
+	for (const std::string &l : lines) {
+		if (!bad_log_line(l, injected))
+			continue;
+		if (bad.empty())
+			first_when = when;
+		if (bad.size() < 40)
+			bad.push_back(l);
+	}
+	return lines;
+}
+
+bool kmemleak_clear()
+{
+	return !damon_sysfs::write_file(kmemleak_path, "clear");
+}
+
+int kmemleak_damon(const ktap::writer &t, unsigned int &nr_all, bool settle)
+{
+	std::string text, line, entry;
+	int nr = 0;
+
+	nr_all = 0;
+	if (!damon_sysfs::exists(kmemleak_path))
+		return -1;
+	if (settle)
+		std::this_thread::sleep_for(std::chrono::seconds(5));
+	if (damon_sysfs::write_file(kmemleak_path, "scan"))
+		return -1;
+	if (settle)
+		std::this_thread::sleep_for(std::chrono::seconds(3));
+	if (damon_sysfs::write_file(kmemleak_path, "scan") ||
+	    damon_sysfs::read_file(kmemleak_path, text))
+		return -1;
+
+	std::istringstream in(text + "\nunreferenced object ");
+	auto flush = [&]() {
+		if (entry.compare(0, 20, "unreferenced object ")) {
+			entry.clear();
+			return;
+		}
+		nr_all++;
+		if (entry.find("damon") != std::string::npos ||
+		    entry.find("damos") != std::string::npos) {
+			std::istringstream el(entry);
+			std::string l;
+
+			while (nr < 5 && std::getline(el, l))
+				t.diag("kmemleak: " + l);
+			nr++;
+		}
+		entry.clear();
+	};
+	while (std::getline(in, line)) {
+		if (!line.compare(0, 20, "unreferenced object "))
+			flush();
+		if (!line.empty())
+			entry += line + "\n";
+	}
+	return nr;
 }
 
 } /* namespace monitor */

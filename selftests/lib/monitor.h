@@ -2,8 +2,9 @@
 /*
  * Watching what DAMON and the kernel make of a test: DAMON's regions
  * (through the "stat" scheme of kdamond's context 0), a judge of whether
- * the regions of an address range were rated hot and nothing else, and
- * new kernel log lines.
+ * the regions of an address range were rated hot and nothing else, new
+ * kernel log lines and the kernel bugs they report, and kmemleak's
+ * reports of DAMON objects.
  */
 #ifndef DAMON_HWS_MONITOR_H
 #define DAMON_HWS_MONITOR_H
@@ -79,6 +80,53 @@ public:
 private:
 	int fd = -1;
 };
+
+/*
+ * Does the kernel log line @l report a kernel bug: a WARN or BUG, an Oops,
+ * a lockdep, KASAN, UBSAN, refcount, debug objects or list corruption
+ * report, a hung task, an RCU stall, a lockup, sleeping in atomic context,
+ * or any stack dump ("Call Trace")?  With @faults_injected, the stack dumps
+ * of failed allocations and debug objects running out of memory are
+ * expected, not bugs.
+ */
+bool bad_log_line(const std::string &l, bool faults_injected = false);
+
+/*
+ * The kernel log from construction on: poll() reads the new lines, keeps
+ * the first 40 that bad_log_line() flags in bad and, in first_when, the
+ * @when of the poll that saw the first of them, and returns the new lines.
+ */
+class log_watch {
+public:
+	explicit log_watch(bool faults_injected = false)
+		: injected(faults_injected)
+	{
+	}
+	std::vector<std::string> poll(const std::string &when = "");
+
+	std::vector<std::string> bad;
+	std::string first_when;
+
+private:
+	kmsg log;
+	bool injected;
+};
+
+inline constexpr const char *kmemleak_path = "/sys/kernel/debug/kmemleak";
+
+/* Forget kmemleak's suspects so far (an earlier test's); false without it. */
+bool kmemleak_clear();
+
+/*
+ * Have kmemleak scan twice (an object is reported once two scans found it
+ * unreferenced and unchanged) and count the unreferenced objects it
+ * reports in @nr_all; return how many are DAMON's (their report mentions
+ * damon or damos), the first five shown as diagnostics of @t, or -1
+ * without kmemleak or when it is disabled.  With @settle, first wait out
+ * kmemleak's minimum object age (5 s), so that what leaked just before is
+ * reported too, and let 3 s pass between the scans.
+ */
+int kmemleak_damon(const ktap::writer &t, unsigned int &nr_all, bool settle);
 
 } /* namespace monitor */
 

@@ -10,6 +10,9 @@
 #include "drgn.h"
 #include "ktap.h"
 
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -57,6 +60,38 @@ inline void require_perf_events_or_skip(const damon_sysfs::session &s)
 		ktap::exit_skip("kernel has no monitoring_attrs/sample/perf_events");
 }
 
+/*
+ * The command line of a test with a seed: "--seed N" (default: $@seed_env
+ * if given and set, else from the clock and the pid) and "--@name N" for
+ * @val (default: $@env, else what @val holds).  False for anything else.
+ */
+inline bool parse_seed_args(int argc, char **argv, const std::string &name,
+			    const char *env, uint64_t &seed, unsigned long &val,
+			    const char *seed_env = nullptr)
+{
+	const char *env_val = std::getenv(env);
+	const char *env_seed = seed_env ? std::getenv(seed_env) : nullptr;
+
+	seed = static_cast<uint64_t>(std::chrono::system_clock::now()
+					     .time_since_epoch().count()) ^
+	       static_cast<uint64_t>(getpid());
+	if (env_seed)
+		seed = std::strtoull(env_seed, nullptr, 0);
+	if (env_val)
+		val = std::strtoul(env_val, nullptr, 0);
+	for (int i = 1; i < argc; i++) {
+		const std::string a = argv[i];
+
+		if (i + 1 < argc && a == "--seed")
+			seed = std::strtoull(argv[++i], nullptr, 0);
+		else if (i + 1 < argc && a == "--" + name)
+			val = std::strtoul(argv[++i], nullptr, 0);
+		else
+			return false;
+	}
+	return true;
+}
+
 /* Write /sys/devices/system/cpu/cpu@cpu/online: 0 or -errno. */
 inline int set_cpu_online(unsigned int cpu, bool online)
 {
@@ -64,6 +99,41 @@ inline int set_cpu_online(unsigned int cpu, bool online)
 				       std::to_string(cpu) + "/online",
 				       online ? "1" : "0");
 }
+
+/*
+ * Brings every CPU that can go offline (cpu1 and up) back online when it
+ * goes out of scope, also when a test that takes CPUs offline fails half
+ * way.
+ */
+class cpus_online_guard {
+public:
+	cpus_online_guard() = default;
+	cpus_online_guard(const cpus_online_guard &) = delete;
+	cpus_online_guard &operator=(const cpus_online_guard &) = delete;
+	~cpus_online_guard() { restore(); }
+
+	/* Bring them online now: 0 or the first -errno. */
+	int restore() const
+	{
+		int ret = 0;
+
+		for (unsigned int cpu = 1;; cpu++) {
+			const std::string dir = "/sys/devices/system/cpu/cpu" +
+						std::to_string(cpu);
+			std::string val;
+			int err;
+
+			if (!damon_sysfs::exists(dir))
+				return ret;
+			if (damon_sysfs::read_file(dir + "/online", val) ||
+			    val != "0")
+				continue;
+			err = set_cpu_online(cpu, true);
+			if (err && !ret)
+				ret = err;
+		}
+	}
+};
 
 /* Turn @kd on; on failure, say why on a diagnostic line. */
 inline bool start_kdamond(const ktap::writer &t, const damon_sysfs::kdamond &kd)
