@@ -9,6 +9,8 @@
 #   make bench         the benchmarks of Documentation/benchmarks.md: build
 #                      the benchmark kernel, run them in a VM, regenerate
 #                      the document's tables and plots from the results
+#   make soak          the soak test selftests/damon_soak for DURATION=
+#                      seconds (default 3600) in the VM (results/soak/)
 #   make kernel-tree   provision kernel-tree/ (base + patches/)
 #   make kernel        build the test kernel into build/kernel
 #   make selftests     build the C++ selftests into build/selftests
@@ -23,7 +25,8 @@
 # instead of Debian's linux-source package), SMP=n MEM=MiB NODES=n (make vm),
 # RUN_CHECKS=1 (make posting runs make check first; default off),
 # UPSTREAM_BASE=commit (make posting: base-commit of upstream v7.3.4),
-# BENCH_KERNEL=bench|test BENCH_RUNS=n (make bench; ci/bench.sh).
+# BENCH_KERNEL=bench|test BENCH_RUNS=n (make bench; ci/bench.sh),
+# DURATION=s SOAK_SEED=n (make soak; ci/soak.sh).
 
 SHELL := /bin/bash
 ROOT := $(CURDIR)
@@ -31,17 +34,17 @@ BUILD ?= $(ROOT)/build
 RESULTS ?= $(ROOT)/results
 export BUILD RESULTS KERNEL_GIT KERNEL_REF JOBS
 export SUBMITTER_NAME SUBMITTER_EMAIL RUN_CHECKS UPSTREAM_BASE SERIES_VERSION
-export BENCH_KERNEL BENCH_RUNS EVENT
+export BENCH_KERNEL BENCH_RUNS EVENT DURATION SOAK_SEED
 
 SMP ?= 2
 MEM ?= 2048
 NODES ?= 1
 
-.PHONY: help demo check check-kasan check-kcsan bench deps kernel-tree kernel selftests export vm \
+.PHONY: help demo check check-kasan check-kcsan bench soak deps kernel-tree kernel selftests export vm \
 	static-checks posting clean
 
 help:
-	@sed -n '2,27p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,30p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@ci/install-deps.sh
@@ -82,6 +85,9 @@ check-kcsan:
 
 bench: kernel-tree
 	@ci/bench.sh
+
+soak: kernel-tree
+	@ci/soak.sh
 
 # Not on kernel-tree: provisioning would re-apply patches/ over commits not
 # yet exported; ci/prepare-posting.sh refuses when the two disagree.

@@ -14,6 +14,11 @@ same as one JSON object:
 
 A counter the kernel does not have (an older series) reads as null.
 
+With --serve it keeps running for a test that dumps the rings many times
+(loading the debug info is what takes long): it prints "ready" once it can
+dump, then one dump as a JSON line for every line it reads on stdin, until
+the end of its input.
+
 Run as root with the drgn CLI (Debian bookworm's python3-drgn 0.0.22 has no
 get_default_prog()):
 
@@ -181,8 +186,19 @@ def main():
     parser.add_argument('--json', action='store_true',
                         help='print JSON instead of a table')
     parser.add_argument('-o', '--output', help='write here, not stdout')
+    parser.add_argument('--serve', action='store_true',
+                        help='print "ready", then a JSON line a line of input')
     args = parser.parse_args()
 
+    if args.serve:
+        program = get_prog()
+        # the first dump looks the types up: after it, dumps are quick
+        dump_or_exit('damon_report_rings', lambda: dump(program))
+        print('ready', flush=True)
+        for _ in sys.stdin:
+            data = dump_or_exit('damon_report_rings', lambda: dump(program))
+            print(json.dumps(data, sort_keys=True), flush=True)
+        return
     data = dump_or_exit('damon_report_rings', lambda: dump(get_prog()))
     emit(json.dumps(data, indent=2, sort_keys=True) if args.json
          else table(data), args.output)

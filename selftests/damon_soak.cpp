@@ -1,0 +1,1684 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A soak test of DAMON's perf events sampler: for a given time, a kdamond
+ * samples a workload through perf events while a controller thread changes
+ * whatever the series lets change under it, other threads read and write
+ * the kdamond's sysfs tree, and the kernel's books are checked all along.
+ *
+ * The load: a child process (workload::hot_cold_child, re-faulting its hot
+ * buffer) monitored by kdamond 0 with vaddr operations or, in about a third
+ * of the cycles, paddr operations, with one to three perf events: the test
+ * PMU damon_test_pmu (loaded with pin=N) sampling the child's hot buffer or
+ * physical pages of the monitored range and, in some cycles, the software
+ * page-faults event, whose samples carry the faulting data address.
+ *
+ * A cycle configures the kdamond while it is off, turns it on, runs 4 to 12
+ * random actions of the controller thread, and turns it off:
+ *   on_off          off, the checks of an off kdamond, on again
+ *   intervals       commit new sampling, aggregation and update intervals
+ *                   (sampling every 2 to 10 ms, now and then 50 to 100 ms)
+ *   events          commit one more event (up to 4) or one less (down to
+ *                   0), or one event changed: its type and config (test
+ *                   PMU or page faults), freq mode, sample_freq or
+ *                   sample_period; now and then a config the test PMU
+ *                   refuses (the commit fails with EINVAL, the kdamond
+ *                   keeps running), then the event restored
+ *   access_reports  toggle monitoring_attrs/sample/access_reports, commit
+ *   hotplug         take a CPU other than cpu0 offline (at most all but
+ *                   two), or bring one back online
+ *   pmu             unload the test PMU under the running kdamond (perf
+ *                   revokes its events), or load it again and commit its
+ *                   events with its new type and a changed rate
+ *   burst           1500 to 4000 reports at once on one CPU from the
+ *                   damon_report_inject test module, from process context
+ *                   (where the test PMU's interrupts can nest) or from a
+ *                   hrtimer: more than a ring holds in a long sampling
+ *                   interval
+ *   sample_stats    update_sample_stats and the checks of a running one
+ * Two reader threads read every file of the kdamond's tree; two writer
+ * threads write state commands (update_sample_stats, update_schemes_stats,
+ * update_schemes_tried_regions, ...) and write configuration files back
+ * with the values they hold.  The write-backs and update_tuned_intervals
+ * (which writes sample_us and aggr_us) never come while the controller
+ * writes the configuration (a reader-writer lock): amid its writes of the
+ * intervals, update_tuned_intervals made a sample_us above aggr_us, which
+ * its commit refused with EINVAL.
+ *
+ * Errnos; anything else fails the test:
+ * - controller: a write that finds damon_sysfs_lock taken (state, the nr_*
+ *   files) fails with EBUSY and is retried, for up to 20 s; so is a CPU
+ *   hotplug write.  "on" and "commit": 0, or ENOENT when an event of the
+ *   test PMU's type must be created while the PMU is unloaded, or EINVAL
+ *   for the refused config (or for a sample_freq above what perf lowered
+ *   perf_event_max_sample_rate to).  "off", every file write, CPU online
+ *   and offline, update_sample_stats, loading the test PMU: 0.  Unloading
+ *   the test PMU: 0 (anything else is a module that something still holds).
+ * - writers: state commands 0 or EBUSY; while the kdamond is not steadily
+ *   on (off, or being turned on or off), also EINVAL (no DAMON context),
+ *   ECANCELED (the kdamond stopped under the command) and ENOENT/ENODEV
+ *   (the directory is being recreated).  File write-backs: 0.
+ * - readers: 0, ENOENT or ENODEV (a directory removed under the reader),
+ *   EBUSY (files that take damon_sysfs_lock with a trylock).
+ *
+ * Invariants:
+ * - while running, after each update_sample_stats of the controller
+ *   (monitoring_attrs/sample/stats/, read until two passes agree so that a
+ *   writer's update in between is not mixed in): drained = attributed +
+ *   unmatched + stale; no counter goes back; and pushed - drained -
+ *   dropped_* is at most the ring capacity (1024) plus one of every
+ *   possible CPU, and at least minus the number of possible CPUs and the
+ *   drops counted since the last reading.  The kdamond, the only consumer,
+ *   reads the counters, so drained cannot move during the read, but a CPU
+ *   may make reports (counted pushed, then queued or dropped) between the
+ *   reads of its pushed and dropped_* counters;
+ * - whenever the kdamond is off (once no burst runs): pushed = drained +
+ *   dropped_full + dropped_nested + dropped_no_owner and drained =
+ *   attributed + unmatched + stale exactly, in total
+ *   (damon_report_read_stats() through the damon_report_inject module)
+ *   and per CPU, with every ring freed and no owner
+ *   (drgn-scripts/damon_report_rings.py --serve, started at the setup: per
+ *   CPU from when drgn has loaded the debug info, which takes up to a
+ *   minute in a TCG guest, and at the end, waiting for it); the test PMU
+ *   has no live event;
+ * - no WARN, BUG, Oops, lockdep, KASAN, UBSAN, hung task, RCU stall or
+ *   lockup line in the kernel log (monitor::bad_log_line());
+ * - at the end: the kdamond off, every CPU online, a clean start with a
+ *   fresh, pinning test PMU samples on every CPU and stops, that PMU
+ *   unloads (no perf event left to pin it), and kmemleak reports no DAMON
+ *   object.
+ *
+ * Usage: damon_soak [--duration S] [--seed N]
+ *   The cycles run for the duration, from $DAMON_SOAK_SECS, else 45 s; the
+ *   setup and the end (the clean start, kmemleak's scans) add about 25 s
+ *   in a TCG guest, more while drgn still loads.  The seed defaults to
+ *   $DAMON_SOAK_SEED, else one from the time.  The controller's choices
+ *   follow the seed; the threads' interleaving does not.
+ *
+ * SKIPs when not root, without DAMON sysfs, without perf_events in DAMON
+ * sysfs, or without the test PMU module.
+ */
+#include "lib/damon_sysfs.h"
+#include "lib/drgn.h"
+#include "lib/kmod.h"
+#include "lib/ktap.h"
+#include "lib/monitor.h"
+#include "lib/report_inject.h"
+#include "lib/test_pmu.h"
+#include "lib/test_util.h"
+#include "lib/workload.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+using damon_sysfs::perf_event_attr;
+using monitor::errno_symbol;
+using steady = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+int g_argc;
+char **g_argv;
+
+const std::string kd_dir = std::string(damon_sysfs::admin_dir) + "/kdamonds/0";
+const std::string ctx_dir = kd_dir + "/contexts/0";
+const std::string stats_dir = ctx_dir + "/monitoring_attrs/sample/stats";
+
+const unsigned long mib = 1ul << 20;
+/* the paddr monitoring range and the test PMU's physical addresses in it */
+const unsigned long mon_start = 256 * mib;
+const unsigned long mon_end = 320 * mib;
+const unsigned long pmu_paddr = 260 * mib;
+const unsigned long pmu_paddr_len = 8 * mib;
+const unsigned long ring_capacity = 1024;
+const unsigned int max_events = 4;
+/* how long a write may keep finding damon_sysfs_lock taken */
+const auto busy_timeout = 20s;
+
+const char *const counters[] = {
+	"pushed", "dropped_full", "dropped_nested", "dropped_no_owner",
+	"drained", "attributed", "unmatched", "stale",
+};
+
+unsigned long get(const kmod::values &v, const char *key)
+{
+	auto it = v.find(key);
+
+	return it == v.end() ? 0 : it->second;
+}
+
+unsigned long dropped(const kmod::values &v)
+{
+	return get(v, "dropped_full") + get(v, "dropped_nested") +
+	       get(v, "dropped_no_owner");
+}
+
+double secs_since(steady::time_point t)
+{
+	return std::chrono::duration<double>(steady::now() - t).count();
+}
+
+/* The number of possible CPUs (the rings' count), from sysfs. */
+unsigned int nr_possible_cpus()
+{
+	std::string s;
+	unsigned int last = 0;
+
+	if (!damon_sysfs::read_file("/sys/devices/system/cpu/possible", s)) {
+		size_t dash = s.rfind('-');
+
+		last = static_cast<unsigned int>(std::strtoul(
+			s.c_str() + (dash == std::string::npos ? 0 : dash + 1),
+			nullptr, 10));
+	}
+	return std::max(last + 1, monitor::nr_cpus());
+}
+
+/*
+ * What the threads know of the kdamond.  @gen is odd while the controller
+ * turns it on or off; @on tells whether it runs.  A command written
+ * between two equal even readings of @gen, the first followed by a true
+ * @on, found the kdamond steadily on.
+ */
+struct run_state {
+	std::atomic<unsigned long> gen{ 0 };
+	std::atomic<bool> on{ false };
+
+	void begin() { gen++; }
+	void end(bool running)
+	{
+		on = running;
+		gen++;
+	}
+};
+
+/* Errno counts of one kind of operation. */
+using errno_hist = std::map<int, unsigned long>;
+
+std::string format_hist(const errno_hist &h)
+{
+	std::string out;
+
+	for (const auto &e : h)
+		out += " " + errno_symbol(e.first) + "=" + std::to_string(e.second);
+	return out.empty() ? " none" : out;
+}
+
+/*
+ * The findings of every thread, by the test case they fail, and the
+ * controller's last actions, kept at the first finding for a reproducer.
+ */
+class journal {
+public:
+	enum kind { controller, running, off, nr_kinds };
+
+	explicit journal(steady::time_point start) : t0(start) {}
+
+	void note(const std::string &what)
+	{
+		std::lock_guard<std::mutex> l(m);
+
+		history.push_back(stamp() + what);
+		if (history.size() > 40)
+			history.pop_front();
+	}
+
+	void finding(kind k, const std::string &what)
+	{
+		std::lock_guard<std::mutex> l(m);
+
+		if (!nr_findings++)
+			first_history.assign(history.begin(), history.end());
+		if (findings[k].size() < 20)
+			findings[k].push_back(stamp() + what);
+	}
+
+	std::vector<std::string> get(kind k)
+	{
+		std::lock_guard<std::mutex> l(m);
+
+		return findings[k];
+	}
+
+	std::vector<std::string> history_at_first()
+	{
+		std::lock_guard<std::mutex> l(m);
+
+		return first_history;
+	}
+
+	unsigned long total()
+	{
+		std::lock_guard<std::mutex> l(m);
+
+		return nr_findings;
+	}
+
+private:
+	std::string stamp() const
+	{
+		char b[32];
+
+		std::snprintf(b, sizeof(b), "[%7.2f] ", secs_since(t0));
+		return b;
+	}
+
+	steady::time_point t0;
+	std::mutex m;
+	std::deque<std::string> history;
+	std::vector<std::string> first_history;
+	std::vector<std::string> findings[nr_kinds];
+	unsigned long nr_findings = 0;
+};
+
+struct options {
+	uint64_t seed;
+	unsigned long duration = 45;
+};
+
+bool parse_options(options &o)
+{
+	return parse_seed_args(g_argc, g_argv, "duration", "DAMON_SOAK_SECS",
+			       o.seed, o.duration, "DAMON_SOAK_SEED") &&
+	       o.duration > 0;
+}
+
+/* What every thread shares. */
+struct soak {
+	const ktap::writer &t;
+	const damon_sysfs::session &s;
+	const workload::hot_cold_child &child;
+	const report_inject::module *ri;
+	/* drgn-scripts/damon_report_rings.py --serve, or nullptr: no drgn */
+	drgn::server *rings;
+	journal &jr;
+	run_state rs;
+	/* the controller writes the configuration holding it exclusively */
+	std::shared_mutex config_lock;
+	std::atomic<bool> stop{ false };
+};
+
+/* The counts of the controller. */
+struct controller_counts {
+	unsigned long cycles = 0, vaddr_cycles = 0, paddr_cycles = 0;
+	unsigned long page_fault_cycles = 0;
+	unsigned long actions = 0;
+	unsigned long ons = 0, offs = 0, commits = 0;
+	unsigned long interval_commits = 0;
+	unsigned long event_ups = 0, event_downs = 0, event_changes = 0;
+	unsigned long refused_commits = 0, access_reports_toggles = 0;
+	unsigned long cpu_offlines = 0, cpu_onlines = 0;
+	unsigned long pmu_unloads = 0, pmu_loads = 0;
+	unsigned long bursts = 0, burst_reports = 0;
+	unsigned long sample_stats = 0, busy_retries = 0;
+	unsigned long off_checks = 0, drgn_checks = 0, drgn_not_ready = 0;
+	unsigned long events_waits = 0;
+	double drgn_ready_at = -1;
+	std::map<std::string, errno_hist> errs;
+	/* seconds spent in state commands, CPU hotplug, the PMU, drgn */
+	std::map<std::string, double> secs;
+};
+
+/* The counts of a reader or a writer thread. */
+struct io_counts {
+	unsigned long reads = 0, state_writes = 0, writebacks = 0;
+	unsigned long absent = 0;
+	errno_hist read_errs, state_errs, writeback_errs;
+
+	void merge(const io_counts &o)
+	{
+		reads += o.reads;
+		state_writes += o.state_writes;
+		writebacks += o.writebacks;
+		absent += o.absent;
+		for (const auto &e : o.read_errs)
+			read_errs[e.first] += e.second;
+		for (const auto &e : o.state_errs)
+			state_errs[e.first] += e.second;
+		for (const auto &e : o.writeback_errs)
+			writeback_errs[e.first] += e.second;
+	}
+};
+
+/* One perf event of the controller's configuration. */
+struct event {
+	bool on_pmu = true;	/* the test PMU's; else page faults */
+	perf_event_attr a;
+
+	bool operator==(const event &o) const
+	{
+		const perf_event_attr &b = o.a;
+
+		return on_pmu == o.on_pmu && a.type == b.type &&
+		       a.config == b.config &&
+		       a.sample_phys_addr == b.sample_phys_addr &&
+		       a.exclude_kernel == b.exclude_kernel &&
+		       a.freq == b.freq && a.sample_freq == b.sample_freq &&
+		       a.sample_period == b.sample_period;
+	}
+	bool operator!=(const event &o) const { return !(*this == o); }
+};
+
+/* The kdamond's configuration as the controller wrote it. */
+struct config {
+	bool paddr = false;
+	bool page_faults = false;	/* the page-faults event allowed */
+	bool access_reports = false;
+	unsigned long sample_us = 5000, aggr_us = 100000, update_us = 1000000;
+	std::vector<event> events;
+};
+
+/*
+ * The controller: owns the test PMU it loads and unloads, the kdamond's
+ * configuration and every on, off and commit.
+ */
+class controller {
+public:
+	controller(soak &shared, uint64_t seed, unsigned long duration_s)
+		: sk(shared), rng(seed), duration(std::chrono::seconds(duration_s)),
+		  kd(shared.s.get_kdamond(0)), ctx(kd.get_context(0)),
+		  possible(nr_possible_cpus())
+	{
+		for (unsigned int cpu = 1; cpu < possible; cpu++)
+			if (damon_sysfs::exists("/sys/devices/system/cpu/cpu" +
+						std::to_string(cpu) + "/online"))
+				hotpluggable.push_back(cpu);
+	}
+
+	controller_counts n;
+	/* the sysfs readings of the report counters: the first and the last */
+	kmod::values first_reading, last_reading;
+	unsigned long nr_readings = 0, nr_inconsistent = 0;
+
+	bool pmu_present() const { return pmu && pmu->ok(); }
+
+	/* Load the test PMU (pin=N) and point it at the workload. */
+	bool load_pmu()
+	{
+		const auto t0 = steady::now();
+
+		pmu.reset();
+		pmu = std::make_unique<test_pmu::pmu>("pin=N");
+		n.secs["pmu_load"] += secs_since(t0);
+		if (!pmu->ok()) {
+			sk.jr.finding(journal::controller,
+				      "loading the test PMU: " + pmu->error());
+			pmu.reset();
+			return false;
+		}
+		n.pmu_loads++;
+		pmu_type = static_cast<unsigned long>(pmu->type());
+		int err = pmu->set_addrs("vaddr=" + std::to_string(sk.child.hot_start()) +
+					 " len=" + std::to_string(sk.child.hot_size()) +
+					 " pid=" + std::to_string(sk.child.pid()));
+
+		if (!err)
+			err = pmu->set_addrs("paddr=" + std::to_string(pmu_paddr) +
+					     " len=" + std::to_string(pmu_paddr_len));
+		expect("pmu_addrs", err, { 0 });
+		return !err;
+	}
+
+	/* Unload the test PMU: 0 or -errno. */
+	int unload_pmu()
+	{
+		int err = pmu ? timed("pmu_unload", [this] { return pmu->unload(); }) : 0;
+
+		if (!err)
+			pmu.reset();
+		return err;
+	}
+
+	/* The first configuration and start, for the setup case. */
+	bool first_start()
+	{
+		new_config();
+		return configure() && turn_on() == 0;
+	}
+
+	/* Turn the kdamond off; true when it went off. */
+	bool turn_off()
+	{
+		int err;
+
+		sk.rs.begin();
+		err = state("off");
+		sk.rs.end(err != 0);
+		n.offs++;
+		expect("off", err, { 0 });
+		return !err;
+	}
+
+	/*
+	 * The checks of an off kdamond, per CPU too once drgn is ready; @last
+	 * waits for drgn if it is still loading.
+	 */
+	void check_off(const std::string &where, bool last)
+	{
+		report_inject::stats before, after;
+
+		n.off_checks++;
+		if (sk.ri) {
+			int err = sk.ri->wait_idle(30s) ? 0 : -ETIMEDOUT;
+
+			if (!err)
+				err = sk.ri->read_stats(before);
+
+			if (err)
+				sk.jr.finding(journal::off, where + ": reading the report stats: " +
+					      errno_symbol(err));
+			else if (!report_inject::balanced(before))
+				sk.jr.finding(journal::off, where + ": counters off with the kdamond off: " +
+					      kmod::format(before));
+		}
+		check_no_pmu_event(where);
+		if (!sk.rings)
+			return;
+		if (!sk.rings->ready(last ? std::chrono::milliseconds(300s) :
+					    std::chrono::milliseconds(0))) {
+			n.drgn_not_ready++;
+			if (!last)
+				return;
+		} else if (n.drgn_ready_at < 0) {
+			n.drgn_ready_at = secs_since(start);
+		}
+
+		const auto t0 = steady::now();
+		json dump;
+		const bool ok = sk.rings->request(sk.t, dump, 60s);
+
+		n.drgn_checks++;
+		n.secs["drgn"] += secs_since(t0);
+		if (!ok) {
+			sk.jr.finding(journal::off, where + ": no dump of the rings from drgn");
+			return;
+		}
+		check_rings(where, dump);
+		if (sk.ri && !sk.ri->read_stats(after))
+			check_totals(where, dump, before, after);
+	}
+
+	/*
+	 * The soak: cycles until the end time or a stop; ends with the
+	 * kdamond off and checked, per CPU too.
+	 */
+	void run()
+	{
+		auto done = [this] { return sk.stop || steady::now() >= end; };
+
+		end = steady::now() + duration;
+		while (!done()) {
+			/* mostly with the test PMU; sometimes without */
+			if (!pmu_present() && chance(75) && !load_pmu())
+				break;
+			n.cycles++;
+			new_config();
+			n.paddr_cycles += cfg.paddr;
+			n.vaddr_cycles += !cfg.paddr;
+			n.page_fault_cycles += cfg.page_faults;
+			note("cycle " + std::to_string(n.cycles) + ": " + describe());
+			if (!configure())
+				break;
+			if (turn_on()) {
+				check_off("after a failed on", false);
+				continue;
+			}
+			unsigned int nr_actions = 4 + static_cast<unsigned int>(rnd(9));
+
+			for (unsigned int i = 0; i < nr_actions && sk.rs.on &&
+			     !done(); i++) {
+				n.actions++;
+				action();
+				std::this_thread::sleep_for(std::chrono::milliseconds(50 + rnd(200)));
+			}
+			if (sk.rs.on)
+				sample_stats_check();
+			if (sk.rs.on && turn_off())
+				check_off("end of cycle " + std::to_string(n.cycles),
+					  false);
+		}
+		/* the last check waits for drgn if it is still loading */
+		if (sk.rs.on)
+			turn_off();
+		check_off("end of the soak", true);
+	}
+
+	/* Bring every CPU back, unload the PMU: the controller's own end. */
+	void finish(const cpus_online_guard &cpus)
+	{
+		int err = cpus.restore();
+
+		expect("cpu_online", err, { 0 });
+		if (pmu_present()) {
+			check_no_pmu_event("end");
+			err = unload_pmu();
+			n.pmu_unloads++;
+			expect("pmu_unload", err, { 0 });
+		}
+	}
+
+private:
+	soak &sk;
+	std::mt19937_64 rng;
+	std::chrono::seconds duration;
+	steady::time_point end;
+	const damon_sysfs::kdamond kd;
+	const damon_sysfs::context ctx;
+	unsigned int possible;
+	std::vector<unsigned int> hotpluggable, offline;
+	std::unique_ptr<test_pmu::pmu> pmu;
+	unsigned long pmu_type = 0;
+	config cfg;
+	/* the events the kernel has, as of the last successful on or commit */
+	std::vector<event> committed;
+	const steady::time_point start = steady::now();
+
+	uint64_t rnd(uint64_t nr) { return nr ? rng() % nr : 0; }
+	bool chance(unsigned int percent) { return rnd(100) < percent; }
+
+	void note(const std::string &what) { sk.jr.note(what); }
+
+	/* Count @err for @what; a finding unless it is one of @ok. */
+	bool expect(const std::string &what, int err, std::initializer_list<int> ok)
+	{
+		n.errs[what][err]++;
+		for (int e : ok)
+			if (err == e)
+				return true;
+		sk.jr.finding(journal::controller, what + ": " + errno_symbol(err) +
+			      " (" + describe() + ")");
+		return false;
+	}
+
+	/* Run @fn until it does not fail with EBUSY, for busy_timeout. */
+	int retry_busy(const std::function<int()> &fn)
+	{
+		const auto deadline = steady::now() + busy_timeout;
+		int err;
+
+		while ((err = fn()) == -EBUSY && steady::now() < deadline) {
+			n.busy_retries++;
+			std::this_thread::sleep_for(5ms);
+		}
+		return err;
+	}
+
+	/* Run @fn, adding the time it took to @what's. */
+	int timed(const std::string &what, const std::function<int()> &fn)
+	{
+		const auto t0 = steady::now();
+		int err = fn();
+
+		n.secs[what] += secs_since(t0);
+		return err;
+	}
+
+	int state(const std::string &cmd)
+	{
+		return timed(cmd, [this, &cmd] {
+			return retry_busy([this, &cmd] { return kd.state(cmd); });
+		});
+	}
+
+	std::string describe_event(const event &e) const
+	{
+		const perf_event_attr &a = e.a;
+		std::string s = e.on_pmu ? "pmu" : "pf";
+
+		if (a.config)
+			s += " config=" + std::to_string(a.config);
+		s += a.freq ? " freq=" + std::to_string(a.sample_freq) :
+			      " period=" + std::to_string(a.sample_period);
+		if (a.sample_phys_addr)
+			s += " phys";
+		if (a.exclude_kernel)
+			s += " user";
+		return s;
+	}
+
+	std::string describe() const
+	{
+		std::string s = cfg.paddr ? "paddr" : "vaddr";
+
+		s += " sample " + std::to_string(cfg.sample_us) + " aggr " +
+		     std::to_string(cfg.aggr_us) + " update " +
+		     std::to_string(cfg.update_us);
+		if (cfg.access_reports)
+			s += " access_reports";
+		s += " events [";
+		for (size_t i = 0; i < cfg.events.size(); i++)
+			s += (i ? ", " : "") + describe_event(cfg.events[i]);
+		s += "]";
+		if (!pmu_present())
+			s += " (pmu unloaded)";
+		if (!offline.empty()) {
+			s += " (offline:";
+			for (unsigned int c : offline)
+				s += " " + std::to_string(c);
+			s += ")";
+		}
+		return s;
+	}
+
+	/* the test PMU's period is in nanoseconds: 50 to 400 a second */
+	unsigned long pmu_period() { return 2500000 + rnd(17500001); }
+	/* every page fault, or every 4th, 16th or 64th */
+	unsigned long fault_period() { return 1ul << (2 * rnd(4)); }
+
+	/* A random event of the test PMU or, with @faults, of page faults. */
+	event random_event(bool faults)
+	{
+		event e;
+		perf_event_attr &a = e.a;
+
+		e.on_pmu = !faults;
+		a.sample_freq = 50 + rnd(351);
+		a.exclude_kernel = chance(30);
+		if (e.on_pmu) {
+			a.type = pmu_type;
+			a.freq = chance(60);
+			a.sample_period = pmu_period();
+			a.sample_phys_addr = cfg.paddr && chance(70);
+		} else {
+			/* PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS */
+			a.type = 1;
+			a.config = 2;
+			a.freq = chance(30);
+			a.sample_period = fault_period();
+		}
+		return e;
+	}
+
+	/* The test PMU's, or page faults in the cycles that allow them. */
+	event random_event()
+	{
+		return random_event(cfg.page_faults && chance(40));
+	}
+
+	void new_config()
+	{
+		cfg.paddr = chance(33);
+		cfg.page_faults = chance(35);
+		cfg.access_reports = chance(20);
+		random_intervals();
+		cfg.events.clear();
+		for (uint64_t i = 1 + rnd(3); i; i--)
+			cfg.events.push_back(random_event());
+		/* a page faults cycle has at least one such event */
+		if (cfg.page_faults && std::all_of(cfg.events.begin(),
+				cfg.events.end(), [](const event &e) {
+					return e.on_pmu;
+				}))
+			cfg.events.back() = random_event(true);
+	}
+
+	void random_intervals()
+	{
+		/* now and then long ones, in which page faults can fill a ring */
+		cfg.sample_us = chance(15) ? 50000 + 10000 * rnd(6) :
+					     2000 + 1000 * rnd(9);
+		cfg.aggr_us = cfg.sample_us * (5 + rnd(16));
+		cfg.update_us = cfg.aggr_us * (2 + rnd(9));
+	}
+
+	std::vector<perf_event_attr> attrs() const
+	{
+		std::vector<perf_event_attr> v;
+
+		for (const event &e : cfg.events)
+			v.push_back(e.a);
+		return v;
+	}
+
+	/* Write the whole configuration (the kdamond is off). */
+	bool configure()
+	{
+		std::unique_lock<std::shared_mutex> l(sk.config_lock);
+		int err;
+
+		if (cfg.paddr) {
+			damon_sysfs::paddr_monitor m;
+
+			m.start = mon_start;
+			m.end = mon_end;
+			m.sample_us = cfg.sample_us;
+			m.aggr_us = cfg.aggr_us;
+			m.update_us = cfg.update_us;
+			m.access_reports = cfg.access_reports;
+			err = retry_busy([this, &m] {
+				return damon_sysfs::setup_paddr_monitor(sk.s, m);
+			});
+		} else {
+			damon_sysfs::vaddr_monitor m;
+
+			m.pid = sk.child.pid();
+			m.sample_us = cfg.sample_us;
+			m.aggr_us = cfg.aggr_us;
+			m.update_us = cfg.update_us;
+			err = retry_busy([this, &m] {
+				int e = damon_sysfs::setup_vaddr_monitor(sk.s, m);
+
+				if (!e && ctx.has_access_reports())
+					e = ctx.set_access_reports(cfg.access_reports);
+				return e;
+			});
+		}
+		if (!err)
+			err = retry_busy([this] { return ctx.set_perf_events(attrs()); });
+		return expect("configure", err, { 0 });
+	}
+
+	/*
+	 * The errno of creating the events that are new or changed against
+	 * @old: ENOENT if one of them is of the test PMU's type while it is
+	 * unloaded, EINVAL if a sample_freq is above
+	 * perf_event_max_sample_rate (which perf lowers when its interrupts
+	 * take long), else 0.
+	 */
+	int creation_errno(const std::vector<event> &old) const
+	{
+		unsigned long max_rate = ~0ul;
+		int err = 0;
+
+		damon_sysfs::read_ulong("/proc/sys/kernel/perf_event_max_sample_rate",
+					max_rate);
+		for (size_t i = 0; i < cfg.events.size(); i++) {
+			const event &e = cfg.events[i];
+
+			if (i < old.size() && old[i] == e)
+				continue;
+			if (e.a.freq && e.a.sample_freq > max_rate)
+				return -EINVAL;
+			if (e.on_pmu && !pmu_present())
+				err = -ENOENT;
+		}
+		return err;
+	}
+
+	/* Turn the kdamond on: 0 or the accepted -errno. */
+	int turn_on()
+	{
+		int err, want;
+
+		sk.rs.begin();
+		err = state("on");
+		sk.rs.end(!err);
+		want = creation_errno({});
+		n.ons++;
+		note(std::string("on: ") + errno_symbol(err));
+		expect("on", err, { want });
+		if (!err)
+			committed = cfg.events;
+		return err;
+	}
+
+	/*
+	 * Commit, counted under @why, @what for the journal; @refused: the
+	 * test PMU refuses an event (EINVAL).
+	 */
+	int commit(const char *why, const std::string &what, bool refused = false)
+	{
+		int err = state("commit");
+		int want = refused ? -EINVAL : creation_errno(committed);
+
+		n.commits++;
+		note(std::string(why) + " " + what + ": commit " + errno_symbol(err));
+		expect(std::string("commit(") + why + ")", err, { want });
+		if (!err)
+			committed = cfg.events;
+		return err;
+	}
+
+	void write_events()
+	{
+		std::unique_lock<std::shared_mutex> l(sk.config_lock);
+		int err = retry_busy([this] { return ctx.set_perf_events(attrs()); });
+
+		expect("write_events", err, { 0 });
+	}
+
+	void write_event(unsigned int idx)
+	{
+		std::unique_lock<std::shared_mutex> l(sk.config_lock);
+		int err = ctx.get_perf_event(idx).set_attr(cfg.events[idx].a);
+
+		expect("write_event", err, { 0 });
+	}
+
+	void action()
+	{
+		const unsigned int r = static_cast<unsigned int>(rnd(100));
+
+		if (r < 10)
+			on_off();
+		else if (r < 22)
+			intervals();
+		else if (r < 50)
+			events();
+		else if (r < 56)
+			access_reports();
+		else if (r < 68)
+			hotplug();
+		else if (r < 76)
+			pmu_action();
+		else if (r < 86 && sk.ri)
+			burst();
+		else
+			sample_stats_check();
+	}
+
+	/*
+	 * More reports at once on one CPU than its ring holds (in a long
+	 * sampling interval): damon_report_inject, from process context (the
+	 * test PMU's interrupts can land on a report: nested) or from a
+	 * hrtimer.
+	 */
+	void burst()
+	{
+		std::vector<unsigned int> online = { 0 };
+		std::string line;
+		unsigned long count = 1500 + rnd(2501);
+		int err;
+
+		for (unsigned int c : hotpluggable)
+			if (std::find(offline.begin(), offline.end(), c) == offline.end())
+				online.push_back(c);
+		if (cfg.paddr)
+			line = "kind=paddr addr=" + std::to_string(mon_start) +
+			       " span=" + std::to_string(mon_end - mon_start);
+		else
+			line = "kind=vaddr addr=" + std::to_string(sk.child.hot_start()) +
+			       " span=" + std::to_string(sk.child.hot_size()) +
+			       " pid=" + std::to_string(sk.child.pid());
+		line += " count=" + std::to_string(count) + " cpu=" +
+			std::to_string(online[rnd(online.size())]);
+		if (chance(50))
+			line += " ctx=irq rate=50000 burst=256";
+		err = sk.ri->wait_idle(30s) ? sk.ri->inject(line) : -ETIMEDOUT;
+		n.bursts++;
+		n.burst_reports += err ? 0 : count;
+		note("burst " + line + ": " + errno_symbol(err));
+		expect("burst", err, { 0 });
+	}
+
+	void on_off()
+	{
+		note("on_off");
+		if (turn_off())
+			check_off("on_off", false);
+		if (turn_on())
+			check_off("after a failed on", false);
+	}
+
+	void intervals()
+	{
+		random_intervals();
+		{
+			std::unique_lock<std::shared_mutex> l(sk.config_lock);
+
+			expect("write_intervals", ctx.set_intervals(cfg.sample_us,
+					cfg.aggr_us, cfg.update_us), { 0 });
+		}
+		n.interval_commits++;
+		commit("intervals", std::to_string(cfg.sample_us) + "/" +
+		       std::to_string(cfg.aggr_us) + "/" +
+		       std::to_string(cfg.update_us));
+	}
+
+	void events()
+	{
+		const unsigned int r = static_cast<unsigned int>(rnd(100));
+		const size_t nr = cfg.events.size();
+
+		if (r < 25 && nr < max_events) {
+			n.event_ups++;
+			cfg.events.push_back(random_event());
+			write_events();
+			commit("event_added", describe_event(cfg.events.back()));
+		} else if (r < 45 && nr > 0) {
+			n.event_downs++;
+			cfg.events.pop_back();
+			write_events();
+			commit("event_removed", std::to_string(nr - 1) + " left");
+		} else if (r < 90 && nr > 0) {
+			const unsigned int idx = static_cast<unsigned int>(rnd(nr));
+			event &e = cfg.events[idx];
+
+			n.event_changes++;
+			switch (rnd(4)) {
+			case 0:	/* type and config: the other kind, if allowed */
+				e = random_event(cfg.page_faults && e.on_pmu);
+				break;
+			case 1:
+				e.a.freq = !e.a.freq;
+				break;
+			case 2:
+				e.a.freq = true;
+				e.a.sample_freq = 50 + rnd(351);
+				break;
+			default:
+				e.a.freq = false;
+				e.a.sample_period = e.on_pmu ? pmu_period() :
+							       fault_period();
+				break;
+			}
+			write_event(idx);
+			commit("event_changed", std::to_string(idx) + ": " +
+			       describe_event(e));
+		} else if (pmu_present()) {
+			refused();
+		} else {
+			intervals();
+		}
+	}
+
+	/* A config the test PMU refuses; the kdamond keeps running. */
+	void refused()
+	{
+		std::vector<event>::iterator it = std::find_if(cfg.events.begin(),
+			cfg.events.end(), [](const event &e) { return e.on_pmu; });
+
+		if (it == cfg.events.end()) {
+			if (cfg.events.size() >= max_events)
+				return;
+			cfg.events.push_back(random_event(false));
+			write_events();
+			commit("event_added", describe_event(cfg.events.back()));
+			it = cfg.events.end() - 1;
+		}
+		const unsigned int idx = static_cast<unsigned int>(it - cfg.events.begin());
+		const event good = *it;
+
+		n.refused_commits++;
+		it->a.config = 1;
+		write_event(idx);
+		commit("refused", std::to_string(idx) + ": config 1", true);
+		if (!retry_state_on())
+			sk.jr.finding(journal::controller,
+				      "the kdamond stopped after a refused commit");
+		cfg.events[idx] = good;
+		write_event(idx);
+		commit("restored", std::to_string(idx));
+	}
+
+	/* Is the state file "on"?  (Its read takes a trylock: retried.) */
+	bool retry_state_on()
+	{
+		std::string s;
+		int err = retry_busy([this, &s] { return kd.get("state", s); });
+
+		return !err && s == "on";
+	}
+
+	void access_reports()
+	{
+		if (!ctx.has_access_reports())
+			return;
+		n.access_reports_toggles++;
+		cfg.access_reports = !cfg.access_reports;
+		{
+			std::unique_lock<std::shared_mutex> l(sk.config_lock);
+
+			expect("write_access_reports",
+			       ctx.set_access_reports(cfg.access_reports), { 0 });
+		}
+		commit("access_reports", cfg.access_reports ? "Y" : "N");
+	}
+
+	void hotplug()
+	{
+		const size_t max_offline = hotpluggable.size() > 1 ?
+					   hotpluggable.size() - 1 : 1;
+		int err;
+
+		if (hotpluggable.empty())
+			return;
+		if (!offline.empty() && (offline.size() >= max_offline || chance(50))) {
+			const size_t i = rnd(offline.size());
+			const unsigned int cpu = offline[i];
+
+			err = timed("cpu_online", [this, cpu] {
+				return retry_busy([cpu] { return set_cpu_online(cpu, true); });
+			});
+			n.cpu_onlines++;
+			note("cpu" + std::to_string(cpu) + " online: " + errno_symbol(err));
+			if (expect("cpu_online", err, { 0 }))
+				offline.erase(offline.begin() + static_cast<long>(i));
+			return;
+		}
+		std::vector<unsigned int> candidates;
+
+		for (unsigned int c : hotpluggable)
+			if (std::find(offline.begin(), offline.end(), c) == offline.end())
+				candidates.push_back(c);
+		const unsigned int cpu = candidates[rnd(candidates.size())];
+
+		err = timed("cpu_offline", [this, cpu] {
+			return retry_busy([cpu] { return set_cpu_online(cpu, false); });
+		});
+		n.cpu_offlines++;
+		note("cpu" + std::to_string(cpu) + " offline: " + errno_symbol(err));
+		if (expect("cpu_offline", err, { 0 }))
+			offline.push_back(cpu);
+	}
+
+	void pmu_action()
+	{
+		if (pmu_present()) {
+			int err = unload_pmu();
+
+			n.pmu_unloads++;
+			note("pmu unloaded under the running kdamond: " + errno_symbol(err));
+			expect("pmu_unload", err, { 0 });
+			return;
+		}
+		if (!load_pmu())
+			return;
+		note("pmu loaded, type " + std::to_string(pmu_type));
+		/* new counters for every test PMU event: the old are revoked */
+		for (event &e : cfg.events) {
+			if (!e.on_pmu)
+				continue;
+			e.a.type = pmu_type;
+			e.a.sample_freq = e.a.sample_freq % 400 + 1;
+			e.a.sample_period += 1000;
+		}
+		write_events();
+		commit("pmu_reloaded", "type " + std::to_string(pmu_type));
+	}
+
+	void check_no_pmu_event(const std::string &where)
+	{
+		const auto deadline = steady::now() + 5s;
+		kmod::values v;
+
+		if (!pmu_present())
+			return;
+		for (;;) {
+			int err = pmu->read_stats(v);
+
+			if (err) {
+				sk.jr.finding(journal::off, where + ": test PMU stats: " +
+					      errno_symbol(err));
+				return;
+			}
+			if (!get(v, "events_active"))
+				return;
+			if (steady::now() > deadline)
+				break;
+			n.events_waits++;
+			std::this_thread::sleep_for(50ms);
+		}
+		sk.jr.finding(journal::off, where + ": " +
+			      std::to_string(get(v, "events_active")) +
+			      " test PMU events still live with the kdamond off");
+	}
+
+	/* Every ring freed, no owner, and each CPU's counters balanced. */
+	void check_rings(const std::string &where, const json &dump)
+	{
+		if (!dump["owner"].is_null())
+			sk.jr.finding(journal::off, where + ": drgn: the rings have an owner: " +
+				      dump["owner_pid"].dump());
+		if (!dump["cpus"].is_array() || dump["cpus"].size() < possible) {
+			sk.jr.finding(journal::off, where + ": drgn: " +
+				      std::to_string(dump["cpus"].size()) +
+				      " CPUs in the dump, " + std::to_string(possible) +
+				      " possible");
+			return;
+		}
+		for (const json &c : dump["cpus"]) {
+			unsigned long v[std::size(counters)];
+			bool numbers = true;
+
+			for (size_t i = 0; i < std::size(counters); i++) {
+				numbers &= c[counters[i]].is_number_unsigned();
+				v[i] = numbers ? c[counters[i]].get<unsigned long>() : 0;
+			}
+			if (!numbers || c["ring"] != false ||
+			    c["consumer_ring"] != false || c["busy"] != 0 ||
+			    v[0] != v[1] + v[2] + v[3] + v[4] ||
+			    v[4] != v[5] + v[6] + v[7])
+				sk.jr.finding(journal::off, where + ": drgn: cpu " +
+					      c["cpu"].dump() + ": " + c.dump());
+		}
+	}
+
+	/* drgn's totals are the kernel's, if those did not move meanwhile. */
+	void check_totals(const std::string &where, const json &dump,
+			  const report_inject::stats &before,
+			  const report_inject::stats &after)
+	{
+		for (const char *c : counters) {
+			const json &v = dump["totals"][c];
+
+			if (get(before, c) != get(after, c))
+				return;
+			if (!v.is_number_unsigned() ||
+			    v.get<unsigned long>() != get(before, c))
+				sk.jr.finding(journal::off, where + ": drgn total " + c +
+					      " " + v.dump() + ", kernel " +
+					      std::to_string(get(before, c)));
+		}
+	}
+
+	/* The sample stats files, read until two passes agree. */
+	bool read_sample_stats(kmod::values &v)
+	{
+		for (int attempt = 0; attempt < 10; attempt++) {
+			kmod::values a, b;
+			int err = 0;
+
+			for (int pass = 0; pass < 2 && !err; pass++) {
+				kmod::values &dst = pass ? b : a;
+
+				for (const char *c : counters) {
+					unsigned long val = 0;
+
+					err = damon_sysfs::read_ulong(stats_dir + "/" + c, val);
+					if (err)
+						break;
+					dst[c] = val;
+				}
+			}
+			if (err) {
+				expect("read_sample_stats", err, { 0 });
+				return false;
+			}
+			if (a == b) {
+				v = a;
+				return true;
+			}
+		}
+		nr_inconsistent++;
+		return false;
+	}
+
+	/* update_sample_stats, and the invariants of a running kdamond. */
+	void sample_stats_check()
+	{
+		kmod::values v;
+		int err = state("update_sample_stats");
+
+		n.sample_stats++;
+		if (!expect("update_sample_stats", err, { 0 }) || !read_sample_stats(v))
+			return;
+		nr_readings++;
+		if (first_reading.empty())
+			first_reading = v;
+
+		const long long cpus = static_cast<long long>(possible);
+		/* drops counted since the last reading may have come meanwhile */
+		const long long slack = cpus + static_cast<long long>(
+			last_reading.empty() ? 0 : dropped(v) - dropped(last_reading));
+		const long long diff = static_cast<long long>(get(v, "pushed")) -
+				       static_cast<long long>(get(v, "drained") + dropped(v));
+		std::string why;
+
+		if (get(v, "drained") != get(v, "attributed") + get(v, "unmatched") +
+					 get(v, "stale"))
+			why = "drained is not attributed + unmatched + stale";
+		else if (diff < -slack)
+			why = "drained + dropped exceed pushed";
+		else if (diff > static_cast<long long>(ring_capacity + 1) * cpus)
+			why = "more reports queued than the rings hold";
+		for (const char *c : counters)
+			if (!last_reading.empty() && get(v, c) < get(last_reading, c))
+				why = std::string(c) + " went back from " +
+				      std::to_string(get(last_reading, c));
+		if (!why.empty())
+			sk.jr.finding(journal::running, why + ": " + kmod::format(v));
+		last_reading = v;
+	}
+};
+
+/* A reader of the whole kdamond tree. */
+void reader(soak &sk, io_counts &c)
+{
+	while (!sk.stop) {
+		damon_sysfs::read_tree(kd_dir, [&](const std::string &p, int err) {
+			c.reads++;
+			c.read_errs[err]++;
+			if (err && err != -ENOENT && err != -ENODEV && err != -EBUSY)
+				sk.jr.finding(journal::running, "read " + p + ": " +
+					      errno_symbol(err));
+		});
+		std::this_thread::sleep_for(20ms);
+	}
+}
+
+/* Files below the context a writer writes back, with the value they hold. */
+const char *const writeback_files[] = {
+	"monitoring_attrs/intervals/sample_us",
+	"monitoring_attrs/intervals/aggr_us",
+	"monitoring_attrs/intervals/update_us",
+	"monitoring_attrs/nr_regions/min",
+	"monitoring_attrs/nr_regions/max",
+	"monitoring_attrs/sample/access_reports",
+	"targets/0/pid_target",
+	"schemes/0/action",
+	"schemes/0/apply_interval_us",
+	"schemes/0/access_pattern/sz/min",
+	"schemes/0/access_pattern/nr_accesses/max",
+	"schemes/0/access_pattern/age/min",
+	"schemes/0/quotas/ms",
+	"schemes/0/quotas/bytes",
+	"schemes/0/quotas/reset_interval_ms",
+};
+const char *const writer_cmds[] = {
+	"update_sample_stats", "update_sample_stats", "update_sample_stats",
+	"update_schemes_stats", "update_schemes_stats",
+	"update_schemes_tried_bytes", "update_schemes_tried_regions",
+	"clear_schemes_tried_regions", "update_schemes_effective_quotas",
+	"update_tuned_intervals", "commit_schemes_quota_goals",
+};
+
+/* A writer of state commands and of write-backs. */
+void writer(soak &sk, io_counts &c, uint64_t seed)
+{
+	std::mt19937_64 rng(seed);
+	const damon_sysfs::node ctx(ctx_dir);
+
+	while (!sk.stop) {
+		if (rng() % 2) {
+			const std::string cmd = writer_cmds[rng() % std::size(writer_cmds)];
+			/* it writes sample_us and aggr_us: not amid the controller's */
+			std::shared_lock<std::shared_mutex> l(sk.config_lock,
+							      std::defer_lock);
+
+			if (cmd == "update_tuned_intervals")
+				l.lock();
+			const unsigned long g = sk.rs.gen;
+			const bool on = sk.rs.on;
+			const int err = damon_sysfs::write_file(kd_dir + "/state", cmd);
+			const bool steady_on = g % 2 == 0 && on && sk.rs.gen == g;
+
+			c.state_writes++;
+			c.state_errs[err]++;
+			if (err && err != -EBUSY &&
+			    (steady_on || (err != -EINVAL && err != -ECANCELED &&
+					err != -ENOENT && err != -ENODEV)))
+				sk.jr.finding(journal::running, "state " + cmd + ": " +
+					      errno_symbol(err) +
+					      (steady_on ? " (kdamond steadily on)" : ""));
+		} else {
+			std::shared_lock<std::shared_mutex> l(sk.config_lock);
+			const std::string events = "monitoring_attrs/sample/perf_events/";
+			std::vector<std::string> files;
+			std::string file, val;
+			unsigned long nr = 0;
+
+			/* a third of them to a file of a perf event */
+			if (rng() % 3 == 0 && !ctx.get(events + "nr_perf_events", nr) && nr)
+				damon_sysfs::read_tree(ctx.path(events + std::to_string(rng() % nr)),
+					[&files](const std::string &p, int err) {
+						if (!err && p.find("/stats/") == std::string::npos)
+							files.push_back(p.substr(ctx_dir.size() + 1));
+					});
+			file = files.empty() ? writeback_files[rng() % std::size(writeback_files)] :
+					       files[rng() % files.size()];
+			if (ctx.get(file, val)) {
+				c.absent++;
+			} else {
+				const int err = ctx.set(file, val);
+
+				c.writebacks++;
+				c.writeback_errs[err]++;
+				if (err)
+					sk.jr.finding(journal::running,
+						      "write back " + file + " '" +
+						      val + "': " + errno_symbol(err));
+			}
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(5 + rng() % 25));
+	}
+}
+
+/* Run @fn; an exception becomes a finding of @k. */
+void guarded(soak &sk, journal::kind k, const char *who,
+	     const std::function<void()> &fn)
+{
+	try {
+		fn();
+	} catch (const std::exception &e) {
+		sk.jr.finding(k, std::string(who) + ": exception: " + e.what());
+	} catch (...) {
+		sk.jr.finding(k, std::string(who) + ": exception");
+	}
+}
+
+void show_findings(const ktap::writer &t, journal &jr, journal::kind k)
+{
+	for (const std::string &f : jr.get(k))
+		t.diag("finding: " + f);
+}
+
+/*
+ * The end: a fresh, pinning test PMU samples on every online CPU through a
+ * clean start and stop, and unloads after.
+ */
+bool clean_end(const ktap::writer &t, const damon_sysfs::session &s,
+	       const workload::hot_cold_child &child, unsigned int nr_online)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	const damon_sysfs::context ctx = kd.get_context(0);
+	test_pmu::pmu pinned;
+	damon_sysfs::vaddr_monitor m;
+	perf_event_attr a;
+	damon_sysfs::perf_event_stats st;
+	int err_reset, err_setup = -EIO, err_on = -EIO, err_stats = -EIO;
+	int err_off = -EIO, err_unload;
+
+	if (!pinned.ok()) {
+		t.diag("loading the test PMU again: " + pinned.error());
+		return false;
+	}
+	err_reset = s.reset();
+	m.pid = child.pid();
+	a.type = static_cast<unsigned long>(pinned.type());
+	a.sample_freq = 200;
+	if (!err_reset)
+		err_setup = pinned.set_addrs("vaddr=" + std::to_string(child.hot_start()) +
+					     " len=" + std::to_string(child.hot_size()) +
+					     " pid=" + std::to_string(child.pid()));
+	if (!err_setup)
+		err_setup = damon_sysfs::setup_vaddr_monitor(s, m);
+	if (!err_setup)
+		err_setup = ctx.set_perf_events({ a });
+	if (!err_setup)
+		err_on = kd.start();
+	if (!err_on) {
+		std::this_thread::sleep_for(1s);
+		err_stats = kd.state("update_sample_stats");
+		if (!err_stats)
+			err_stats = ctx.get_perf_event(0).get_stats(st);
+		err_off = kd.stop();
+	}
+	err_unload = pinned.unload();
+	t.diagf("clean end: reset %s, setup %s, on %s, stats %s (nr_cpus %lu of %u online, accepted %lu, invalid %lu), off %s, pinned test PMU unload %s",
+		errno_symbol(err_reset).c_str(), errno_symbol(err_setup).c_str(),
+		errno_symbol(err_on).c_str(), errno_symbol(err_stats).c_str(),
+		st.nr_cpus, nr_online, st.nr_accepted, st.nr_invalid,
+		errno_symbol(err_off).c_str(), errno_symbol(err_unload).c_str());
+	return !err_reset && !err_setup && !err_on && !err_stats && !err_off &&
+	       !err_unload && st.nr_cpus == nr_online &&
+	       st.nr_accepted + st.nr_invalid > 0;
+}
+
+/* cpuN/online of every CPU but cpu0 reads 1. */
+bool all_cpus_online(const ktap::writer &t)
+{
+	bool ok = true;
+
+	for (unsigned int cpu = 1;; cpu++) {
+		const std::string dir = "/sys/devices/system/cpu/cpu" + std::to_string(cpu);
+		std::string v;
+
+		if (!damon_sysfs::exists(dir))
+			return ok;
+		if (!damon_sysfs::read_file(dir + "/online", v) && v != "1") {
+			t.diagf("cpu%u is still offline", cpu);
+			ok = false;
+		}
+	}
+}
+
+int run()
+{
+	options o;
+
+	if (!parse_options(o)) {
+		std::printf("usage: damon_soak [--duration S] [--seed N]\n");
+		return ktap::KSFT_FAIL;
+	}
+	require_damon_sysfs_or_skip(true);
+
+	damon_sysfs::session s;
+
+	require_perf_events_or_skip(s);
+	s.reset();
+	{
+		test_pmu::pmu probe("pin=N");
+
+		if (!probe.ok())
+			ktap::exit_skip("test PMU: " + probe.error());
+	}
+
+	ktap::writer t(7);
+	const auto t0 = steady::now();
+	monitor::log_watch watch;
+	cpus_online_guard cpus;
+	workload::hot_cold_child child(4 * mib, 16 * mib, true);
+	report_inject::module ri;
+	std::string vmlinux, why_no_drgn = drgn::unavailable(vmlinux);
+	/* drgn loads the debug info while the soak starts */
+	std::unique_ptr<drgn::server> rings;
+
+	if (why_no_drgn.empty())
+		rings = std::make_unique<drgn::server>(drgn::command(vmlinux,
+				"damon_report_rings.py", { "--serve" }));
+	const bool has_kmemleak = monitor::kmemleak_clear();
+	journal jr(t0);
+	soak sk{ t, s, child, ri.ok() ? &ri : nullptr, rings.get(), jr, {}, {}, {} };
+	report_inject::stats ri_start, ri_end;
+
+	t.diagf("seed %" PRIu64 " duration %lu s (rerun: --seed %" PRIu64
+		" --duration %lu)", o.seed, o.duration, o.seed, o.duration);
+	t.diagf("%u CPUs online, %u possible; ring accounting when off: %s, per CPU: %s",
+		monitor::nr_cpus(), nr_possible_cpus(),
+		ri.ok() ? "damon_report_inject" : ("none (" + ri.error() + ")").c_str(),
+		why_no_drgn.empty() ? "drgn" : ("none (" + why_no_drgn + ")").c_str());
+
+	/* case 1: a running kdamond sampling the workload, off again */
+	controller ctl(sk, o.seed, o.duration);
+	bool ok = child.ok() && ctl.load_pmu() && ctl.first_start() &&
+		  ctl.turn_off();
+
+	if (ok)
+		ctl.check_off("setup", false);
+	if (ok && ri.ok())
+		ri.read_stats(ri_start);
+	watch.poll("setup");
+	if (!t.result(ok && jr.total() == 0 && watch.bad.empty(), "setup")) {
+		for (const std::string &f : jr.get(journal::controller))
+			t.diag("setup: " + f);
+		for (const std::string &f : jr.get(journal::off))
+			t.diag("setup: " + f);
+		for (const std::string &l : watch.bad)
+			t.diag("kmsg: " + l);
+		t.skip_rest("no kdamond to soak");
+		return t.exit_code();
+	}
+
+	/* the soak: the controller, two readers, two writers */
+	io_counts rc[2], wc[2];
+	std::vector<std::thread> threads;
+	std::atomic<bool> controller_done{ false };
+	const auto soak_start = steady::now();
+
+	threads.emplace_back([&] {
+		guarded(sk, journal::controller, "controller",
+			[&] { ctl.run(); });
+		controller_done = true;
+	});
+	for (unsigned int i = 0; i < 2; i++) {
+		threads.emplace_back([&, i] {
+			guarded(sk, journal::running, "reader",
+				[&] { reader(sk, rc[i]); });
+		});
+		threads.emplace_back([&, i] {
+			guarded(sk, journal::running, "writer",
+				[&] { writer(sk, wc[i], o.seed + 1 + i); });
+		});
+	}
+	while (!controller_done) {
+		std::this_thread::sleep_for(500ms);
+		watch.poll("at " + std::to_string(static_cast<int>(secs_since(t0))) + " s");
+		/* a kernel bug: stop here, the log says the rest */
+		if (!watch.bad.empty())
+			sk.stop = true;
+	}
+	sk.stop = true;
+	for (std::thread &th : threads)
+		th.join();
+	const double soak_s = secs_since(soak_start);
+
+	watch.poll("end of the soak");
+	if (ri.ok())
+		ri.read_stats(ri_end);
+	/* drgn is done: its memory back before the end */
+	rings.reset();
+
+	/* case 2: the controller's actions, each with an accepted errno */
+	const controller_counts &n = ctl.n;
+	io_counts io;
+
+	for (const io_counts &c : rc)
+		io.merge(c);
+	for (const io_counts &c : wc)
+		io.merge(c);
+	t.diagf("soak: %.1f s, %lu cycles (vaddr %lu, paddr %lu, with page faults %lu), %lu actions",
+		soak_s, n.cycles, n.vaddr_cycles, n.paddr_cycles,
+		n.page_fault_cycles, n.actions);
+	t.diagf("soak: on %lu, off %lu, commits %lu (intervals %lu, events up %lu, down %lu, changed %lu, refused %lu, access_reports %lu)",
+		n.ons, n.offs, n.commits, n.interval_commits, n.event_ups,
+		n.event_downs, n.event_changes, n.refused_commits,
+		n.access_reports_toggles);
+	t.diagf("soak: hotplug offline %lu, online %lu; test PMU unloads %lu, loads %lu; bursts %lu (%lu reports); update_sample_stats %lu; EBUSY retries %lu",
+		n.cpu_offlines, n.cpu_onlines, n.pmu_unloads, n.pmu_loads,
+		n.bursts, n.burst_reports, n.sample_stats, n.busy_retries);
+	t.diagf("soak: sysfs reads %lu, state writes %lu, write-backs %lu",
+		io.reads, io.state_writes, io.writebacks);
+	std::string times;
+
+	for (const auto &e : n.secs)
+		times += " " + e.first + " " + std::to_string(static_cast<int>(e.second + 0.5));
+	t.diagf("soak: seconds in%s", times.c_str());
+	for (const auto &e : n.errs)
+		t.diagf("controller %-28s%s", e.first.c_str(), format_hist(e.second).c_str());
+	show_findings(t, jr, journal::controller);
+	t.result(jr.get(journal::controller).empty() && n.cycles > 0,
+		 "soak_cycles");
+
+	/* case 3: the running kdamond's books and the threads' errnos */
+	t.diagf("reads:%s", format_hist(io.read_errs).c_str());
+	t.diagf("state writes:%s", format_hist(io.state_errs).c_str());
+	t.diagf("write-backs:%s (%lu files absent)",
+		format_hist(io.writeback_errs).c_str(), io.absent);
+	t.diagf("running: %lu sample stats readings checked (%lu not read consistently)",
+		ctl.nr_readings, ctl.nr_inconsistent);
+	show_findings(t, jr, journal::running);
+	t.result(jr.get(journal::running).empty() && ctl.nr_readings > 0,
+		 "invariants_while_running");
+
+	/* case 4: exact accounting whenever the kdamond was off */
+	t.diagf("off: %lu checks, %lu also per CPU (drgn ready after %.0f s, %lu checks before), %lu waits for the test PMU's events to go",
+		n.off_checks, n.drgn_checks, n.drgn_ready_at, n.drgn_not_ready,
+		n.events_waits);
+	show_findings(t, jr, journal::off);
+	if (!ri.ok() && !rings)
+		t.skip("accounting_exact_when_off", "neither damon_report_inject nor drgn");
+	else
+		t.result(jr.get(journal::off).empty() && n.off_checks > 0,
+			 "accounting_exact_when_off");
+
+	/* the samples */
+	const kmod::values &from = ri.ok() ? ri_start : ctl.first_reading;
+	const kmod::values &to = ri.ok() ? ri_end : ctl.last_reading;
+
+	t.diagf("reports (%s): pushed %lu, drained %lu (attributed %lu, unmatched %lu, stale %lu), dropped %lu (full %lu, nested %lu, no owner %lu)",
+		ri.ok() ? "the soak" : "first to last sysfs reading",
+		get(to, "pushed") - get(from, "pushed"),
+		get(to, "drained") - get(from, "drained"),
+		get(to, "attributed") - get(from, "attributed"),
+		get(to, "unmatched") - get(from, "unmatched"),
+		get(to, "stale") - get(from, "stale"),
+		dropped(to) - dropped(from),
+		get(to, "dropped_full") - get(from, "dropped_full"),
+		get(to, "dropped_nested") - get(from, "dropped_nested"),
+		get(to, "dropped_no_owner") - get(from, "dropped_no_owner"));
+
+	/* case 5: the kernel log */
+	if (!watch.bad.empty()) {
+		t.diag("the kernel log went bad " + watch.first_when +
+		       "; the controller's last actions before the first finding:");
+		for (const std::string &h : jr.history_at_first())
+			t.diag("  " + h);
+	}
+	for (const std::string &l : watch.bad)
+		t.diag("kmsg: " + l);
+	if (jr.total() && watch.bad.empty()) {
+		t.diag("the controller's last actions before the first finding:");
+		for (const std::string &h : jr.history_at_first())
+			t.diag("  " + h);
+	}
+	t.result(watch.bad.empty(), "kernel_log_clean");
+
+	/* case 6: the end */
+	const auto e0 = steady::now();
+	std::string state_val;
+
+	const unsigned long nr_findings = jr.total();
+	const size_t nr_shown[] = { jr.get(journal::controller).size(),
+				    jr.get(journal::off).size() };
+
+	ctl.finish(cpus);
+	damon_sysfs::read_file(kd_dir + "/state", state_val);
+	t.diag("state at the end: " + state_val);
+	ok = state_val == "off" && all_cpus_online(t) && jr.total() == nr_findings;
+	for (size_t i = nr_shown[0]; i < jr.get(journal::controller).size(); i++)
+		t.diag("finding: " + jr.get(journal::controller)[i]);
+	for (size_t i = nr_shown[1]; i < jr.get(journal::off).size(); i++)
+		t.diag("finding: " + jr.get(journal::off)[i]);
+	ok = clean_end(t, s, child, monitor::nr_cpus()) && ok;
+	ok = !s.reset() && ok;
+	watch.poll("end");
+	for (const std::string &l : watch.bad)
+		t.diag("kmsg: " + l);
+	t.result(ok && watch.bad.empty(), "clean_end");
+	t.diagf("clean end: %.1f s", secs_since(e0));
+
+	/* case 7: kmemleak */
+	if (!has_kmemleak) {
+		t.skip("kmemleak_no_damon_leak", "no kmemleak, or it is disabled");
+	} else {
+		const auto k0 = steady::now();
+		unsigned int nr_all = 0;
+		int nr = monitor::kmemleak_damon(t, nr_all, true);
+
+		t.diagf("kmemleak: %d DAMON objects of %u unreferenced, %.1f s",
+			nr, nr_all, secs_since(k0));
+		t.result(nr == 0, "kmemleak_no_damon_leak");
+	}
+	t.diagf("total: %.1f s", secs_since(t0));
+	return t.exit_code();
+}
+
+} /* namespace */
+
+int main(int argc, char **argv)
+{
+	g_argc = argc;
+	g_argv = argv;
+	return ktap::guarded_main(run);
+}
