@@ -884,6 +884,193 @@ void ff_hotplug(const fixture &f)
 		   "fail_function_hotplug_online");
 }
 
+/* The CPU hotplug states, number and name, from hotplug/states. */
+std::vector<std::pair<int, std::string>> cpuhp_states()
+{
+	std::vector<std::pair<int, std::string>> out;
+	std::string text, line;
+
+	if (damon_sysfs::read_file("/sys/devices/system/cpu/hotplug/states", text))
+		return out;
+	std::istringstream in(text);
+
+	while (std::getline(in, line)) {
+		const size_t colon = line.find(':');
+
+		if (colon == std::string::npos)
+			continue;
+		out.emplace_back(std::atoi(line.c_str()),
+				 trim(line.substr(line.find_first_not_of(' ', colon + 1))));
+	}
+	return out;
+}
+
+/*
+ * One hotplug operation of @cpu (@online: bring it up, else take it down)
+ * failed at cpuhp state @state with cpuN/hotplug/fail: 0 and the errno of
+ * the operation in @err, or the -errno of arming the fault (a state that
+ * cannot fail).  The fault is disarmed after, injected or not.
+ */
+int cpuhp_fail_op(unsigned int cpu, bool online, int state, int &err)
+{
+	const std::string fail = "/sys/devices/system/cpu/cpu" + num(cpu) +
+				 "/hotplug/fail";
+	knob_guard knob;
+	int ret = knob.set(fail, std::to_string(state));
+
+	if (ret)
+		return ret;
+	err = set_cpu_online(cpu, online);
+	return 0;
+}
+
+/*
+ * Case: a CPU hotplug operation fails at a cpuhp state and is rolled back
+ * (cpuN/hotplug/fail), while an event samples on every CPU: at DAMON's own
+ * state "mm/damon/perf:online" (its callback is not called), at the
+ * nearest state below it while the CPU goes offline (DAMON's teardown
+ * callback ran, then its startup callback for the rollback) and at the
+ * nearest state above it while the CPU comes online (the other way round).
+ * The operation must fail with EAGAIN and leave the CPU as it was, the
+ * kdamond running with a counter on every online CPU and none on the
+ * victim if it stayed offline, the victim sampling if it stayed online,
+ * and a normal offline and online after must work.
+ */
+void cpuhp_fail(const fixture &f)
+{
+	const std::string key = "cpuhp_fail";
+	const damon_sysfs::kdamond kd = f.kd();
+	const unsigned int victim = f.cpus - 1;
+	const std::string cpu_dir = "/sys/devices/system/cpu/cpu" + num(victim);
+	std::vector<std::pair<int, std::string>> states;
+	int damon = -1;
+	bool all;
+
+	if (f.cpus < 2 || !damon_sysfs::exists(cpu_dir + "/online") ||
+	    !damon_sysfs::exists(cpu_dir + "/hotplug/fail")) {
+		f.t.skip("cpuhp_fail_rolled_back", "needs a second, hotpluggable CPU");
+		return;
+	}
+	all = !configure(f, { pmu_event(f.pmu) }, false) &&
+	      start_kdamond(f.t, kd) && events_active(f.pmu) == f.cpus;
+	const pid_t pid = kd.pid();
+
+	/* DAMON's state is set up when the first event is created */
+	if (all)
+		states = cpuhp_states();
+	for (const auto &s : states)
+		if (s.second == "mm/damon/perf:online")
+			damon = s.first;
+	if (damon < 0) {
+		f.t.diag("no cpuhp state mm/damon/perf:online");
+		all = false;
+	}
+	/* offline (true) or online (false), at DAMON's state or beside it */
+	for (const bool down : { true, false }) {
+		for (const bool own : { true, false }) {
+			const bool online_before = down;
+			std::string what, why;
+			int err = 0, state = -1;
+			bool injected = false, ok;
+
+			if (!all)
+				break;
+			if (!down && (set_cpu_online(victim, false) ||
+				      !wait_events_active(f.pmu, f.cpus - 1))) {
+				f.t.diagf("offlining CPU %u first failed", victim);
+				all = false;
+				break;
+			}
+			/*
+			 * Beside it: the nearest state, in the direction the
+			 * operation walks, whose callback runs after DAMON's.
+			 */
+			std::vector<int> cands;
+
+			if (own) {
+				cands.push_back(damon);
+			} else if (down) {
+				for (auto it = states.rbegin(); it != states.rend(); ++it)
+					if (it->first < damon)
+						cands.push_back(it->first);
+			} else {
+				for (const auto &s : states)
+					if (s.first > damon)
+						cands.push_back(s.first);
+			}
+			const unsigned long want = online_before ? f.cpus : f.cpus - 1;
+
+			for (size_t i = 0; i < cands.size() && i < 8; i++) {
+				if (cpuhp_fail_op(victim, !down, cands[i], err))
+					continue;	/* cannot fail there */
+				if (err == -EAGAIN) {
+					state = cands[i];
+					injected = true;
+					break;
+				}
+				/* no callback that way: undo and try the next */
+				if (err || set_cpu_online(victim, online_before) ||
+				    !wait_events_active(f.pmu, want)) {
+					f.t.diagf("state %d: hotplug %s", cands[i],
+						  monitor::errno_symbol(err).c_str());
+					break;
+				}
+			}
+			for (const auto &s : states)
+				if (s.first == state)
+					what = s.second;
+			damon_sysfs::perf_event_stats st;
+			std::string online;
+
+			std::this_thread::sleep_for(100ms);
+			damon_sysfs::read_file(cpu_dir + "/online", online);
+			bool settled = wait_events_active(f.pmu, want);
+			const bool same_kdamond = kd.running() && kd.pid() == pid;
+			int err_stats = kd.state("update_sample_stats");
+
+			if (!err_stats)
+				err_stats = f.ctx().get_perf_event(0).get_stats(st);
+			const bool sampling = pmu_samples(f.pmu, 0) &&
+				(!online_before || pmu_samples(f.pmu, static_cast<int>(victim)));
+
+			ok = injected && online == (online_before ? "1" : "0") &&
+			     settled && same_kdamond && !err_stats &&
+			     st.nr_cpus == want && sampling;
+			why = "online " + online + ", events_active " +
+			      num(events_active(f.pmu)) + ", same kdamond " +
+			      num(same_kdamond) + ", stats " +
+			      monitor::errno_symbol(err_stats) + " nr_cpus " +
+			      num(st.nr_cpus) + ", sampling " + num(sampling);
+			why += ", settled " + num(settled);
+			/* recovery: a normal online (and offline) */
+			if (online_before) {
+				err = set_cpu_online(victim, false);
+				settled = !err && wait_events_active(f.pmu, f.cpus - 1);
+				why += ", then offline " + monitor::errno_symbol(err) +
+				       " events " + num(events_active(f.pmu));
+				ok = settled && ok;
+			}
+			err = set_cpu_online(victim, true);
+			settled = !err && wait_events_active(f.pmu, f.cpus) &&
+				  pmu_samples(f.pmu, static_cast<int>(victim));
+			why += ", then online " + monitor::errno_symbol(err) +
+			       " events " + num(events_active(f.pmu));
+			ok = settled && ok;
+			record(f.t, key,
+			       std::string(down ? "offline" : "online") + " CPU " +
+				       num(victim) + " failed at state " +
+				       std::to_string(state) + " " + what +
+				       (own ? " (DAMON's)" : (down ? " (below DAMON's)" :
+								     " (above DAMON's)")),
+			       injected ? -EAGAIN : 0, injected, ok, why);
+			all &= ok;
+		}
+	}
+	set_cpu_online(victim, true);
+	f.s.reset();
+	f.t.result(all && events_active(f.pmu) == 0, "cpuhp_fail_rolled_back");
+}
+
 /*
  * failslab and fail_page_alloc count sleeping allocations too, of any
  * order (but not user pages, __GFP_HIGHMEM), and print a stack trace for
@@ -1275,7 +1462,7 @@ int run()
 		ktap::exit_skip("test PMU: " + pmu.error());
 
 	report_inject::module ri;
-	ktap::writer t(9);
+	ktap::writer t(10);
 	/* the stack dumps of the injected failures are expected */
 	monitor::log_watch log(true);
 	const auto t0 = steady::now();
@@ -1294,6 +1481,7 @@ int run()
 		{ ff_commit_perf, "fail_function_commit_perf_each_cpu" },
 		{ ff_commit_reports, "fail_function_commit_access_reports" },
 		{ ff_hotplug, "fail_function_hotplug_online" },
+		{ cpuhp_fail, "cpuhp_fail_rolled_back" },
 		{ fail_nth_start, "fail_nth_start_allocations" },
 		{ failslab_commit, "failslab_commit_allocations" },
 	};
