@@ -6,7 +6,8 @@
 #
 # Collects the boot log (it holds the built-in KUnit KTAP), runs every
 # selftest listed in BUILD_DIR/selftests/tests.list with a timeout, saving
-# each one's KTAP, asks kmemleak for a scan, and saves the final kernel log.
+# each one's KTAP, asks kmemleak for a scan, and saves the final kernel log
+# and the taint flags (/proc/sys/kernel/tainted) at boot and at the end.
 # Judging is left to the host (ci/vm-verdict.sh): this script fails only if
 # it could not run at all.
 
@@ -18,6 +19,7 @@ test_timeout=${HWS_TEST_TIMEOUT:-300}
 
 mkdir -p "$R/selftests"
 dmesg > "$R/boot-dmesg.txt"
+cat /proc/sys/kernel/tainted > "$R/boot-tainted.txt"
 echo "accel=${HWS_ACCEL:-unknown} cpus=$(nproc) kernel=$(uname -r)" > "$R/guest-info.txt"
 
 export DAMON_HWS_VMLINUX=$build/kernel/vmlinux
@@ -48,4 +50,5 @@ else
 	echo "kmemleak not available" > "$R/kmemleak.txt"
 fi
 dmesg > "$R/dmesg.txt"
+cat /proc/sys/kernel/tainted > "$R/tainted.txt"
 exit 0

@@ -10,7 +10,10 @@
 #                      adds a failed case
 #   kernel-log.ktap    one case per class of kernel report: any WARN, BUG,
 #                      Oops, lockdep, KASAN, KCSAN, UBSAN, hung task or
-#                      kmemleak report fails the run
+#                      kmemleak report fails the run, and so does a taint
+#                      flag of a kernel bug: W (a WARN), D (an Oops), L (a
+#                      soft lockup) or B (a bad page); the test modules'
+#                      O and E are expected
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -68,7 +71,7 @@ log=$vmr/dmesg.txt
 [ -s "$log" ] || log=$vmr/console.log
 {
 	echo "TAP version 13"
-	echo "1..$((${#CHECKS[@]} + 2))"
+	echo "1..$((${#CHECKS[@]} + 3))"
 	n=0
 	for c in "${CHECKS[@]}"; do
 		n=$((n + 1))
@@ -90,6 +93,27 @@ log=$vmr/dmesg.txt
 		echo "not ok $n no_kmemleak_report"
 		echo "# kmemleak did not run (missing CONFIG_DEBUG_KMEMLEAK?)"
 	fi
+	n=$((n + 1))
+	# B 32, D 128, W 512, L 16384 (admin-guide/tainted-kernels.rst)
+	taint=$(cat "$vmr/tainted.txt" 2>/dev/null) || taint=
+	case $taint in
+	'' | *[!0-9]*)
+		echo "not ok $n no_bug_taint"
+		echo "# the guest recorded no taint flags"
+		;;
+	*)
+		bad=
+		for f in B:32 D:128 W:512 L:16384; do
+			[ $((taint & ${f#*:})) -eq 0 ] || bad+=${f%%:*}
+		done
+		if [ -z "$bad" ]; then
+			echo "ok $n no_bug_taint"
+		else
+			echo "not ok $n no_bug_taint"
+		fi
+		echo "# tainted $taint at the end (at boot $(cat "$vmr/boot-tainted.txt" 2>/dev/null || echo '?'))${bad:+, flags $bad}"
+		;;
+	esac
 	n=$((n + 1))
 	if [ "$(cat "$vmr/exit-status" 2>/dev/null)" = 0 ]; then
 		echo "ok $n vm_ran_to_completion"
