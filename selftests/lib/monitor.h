@@ -67,7 +67,8 @@ private:
 
 /*
  * New lines of the kernel log: construction marks the end of the log,
- * lines() returns what was logged since (and moves the mark).
+ * lines() returns what was logged since (and moves the mark), without the
+ * delayed-release notices of CONFIG_DEBUG_KOBJECT_RELEASE.
  */
 class kmsg {
 public:
