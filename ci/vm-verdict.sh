@@ -9,7 +9,7 @@
 #                      (other than 4, skip) with no failed case in the KTAP
 #                      adds a failed case
 #   kernel-log.ktap    one case per class of kernel report: any WARN, BUG,
-#                      Oops, lockdep, KASAN, KCSAN, UBSAN, hung task or
+#                      Oops, lockdep, KASAN, KCSAN, UBSAN, hung task, unknown NMI or
 #                      kmemleak report fails the run, and so does a taint
 #                      flag of a kernel bug: W (a WARN), D (an Oops), L (a
 #                      soft lockup) or B (a bad page); the test modules'
@@ -66,6 +66,7 @@ readonly CHECKS=(
 	"no_kcsan_report|BUG: KCSAN"
 	"no_ubsan_report|UBSAN:"
 	"no_hung_task|blocked for more than|soft lockup|rcu_sched self-detected stall|rcu: INFO"
+	"no_unknown_nmi|NMI received for unknown reason|Dazed and confused"
 )
 log=$vmr/dmesg.txt
 [ -s "$log" ] || log=$vmr/console.log

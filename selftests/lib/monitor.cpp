@@ -185,6 +185,8 @@ bool bad_log_line(const std::string &l, bool faults_injected)
 		"rcu: INFO", "soft lockup", "hard LOCKUP",
 		"scheduling while atomic", "sleeping function called",
 		"kmemleak_object structure", "leak detector disabled",
+		/* an NMI no handler claimed: a PMU handler lost track */
+		"NMI received for unknown reason", "KFENCE", "KMSAN",
 	};
 
 	for (const char *n : needles)

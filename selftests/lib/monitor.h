@@ -84,9 +84,10 @@ private:
 
 /*
  * Does the kernel log line @l report a kernel bug: a WARN or BUG, an Oops,
- * a lockdep, KASAN, UBSAN, refcount, debug objects or list corruption
- * report, a hung task, an RCU stall, a lockup, sleeping in atomic context,
- * or any stack dump ("Call Trace")?  With @faults_injected, the stack dumps
+ * a lockdep, KASAN, KFENCE, KMSAN, UBSAN, refcount, debug objects or list
+ * corruption report, a hung task, an RCU stall, a lockup, an NMI no handler
+ * claimed, sleeping in atomic context, or any stack dump ("Call Trace")?
+ * With @faults_injected, the stack dumps
  * of failed allocations and debug objects running out of memory are
  * expected, not bugs.
  */
