@@ -10,7 +10,9 @@ are removed).  Every result line whose test had no subtests counts once:
 pass, fail or skip.  A parent that failed without a failed subtest, and
 tests a plan announced but that never reported, count as failed.  Prints
 one "suite: P passed, F failed, S skipped" line a file and, with --total, a
-last line "N passed, N failed, N skipped".  Exit status 1 if anything
+last line "N passed, N failed, N skipped".  Under each failed test it
+prints the last DIAG_LINES diagnostic ("# ...") lines the test printed
+before its result, so that a CI log alone tells why.  Exit status 1 if anything
 failed or no test was found, else 0.
 """
 
@@ -21,13 +23,19 @@ import sys
 RESULT = re.compile(r'^(\s*)(not ok|ok)\s+(\d+)\s*(?:-\s*)?([^#]*?)\s*(?:#\s*(.*))?$')
 PLAN = re.compile(r'^(\s*)1\.\.(\d+)')
 TIMESTAMP = re.compile(r'^\[\s*\d+\.\d+\]\s?')
+DIAG = re.compile(r'^\s*#')
+DIAG_LINES = 12
 # kselftest runner nesting ("# ok 1 ...") is not used here; KUnit indents.
 
 
 def parse(lines):
-    """Return (passed, failed, skipped, failures) for one KTAP stream."""
+    """Return (passed, failed, skipped, failures) for one KTAP stream.
+
+    failures is a list of (name, diagnostic lines) pairs.
+    """
     passed = failed = skipped = 0
     failures = []
+    diag = []
     # Per indent depth: did a deeper result appear since the last result at
     # this depth, did a deeper failure appear, results seen, plan.
     deeper_seen = {}
@@ -45,7 +53,10 @@ def parse(lines):
             continue
         m = RESULT.match(line)
         if not m:
+            if DIAG.match(line):
+                diag = (diag + [line.strip()])[-DIAG_LINES:]
             continue
+        why, diag = diag, []
         depth = len(m.group(1))
         ok = m.group(2) == 'ok'
         name = m.group(4) or 'test %s' % m.group(3)
@@ -60,7 +71,7 @@ def parse(lines):
             if d in plan and seen.get(d, 0) < plan[d]:
                 missing = plan[d] - seen.get(d, 0)
                 failed += missing
-                failures.append('%s: %d planned subtests missing' % (name, missing))
+                failures.append(('%s: %d planned subtests missing' % (name, missing), why))
             plan.pop(d, None)
             seen.pop(d, None)
             deeper_seen.pop(d, None)
@@ -75,7 +86,7 @@ def parse(lines):
         if has_children:
             if not ok and not child_failed and not directive.upper().startswith('SKIP'):
                 failed += 1
-                failures.append(name + ' (parent failed)')
+                failures.append((name + ' (parent failed)', why))
             continue
         if directive.upper().startswith('SKIP'):
             skipped += 1
@@ -83,11 +94,11 @@ def parse(lines):
             passed += 1
         else:
             failed += 1
-            failures.append(name)
+            failures.append((name, why))
     for d, n in plan.items():
         if seen.get(d, 0) < n and d == min(plan):
             failed += n - seen.get(d, 0)
-            failures.append('%d planned tests missing' % (n - seen.get(d, 0)))
+            failures.append(('%d planned tests missing' % (n - seen.get(d, 0)), diag))
     return passed, failed, skipped, failures
 
 
@@ -121,11 +132,13 @@ def main():
         p, f, s, failures = parse(read(path, args.dmesg))
         if p + f + s == 0:
             f = 1
-            failures = ['no test results found']
+            failures = [('no test results found', [])]
         name = args.name or re.sub(r'\.ktap$', '', path.rsplit('/', 1)[-1])
         print('%s: %d passed, %d failed, %d skipped' % (name, p, f, s))
-        for fail in failures:
+        for fail, why in failures:
             print('  FAILED: %s' % fail)
+            for l in why:
+                print('    %s' % l)
         tp, tf, ts = tp + p, tf + f, ts + s
     if args.total:
         print('%d passed, %d failed, %d skipped' % (tp, tf, ts))

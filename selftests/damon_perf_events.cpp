@@ -726,7 +726,6 @@ void paddr_cases(ktap::writer &t, const damon_sysfs::session &s,
 {
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
 	phys_buffer pb(4 * mib);
-	std::vector<region> regions;
 	perf_event_stats st0, st1;
 	bool ok;
 
@@ -753,11 +752,8 @@ void paddr_cases(ktap::writer &t, const damon_sysfs::session &s,
 		hi + 8 * mib);
 	hot_judge judge(t, lo, hi);
 
-	for (int i = 0; ok && i < 10; i++) {
-		std::this_thread::sleep_for(poll_period);
-		if (snapshot(kd, regions))
-			judge.look(regions);
-	}
+	if (ok)
+		watch(kd, judge, 10 * poll_period, [] { return true; });
 	ok = judge.verdict() && ok;
 	ok = ok && event_stats(kd, 0, st0) && st0.nr_accepted > 0;
 	t.diagf("accepted %lu invalid %lu dropped %lu", st0.nr_accepted,
@@ -805,11 +801,8 @@ void paddr_cases(ktap::writer &t, const damon_sysfs::session &s,
 	});
 	hot_judge vjudge(t, lo, hi);
 
-	for (int i = 0; ok && i < 10; i++) {
-		std::this_thread::sleep_for(poll_period);
-		if (snapshot(kd, regions))
-			vjudge.look(regions);
-	}
+	if (ok)
+		watch(kd, vjudge, 10 * poll_period, [] { return true; });
 	stop = true;
 	spinner.join();
 	ok = vjudge.verdict() && ok && event_stats(kd, 0, st1) &&

@@ -92,7 +92,7 @@ void skip_cases(ktap::writer &t, std::initializer_list<const char *> names,
 }
 
 /*
- * Reports from process context: a thread that writes small batches to
+ * Reports from process context: a thread that writes batches of 64 to
  * "inject" until it is destroyed, alternating between the writer itself
  * (cpu=-1) and kworkers on the CPUs, each batch continuing the scattered
  * sequence where the previous one ended.
@@ -114,7 +114,7 @@ public:
 	int error() const { return err; }
 
 private:
-	static const unsigned long batch = 16;
+	static const unsigned long batch = 64;
 	std::atomic<bool> stop{ false };
 	std::atomic<int> err{ 0 };
 	std::thread thread;
@@ -235,46 +235,51 @@ bool no_owner_dropped(const ktap::writer &t, const report_inject::module &m)
 	return false;
 }
 
-/* Reports from a pinned hrtimer into irq_sub, while DAMON looks. */
+/*
+ * Reports from a pinned hrtimer into irq_sub, 4000 a second, while DAMON
+ * looks: for at least 2.5 s and until DAMON rated the sub-range hot in
+ * watch_hot_wanted snapshots (at most 25 s of reports), then the
+ * injection is stopped, and must stop.
+ */
 bool irq_reports_hot(const ktap::writer &t, const report_inject::module &m,
 		     const damon_sysfs::kdamond &kd)
 {
 	const unsigned int cpu = nr_cpus() - 1;
 	hot_judge judge(t, irq_sub, irq_sub + sub_sz);
-	std::vector<region> regions;
+	bool read_failed = false;
+	stats s;
 	int err;
 
-	/* 4000 reports per second for 2.5 s */
 	err = m.inject("kind=paddr addr=" + num(irq_sub) + " span=" + num(sub_sz) +
 		       " stride=" + num(scatter_stride(sub_sz)) +
-		       " size=8 access=read count=10000 ctx=irq rate=4000 burst=4 cpu=" +
+		       " size=8 access=read count=100000 ctx=irq rate=4000 burst=4 cpu=" +
 		       num(cpu));
 	if (err) {
 		t.diagf("inject: %s", err_name(err).c_str());
 		return false;
 	}
-	const auto end = steady::now() + idle_timeout;
-	stats s;
-	while (steady::now() < end && !m.read_stats(s) && get(s, "busy")) {
-		std::this_thread::sleep_for(poll_period);
-		if (snapshot(kd, regions))
-			judge.look(regions);
-	}
-	if (get(s, "busy")) {
-		t.diagf("injection still running: %s",
-			report_inject::format(s).c_str());
-		m.stop();
+	watch(kd, judge, 2500ms, [&] {
+		read_failed = m.read_stats(s) != 0;
+		return !read_failed && get(s, "busy");
+	});
+	err = m.stop();
+	if (err || !m.wait_idle(idle_timeout) || read_failed) {
+		t.diagf("stopping the injection: %s, stats %s",
+			err_name(err).c_str(), report_inject::format(s).c_str());
 		return false;
 	}
 	return judge.verdict();
 }
 
-/* Reports from process context into proc_sub, while DAMON looks. */
+/*
+ * Reports from process context into proc_sub while DAMON looks, for at
+ * least pump_time and until DAMON rated the sub-range hot in
+ * watch_hot_wanted snapshots.
+ */
 bool process_reports_hot(const ktap::writer &t, const report_inject::module &m,
 			 const damon_sysfs::kdamond &kd)
 {
 	hot_judge judge(t, proc_sub, proc_sub + sub_sz);
-	std::vector<region> regions;
 	int err;
 
 	/* the irq sub-range must have cooled down: it is outside now */
@@ -282,13 +287,8 @@ bool process_reports_hot(const ktap::writer &t, const report_inject::module &m,
 		return false;
 	{
 		process_pump pump(m, proc_sub, sub_sz);
-		const auto end = steady::now() + pump_time;
 
-		while (steady::now() < end) {
-			std::this_thread::sleep_for(poll_period);
-			if (snapshot(kd, regions))
-				judge.look(regions);
-		}
+		watch(kd, judge, pump_time, [] { return true; });
 		err = pump.error();
 	}
 	if (err) {

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace monitor {
@@ -55,6 +56,8 @@ public:
 
 	void look(const std::vector<region> &regions);
 	bool verdict() const;
+	/* How many snapshots so far rated the sub-range hot. */
+	unsigned int hot_snapshots() const { return nr_hot; }
 
 private:
 	const ktap::writer &t;
@@ -64,6 +67,37 @@ private:
 	bool outside_clean = true;
 	std::vector<region> last;
 };
+
+/*
+ * Show @judge a snapshot of @kd every poll_period, for at least @min_time
+ * and then until @judge has seen watch_hot_wanted hot snapshots, at most
+ * for watch_timeout, and while @more() (called before each snapshot)
+ * returns true.  A slow or busy TCG guest takes fewer snapshots and
+ * aggregates fewer reports in a given time than a fast one: a fixed
+ * number of snapshots would decide by the host's load, not by the kernel.
+ */
+inline constexpr unsigned int watch_hot_wanted = 2;
+inline constexpr auto watch_timeout = std::chrono::seconds(30);
+template <typename More>
+void watch(const damon_sysfs::kdamond &kd, hot_judge &judge,
+	   steady::duration min_time, More more)
+{
+	const auto start = steady::now();
+	std::vector<region> regions;
+
+	for (;;) {
+		const auto elapsed = steady::now() - start;
+
+		if (elapsed >= watch_timeout ||
+		    (elapsed >= min_time &&
+		     judge.hot_snapshots() >= watch_hot_wanted) ||
+		    !more())
+			return;
+		std::this_thread::sleep_for(poll_period);
+		if (snapshot(kd, regions))
+			judge.look(regions);
+	}
+}
 
 /*
  * New lines of the kernel log: construction marks the end of the log,
