@@ -10,7 +10,9 @@
 #                      the benchmark kernel, run them in a VM, regenerate
 #                      the document's tables and plots from the results
 #   make soak          the soak test selftests/damon_soak for DURATION=
-#                      seconds (default 3600) in the VM (results/soak/)
+#                      seconds (default 3600) in the VM (results/soak/);
+#                      SOAK_BOOTS=n fresh boots, SOAK_PROFILE=kasan|kcsan
+#                      on a debug profile's kernel (results/soak-<profile>/)
 #   make kernel-tree   provision kernel-tree/ (base + patches/)
 #   make kernel        build the test kernel into build/kernel
 #   make selftests     build the C++ selftests into build/selftests
@@ -26,7 +28,8 @@
 # RUN_CHECKS=1 (make posting runs make check first; default off),
 # UPSTREAM_BASE=commit (make posting: base-commit of upstream v7.3.4),
 # BENCH_KERNEL=bench|test BENCH_RUNS=n (make bench; ci/bench.sh),
-# DURATION=s SOAK_SEED=n (make soak; ci/soak.sh).
+# DURATION=s SOAK_SEED=n SOAK_BOOTS=n SOAK_PROFILE=kasan|kcsan (make soak;
+# ci/soak.sh).
 
 SHELL := /bin/bash
 ROOT := $(CURDIR)
@@ -34,7 +37,7 @@ BUILD ?= $(ROOT)/build
 RESULTS ?= $(ROOT)/results
 export BUILD RESULTS KERNEL_GIT KERNEL_REF JOBS
 export SUBMITTER_NAME SUBMITTER_EMAIL RUN_CHECKS UPSTREAM_BASE SERIES_VERSION
-export BENCH_KERNEL BENCH_RUNS EVENT DURATION SOAK_SEED
+export BENCH_KERNEL BENCH_RUNS EVENT DURATION SOAK_SEED SOAK_BOOTS SOAK_PROFILE
 
 SMP ?= 2
 MEM ?= 2048
