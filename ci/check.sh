@@ -92,14 +92,8 @@ fi
 stage vm-tests
 vm_rc=0
 vm_args=()
-# pci=noacpi: under KASAN or KCSAN in TCG the ACPI interpreter is so slow
-# that QEMU's PCI routing method (_PRT) hits ACPICA's 30 s loop timeout and
-# the virtio devices (the 9p root) get no interrupt; the BIOS's routing
-# table gives the same routing without running AML.  panic_on_warn=1, the
-# usual rule for sanitizer runs: the first KASAN or KCSAN report or WARN
-# panics the guest (panic=-1 and -no-reboot end QEMU at once), and the
-# verdict reads the report from the console log.
-[ -z "$profile" ] || vm_args=(-a "HWS_TEST_TIMEOUT=900 pci=noacpi panic_on_warn=1")
+# On a profile's kernel: more time a test, PROFILE_VM_PARAMS (ci/lib.sh).
+[ -z "$profile" ] || vm_args=(-a "HWS_TEST_TIMEOUT=900 $PROFILE_VM_PARAMS")
 # VM_LOCK: a lock file shared with other VM users on this machine (TCG
 # guests starve each other and miss their timeouts).
 ${VM_LOCK:+flock "$VM_LOCK"} "$PROJ_ROOT/ci/vm-run.sh" -k "$kroot/kernel/arch/x86/boot/bzImage" -c 4 -m 2048 -n 2 \

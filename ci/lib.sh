@@ -23,6 +23,17 @@ export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-10G}
 BUILD_LOCK=$CACHE/kernel-build.lock
 JOBS=${JOBS:-$(nproc)}
 
+# Kernel parameters of every VM run on a debug profile's kernel (make
+# check-kasan/kcsan, make soak SOAK_PROFILE=).  pci=noacpi: under KASAN or
+# KCSAN in TCG the ACPI interpreter is so slow that QEMU's PCI routing
+# method (_PRT) hits ACPICA's 30 s loop timeout and the virtio devices (the
+# 9p root) get no interrupt; the BIOS's routing table gives the same
+# routing without running AML.  panic_on_warn=1, the usual rule for
+# sanitizer runs: the first KASAN or KCSAN report or WARN panics the guest
+# (panic=-1 and -no-reboot end QEMU at once), and the verdict reads the
+# report from the console log.
+PROFILE_VM_PARAMS="pci=noacpi panic_on_warn=1"
+
 KSFT_PASS=0
 KSFT_FAIL=1
 KSFT_SKIP=4

@@ -23,8 +23,8 @@
 #   SOAK_BOOTS=n   soak on n fresh boots, one after the other (default 1)
 #   SOAK_PROFILE=kasan|kcsan
 #                  on that debug profile's kernel (as make check-kasan or
-#                  check-kcsan builds it), with panic_on_warn=1 and
-#                  pci=noacpi as there
+#                  check-kcsan builds it), booted as there
+#                  (PROFILE_VM_PARAMS of ci/lib.sh: panic_on_warn=1)
 #   VM_LOCK=file   flock this around each VM run (as ci/check.sh does)
 #
 # The VM's timeout follows DURATION: DURATION * 5 / 4 + 600 s, 900 s more
@@ -60,8 +60,7 @@ case $profile in
 "") kroot=$BUILD out=$RESULTS/soak ;;
 kasan | kcsan)
 	kroot=$BUILD/profile-$profile out=$RESULTS/soak-$profile
-	# as ci/check.sh does for the profiles, for the same reasons
-	vm_extra="pci=noacpi panic_on_warn=1"
+	vm_extra=$PROFILE_VM_PARAMS
 	;;
 *) die "SOAK_PROFILE must be kasan or kcsan, not '$profile'" ;;
 esac
