@@ -68,25 +68,23 @@ make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$kroot/selftests" \
 	KBUILD_OUTPUT_DIR="$kroot/kernel" BUILD_LOCK="$BUILD_LOCK" \
 	> "$RESULTS/build-selftests.log" 2>&1 ||
 	{ cat "$RESULTS/build-selftests.log" >&2; die "selftests build failed"; }
-make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$kroot/selftests" list_tests > "$kroot/selftests/tests.list"
+# The build's TEST_GEN_PROGS: the guest runs tests.list, the verdict checks
+# that the list it ran names them all.
+make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$kroot/selftests" list_tests > "$RESULTS/test-gen-progs.list"
+cp "$RESULTS/test-gen-progs.list" "$kroot/selftests/tests.list"
 
 stage static-checks
-# Reuse the last verdict when neither the series nor anything the checks
-# read changed.
-static_key=$(state_key "$PROJ_ROOT"/ci/*.sh "$PROJ_ROOT"/ci/*.py \
+# Reuse the last full verdict when neither the series nor anything the
+# checks read changed (ci/lib.sh static_checks_cached).
+static_key=$(state_key "$PROJ_ROOT"/ci/*.sh "$PROJ_ROOT"/ci/*.py "$PROJ_ROOT"/ci/tests/*.py \
 	"$PROJ_ROOT"/ci/checkpatch-exceptions "$PROJ_ROOT"/configs/*.config \
 	"$PROJ_ROOT"/patches/* "$PROJ_ROOT"/Documentation/benchmarks.md \
 	"$PROJ_ROOT"/Documentation/benchmarks/raw/*/*.json)
 if [ -n "$profile" ]; then
 	info "static checks: not run for the $profile profile (make check runs them)"
-elif [ -f "$BUILD/static.ktap" ] && [ "$(cat "$BUILD/static.key" 2>/dev/null)" = "$static_key" ]; then
-	info "static checks: nothing changed, reusing $BUILD/static.ktap"
-	cp "$BUILD/static.ktap" "$ktap/static.ktap"
 else
-	"$PROJ_ROOT/ci/static-checks.sh" "$ktap/static.ktap" > "$RESULTS/static-checks.log" 2>&1 ||
+	static_checks_cached "$ktap/static.ktap" "$RESULTS/static-checks.log" "$static_key" ||
 		{ tail -n 20 "$RESULTS/static-checks.log" >&2; die "static checks could not run"; }
-	cp "$ktap/static.ktap" "$BUILD/static.ktap"
-	echo "$static_key" > "$BUILD/static.key"
 fi
 
 stage vm-tests
@@ -99,7 +97,7 @@ vm_args=()
 ${VM_LOCK:+flock "$VM_LOCK"} "$PROJ_ROOT/ci/vm-run.sh" -k "$kroot/kernel/arch/x86/boot/bzImage" -c 4 -m 2048 -n 2 \
 	-t "${VM_TIMEOUT:-$([ -z "$profile" ] && echo 1500 || echo 4200)}" \
 	-r "$RESULTS/vm" "${vm_args[@]}" -- "$PROJ_ROOT/ci/guest-tests.sh" "$kroot" || vm_rc=$?
-"$PROJ_ROOT/ci/vm-verdict.sh" "$RESULTS/vm" "$ktap" ||
+"$PROJ_ROOT/ci/vm-verdict.sh" "$RESULTS/vm" "$ktap" "$RESULTS/test-gen-progs.list" "$kroot/kernel/.config" ||
 	die "could not judge the VM run (details: $RESULTS/vm/)"
 
 stage done

@@ -27,6 +27,8 @@ export DAMON_HWS_DRGN_DIR
 DAMON_HWS_DRGN_DIR=$(cd "$(dirname "$0")/../drgn-scripts" && pwd)
 
 if [ -r "$sdir/tests.list" ]; then
+	# what the guest ran, for the verdict (every program listed counts)
+	cp "$sdir/tests.list" "$R/tests.list"
 	while IFS= read -r t; do
 		[ -n "$t" ] || continue
 		echo "guest-tests: $t"
@@ -40,12 +42,16 @@ else
 	echo "guest-tests: no $sdir/tests.list" >&2
 fi
 
-# kmemleak reports objects that stayed unreferenced across scans.
+# kmemleak reports objects that stayed unreferenced across scans.  A
+# kmemleak that disabled itself refuses "scan" (EPERM) and lists nothing:
+# say so, the verdict fails on it.
 if [ -w /sys/kernel/debug/kmemleak ]; then
-	echo scan > /sys/kernel/debug/kmemleak
-	sleep 6
-	echo scan > /sys/kernel/debug/kmemleak
-	cat /sys/kernel/debug/kmemleak > "$R/kmemleak.txt"
+	if echo scan > /sys/kernel/debug/kmemleak && sleep 6 &&
+	   echo scan > /sys/kernel/debug/kmemleak; then
+		cat /sys/kernel/debug/kmemleak > "$R/kmemleak.txt"
+	else
+		echo "kmemleak: scan refused (kmemleak disabled?)" > "$R/kmemleak.txt"
+	fi
 else
 	echo "kmemleak not available" > "$R/kmemleak.txt"
 fi

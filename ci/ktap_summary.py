@@ -14,6 +14,17 @@ last line "N passed, N failed, N skipped".  Under each failed test it
 prints the last DIAG_LINES diagnostic ("# ...") lines the test printed
 before its result, so that a CI log alone tells why.  Exit status 1 if anything
 failed or no test was found, else 0.
+
+Diagnostics convention: a case's "# ..." lines are those printed BEFORE its
+result line, after the previous result (kselftest and KUnit; the C++
+selftests' ktap::writer, ci/static-checks.sh and ci/vm-verdict.sh print
+them so too).  Lines after the last result belong to no case.
+
+Every file (not --dmesg) is one program's output and is always counted: no
+top-level plan line (a program that did not run, crashed first or printed
+nothing) is one failure named after it; "1..0 # SKIP reason" is one skip;
+a plan 1..N with fewer results counts the missing ones as failed ("not
+run").  A file that cannot be read is one failure.
 """
 
 import argparse
@@ -22,6 +33,7 @@ import sys
 
 RESULT = re.compile(r'^(\s*)(not ok|ok)\s+(\d+)\s*(?:-\s*)?([^#]*?)\s*(?:#\s*(.*))?$')
 PLAN = re.compile(r'^(\s*)1\.\.(\d+)')
+TOP_PLAN = re.compile(r'^1\.\.(\d+)\s*(?:#\s*(.*))?$')
 TIMESTAMP = re.compile(r'^\[\s*\d+\.\d+\]\s?')
 DIAG = re.compile(r'^\s*#')
 DIAG_LINES = 12
@@ -98,8 +110,33 @@ def parse(lines):
     for d, n in plan.items():
         if seen.get(d, 0) < n and d == min(plan):
             failed += n - seen.get(d, 0)
-            failures.append(('%d planned tests missing' % (n - seen.get(d, 0)), diag))
+            failures.append(('%d planned tests not run' % (n - seen.get(d, 0)), diag))
     return passed, failed, skipped, failures
+
+
+def judge(lines, name, dmesg=False):
+    """Return (passed, failed, skipped, failures) for one input file.
+
+    parse() plus the rules for a program's whole output: see the module
+    docstring.  A whole-program skip is reported as a "SKIP: ..." entry in
+    failures (printed, not counted as a failure).
+    """
+    if not dmesg:
+        plans = [m for m in map(TOP_PLAN.match, (l.rstrip('\n') for l in lines)) if m]
+        tail = [l.strip() for l in lines if DIAG.match(l)][-DIAG_LINES:]
+        if not plans:
+            what = 'no output' if not any(l.strip() for l in lines) else 'no KTAP plan line'
+            return 0, 1, 0, [('%s: %s (did not run, or crashed before its plan)' % (name, what), tail)]
+        if int(plans[0].group(1)) == 0:
+            directive = (plans[0].group(2) or '').strip()
+            if directive.upper().startswith('SKIP'):
+                return 0, 0, 1, [('SKIP: %s: %s' % (name, directive[4:].strip() or 'no reason given'), [])]
+            return 0, 1, 0, [('%s: plan 1..0 without SKIP' % name, tail)]
+    p, f, s, failures = parse(lines)
+    if p + f + s == 0:
+        f = 1
+        failures = [('%s: no test results found' % name, [])]
+    return p, f, s, failures
 
 
 def read(path, dmesg):
@@ -129,13 +166,19 @@ def main():
 
     tp = tf = ts = 0
     for path in args.files:
-        p, f, s, failures = parse(read(path, args.dmesg))
-        if p + f + s == 0:
-            f = 1
-            failures = [('no test results found', [])]
         name = args.name or re.sub(r'\.ktap$', '', path.rsplit('/', 1)[-1])
+        try:
+            lines = read(path, args.dmesg)
+        except OSError as e:
+            lines, p, f, s = None, 0, 1, 0
+            failures = [('%s: cannot read %s (%s)' % (name, path, e.strerror), [])]
+        if lines is not None:
+            p, f, s, failures = judge(lines, name, args.dmesg)
         print('%s: %d passed, %d failed, %d skipped' % (name, p, f, s))
         for fail, why in failures:
+            if fail.startswith('SKIP: '):
+                print('  %s' % fail)
+                continue
             print('  FAILED: %s' % fail)
             for l in why:
                 print('    %s' % l)

@@ -74,6 +74,26 @@ state_key() {
 	done | { echo "$head"; cat; } | sha1sum | cut -d' ' -f1
 }
 
+# The static checks' verdict into $1 (the output in $2): reused from
+# $BUILD/static.ktap when $3, the state_key of what the checks read, is the
+# one it was made with, else ci/static-checks.sh runs.  Only a full run is
+# reused or stored: a restricted one (STATIC_CHECKS=...) is neither.
+static_checks_cached() {
+	local out=$1 log=$2 key=$3
+	[ -z "${STATIC_CHECKS:-}" ] || key=
+	if [ -n "$key" ] && [ -f "$BUILD/static.ktap" ] &&
+	   [ "$(cat "$BUILD/static.key" 2>/dev/null)" = "$key" ]; then
+		info "static checks: nothing changed, reusing $BUILD/static.ktap"
+		cp "$BUILD/static.ktap" "$out"
+		return 0
+	fi
+	[ -n "$key" ] || info "static checks: restricted to STATIC_CHECKS=$STATIC_CHECKS, not cached"
+	"$PROJ_ROOT/ci/static-checks.sh" "$out" > "$log" 2>&1 || return
+	[ -n "$key" ] || return 0
+	cp "$out" "$BUILD/static.ktap"
+	echo "$key" > "$BUILD/static.key"
+}
+
 # apt-get/apt-cache against one extra Debian suite, with a private
 # configuration under $CACHE/apt-<suite>: the machine's own sources and
 # package state are not touched.  Downloads are verified against the

@@ -13,8 +13,8 @@
 #                      header, Kconfig or Makefile (bisectability)
 #   sparse             C=2 on mm/damon/ and the series' directories: no
 #                      warning that the base does not have
-#   kernel-doc         scripts/kernel-doc -Wall on touched files: no new
-#                      warning
+#   kernel-doc         scripts/kernel-doc -Wall on touched files: exit
+#                      status 0 and no new warning
 #   htmldocs           make htmldocs of mm/damon and admin-guide/mm/damon:
 #                      no warning about those files (ci/docs-check.sh)
 #   variant/<v>        the compile-only config variants build
@@ -26,14 +26,22 @@
 #                      its mbox applies with b4 shazam to the pristine base:
 #                      exactly the series, each commit authored and signed
 #                      off (last trailer) by the submitter
+#   harness_selftest   the harness's own tests (ci/tests/): the verdict
+#                      scripts count what they should
 # With an empty series, per-patch checks report SKIP and the rest still
 # run against the base, so the harness is proven before the series grows.
 #
 # STATIC_CHECKS="check_b4 check_posting" runs only the named check
-# functions (when working on a check; `make check` runs them all).
+# functions (when working on a check; `make check` runs them all); the
+# checks not run are listed as one SKIP case, static_checks_not_run.
+#
+# A case's note is printed as a "# " line BEFORE its result line, the
+# kselftest convention ci/ktap_summary.py reads.
+#
+# Sourced (by ci/tests/), it only defines the checks.
 
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 out=${1:?usage: $0 KTAP_FILE}
 readonly BSRC=$BUILD/bisect-src
@@ -133,7 +141,12 @@ check_per_patch_build() {
 				END { if (all) { n = split(dirs, d, " "); for (i = 1; i <= n; i++) t[d[i]] = 1 }
 				      for (k in t) print k }' | sort | tr '\n' ' ')
 		if [ -z "${targets// /}" ]; then
-			ok "build/$name" "no code touched"
+			# nothing was built: not a pass
+			if git -C "$KTREE" diff --name-only "$c^" "$c" | grep -qv '^Documentation/'; then
+				skip "build/$name" "no file kbuild builds touched"
+			else
+				skip "build/$name" "docs-only patch, nothing to build"
+			fi
 		elif with_build_lock bash -c "$(declare -f bisect_build); BSRC='$BSRC' BOUT='$BOUT' JOBS=$JOBS bisect_build $c '$log' $targets"; then
 			if grep -q 'warning:' "$log"; then
 				fail "build/$name" "W=1 warnings: $(grep 'warning:' "$log" | head -n 2 | tr '\n' ' ')"
@@ -187,17 +200,24 @@ check_sparse() {
 }
 
 check_kernel_doc() {
-	local files new rev
+	local files new rev st bad=""
 	files=$( (series_files | { grep -E '\.[ch]$' || true; }; echo mm/damon/core.c; echo include/linux/damon.h) | sort -u)
 	for rev in base series; do
 		git -C "$BSRC" checkout -q --detach "$(git -C "$KTREE" rev-parse $rev)" 2>/dev/null ||
 			bisect_prepare
 		git -C "$BSRC" checkout -q --detach "$(git -C "$KTREE" rev-parse $rev)"
+		# kernel-doc -none exits 0 with warnings: another status (a
+		# crash, not found; xargs: 123 to 127) is a failure
+		st=0
 		(cd "$BSRC" && for f in $files; do [ -f "$f" ] && echo "$f"; done |
-			xargs -r scripts/kernel-doc -none -Wall 2>&1) | normalize > "$log_dir/kernel-doc-$rev.log" || true
+			xargs -r scripts/kernel-doc -none -Wall 2>&1) > "$log_dir/kernel-doc-$rev.raw" || st=$?
+		normalize < "$log_dir/kernel-doc-$rev.raw" > "$log_dir/kernel-doc-$rev.log" || true
+		[ "$st" -eq 0 ] || bad+=" $rev: exit status $st"
 	done
 	new=$(comm -13 "$log_dir/kernel-doc-base.log" "$log_dir/kernel-doc-series.log")
-	if [ -n "$new" ]; then
+	if [ -n "$bad" ]; then
+		fail kernel-doc "scripts/kernel-doc failed:$bad: $(grep -v ': warning:' "$log_dir/kernel-doc-series.raw" | tail -n 2 | tr '\n' ' ')(see $log_dir/kernel-doc-*.raw)"
+	elif [ -n "$new" ]; then
 		echo "$new" > "$log_dir/kernel-doc-new.log"
 		fail kernel-doc "$(echo "$new" | head -n 2 | tr '\n' ' ')"
 	else
@@ -394,7 +414,10 @@ check_nmi_path() {
 		objdump -d --no-show-raw-insn --disassemble="$fn" "$vmlinux" >> "$dis"
 	done
 	bad=$(grep -E '\block\b|call.*<(_?printk|vprintk|__kmalloc|kmalloc|kmem_cache_alloc|mutex_|_raw_spin_lock|__might_sleep)' "$dis" || true)
-	if [ -n "$bad" ]; then
+	if ! grep -qE '^\s*[0-9a-f]+:' "$dis"; then
+		# nothing disassembled: nothing was checked
+		fail nmi_path_no_lock "no instruction disassembled for damon_report_access (objdump: $dis)"
+	elif [ -n "$bad" ]; then
 		fail nmi_path_no_lock "$(echo "$bad" | head -n 3 | tr -s ' \t' ' ')"
 	else
 		ok nmi_path_no_lock "$(grep -cE '^\s*[0-9a-f]+:' "$dis") instructions; calls: $(grep -oE 'call.*<[^>+]*' "$dis" | sed 's/.*<//' | sort -u | tr '\n' ' ')"
@@ -425,7 +448,9 @@ check_nmi_handlers() {
 	bad=$(grep -E "$calls" "$dis" || true)
 	bad+=$(objdump -d --no-show-raw-insn --disassemble=damon_perf_vaddr_overflow "$vmlinux" |
 		grep -E '\block\b' || true)
-	if [ -n "$bad" ]; then
+	if ! grep -qE '^\s*[0-9a-f]+:' "$dis"; then
+		fail nmi_handlers "no instruction disassembled for the overflow handlers (objdump: $dis)"
+	elif [ -n "$bad" ]; then
 		fail nmi_handlers "$(echo "$bad" | head -n 3 | tr -s ' \t' ' ')"
 	else
 		ok nmi_handlers "$(grep -cE '^\s*[0-9a-f]+:' "$dis") instructions; calls: $(grep -oE 'call.*<[^>+]*' "$dis" | sed 's/.*<//' | sort -u | tr '\n' ' ')"
@@ -444,6 +469,32 @@ check_bench_doc() {
 	fi
 }
 
+# The harness's own regression tests (stdlib Python, synthetic inputs; no
+# kernel, VM or build).
+check_harness_selftest() {
+	local log=$log_dir/harness-selftest.log
+	if python3 -m unittest discover -s "$PROJ_ROOT/ci/tests" -p 'test_*.py' > "$log" 2>&1; then
+		ok harness_selftest "$(tail -n 3 "$log" | grep -m 1 '^Ran ')"
+	else
+		fail harness_selftest "$(grep -E '^(FAIL|ERROR):' "$log" | head -n 3 | tr '\n' ' ')(see $log)"
+	fi
+}
+
+# Print the KTAP of the cases: a case's note as "# " line before its result.
+write_ktap() {
+	local n=0 c res name note
+	echo "TAP version 13"
+	echo "1..$#"
+	for c in "$@"; do
+		n=$((n + 1))
+		IFS='|' read -r res name note <<< "$c"
+		case $res in
+		skip) echo "ok $n $name # SKIP $note" ;;
+		*) [ -z "$note" ] || echo "# $note"; echo "$res $n $name" ;;
+		esac
+	done
+}
+
 cleanup() {
 	posting_remove
 	if [ -n "$pristine" ]; then
@@ -452,30 +503,24 @@ cleanup() {
 		pristine=""
 	fi
 }
-trap cleanup EXIT
-
 all_checks=(check_export check_checkpatch check_nmi_path check_nmi_handlers
 	check_per_patch_build check_sparse check_kernel_doc check_docs
 	check_bench_doc check_variants
-	check_b4 check_git_am check_posting)
+	check_b4 check_git_am check_posting check_harness_selftest)
+
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
+trap cleanup EXIT
+
 for check in ${STATIC_CHECKS:-${all_checks[*]}}; do
 	declare -F "$check" > /dev/null ||
 		die "STATIC_CHECKS: no check $check (known: ${all_checks[*]})"
 	"$check"
 done
 cleanup
+if [ -n "${STATIC_CHECKS:-}" ]; then
+	not_run=$(printf '%s\n' "${all_checks[@]}" | grep -vxF -f <(printf '%s\n' $STATIC_CHECKS) | tr '\n' ' ' || true)
+	[ -z "$not_run" ] || skip static_checks_not_run "restricted run (STATIC_CHECKS): ${not_run% }"
+fi
 
-{
-	echo "TAP version 13"
-	echo "1..${#cases[@]}"
-	n=0
-	for c in "${cases[@]}"; do
-		n=$((n + 1))
-		IFS='|' read -r res name note <<< "$c"
-		case $res in
-		skip) echo "ok $n $name # SKIP $note" ;;
-		*) echo "$res $n $name"; [ -z "$note" ] || echo "# $note" ;;
-		esac
-	done
-} > "$out"
+write_ktap "${cases[@]}" > "$out"
 cat "$out"

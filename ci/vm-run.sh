@@ -104,7 +104,11 @@ rm -rf "$results"
 mkdir -p "$results"
 results=$(cd "$results" && pwd)
 
-cmdline="console=ttyS0 panic=-1 log_buf_len=16M loglevel=4"
+# loglevel=5: the console (console.log, what the verdict reads when the
+# guest hung or panicked before saving dmesg) gets KERN_WARNING and the
+# default level too: WARN, lockdep and hung-task reports and their stack
+# traces.  KERN_INFO (KUnit's KTAP) stays off the slow serial console.
+cmdline="console=ttyS0 panic=-1 log_buf_len=16M loglevel=5"
 cmdline+=" root=/dev/root rootfstype=9p ro"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=512000"
 cmdline+=" init=$PROJ_ROOT/ci/guest-init.sh"

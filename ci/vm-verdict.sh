@@ -1,34 +1,83 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Usage: vm-verdict.sh VM_RESULTS_DIR KTAP_DIR
+# Usage: vm-verdict.sh VM_RESULTS_DIR KTAP_DIR [EXPECTED_TESTS [KCONFIG]]
 #
 # Turn what the test VM left in VM_RESULTS_DIR into KTAP files in KTAP_DIR:
 #   kunit.log          the boot log (KUnit KTAP inside; ktap_summary --dmesg)
-#   selftest-<t>.ktap  each selftest's output; a non-zero exit status
-#                      (other than 4, skip) with no failed case in the KTAP
-#                      adds a failed case
+#   selftest-<t>.ktap  each selftest's output, for every program of the
+#                      tests.list the guest ran (guest-tests.sh copies it to
+#                      VM_RESULTS_DIR): a program that left no or empty
+#                      output is one failed case named after it (no plan
+#                      line, 1..0 # SKIP and missing cases: ktap_summary.py);
+#                      a non-zero exit status (other than 4, skip) with no
+#                      failed case in the KTAP adds a failed case
+#   selftests-list.ktap  tests_list_complete: the guest read a non-empty
+#                      tests.list that names every program of EXPECTED_TESTS
+#                      (the build's TEST_GEN_PROGS, make list_tests), when
+#                      given
 #   kernel-log.ktap    one case per class of kernel report: any WARN, BUG,
 #                      Oops, lockdep, KASAN, KCSAN, UBSAN, hung task, unknown NMI or
 #                      kmemleak report fails the run, and so does a taint
 #                      flag of a kernel bug: W (a WARN), D (an Oops), L (a
 #                      soft lockup) or B (a bad page); the test modules'
-#                      O and E are expected
+#                      O and E are expected; with KCONFIG (the booted
+#                      kernel's .config) a report class whose detector is
+#                      not built in is a SKIP with the reason, not a pass
+#
+# Diagnostics ("# ...") are printed before the result line they explain
+# (see ci/ktap_summary.py).
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-[ $# -eq 2 ] || die "usage: $0 VM_RESULTS_DIR KTAP_DIR"
-vmr=$1 out=$2
+case $# in
+2 | 3 | 4) ;;
+*) die "usage: $0 VM_RESULTS_DIR KTAP_DIR [EXPECTED_TESTS [KCONFIG]]" ;;
+esac
+vmr=$1 out=$2 expected=${3:-} kconfig=${4:-}
 mkdir -p "$out"
 
 cp "$vmr/boot-dmesg.txt" "$out/kunit.log" 2>/dev/null ||
 	: > "$out/kunit.log"
 
-for k in "$vmr"/selftests/*.ktap; do
-	[ -e "$k" ] || continue
-	t=$(basename "$k" .ktap)
+# The programs the guest was to run, and any other output it left.
+programs=$( { sed '/^$/d' "$vmr/tests.list" 2>/dev/null || true
+	for k in "$vmr"/selftests/*.ktap; do
+		[ ! -e "$k" ] || basename "$k" .ktap
+	done; } | sort -u)
+{
+	echo "TAP version 13"
+	echo "1..1"
+	missing=
+	if [ -n "$expected" ]; then
+		missing=$(sed '/^$/d' "$expected" 2>/dev/null | sort -u |
+			comm -23 - <(sed '/^$/d' "$vmr/tests.list" 2>/dev/null | sort -u) |
+			tr '\n' ' ')
+	fi
+	if [ ! -s "$vmr/tests.list" ]; then
+		echo "# the guest ran no tests.list (missing or empty)"
+		echo "not ok 1 tests_list_complete"
+	elif [ -n "$expected" ] && [ ! -s "$expected" ]; then
+		echo "# no expected program list: $expected"
+		echo "not ok 1 tests_list_complete"
+	elif [ -n "$missing" ]; then
+		echo "# not in the guest's tests.list: $missing"
+		echo "not ok 1 tests_list_complete"
+	else
+		echo "ok 1 tests_list_complete"
+	fi
+} > "$out/selftests-list.ktap"
+
+for t in $programs; do
+	k=$vmr/selftests/$t.ktap
 	rc=$(cat "$vmr/selftests/$t.rc" 2>/dev/null || echo missing)
+	if [ ! -s "$k" ]; then
+		printf 'TAP version 13\n1..1\n# %s\nnot ok 1 %s\n' \
+			"$([ -e "$k" ] && echo "no output, exit status $rc" || echo "did not run: no output file")" \
+			"$t" > "$out/selftest-$t.ktap"
+		continue
+	fi
 	cp "$k" "$out/selftest-$t.ktap"
 	case $rc in
 	0 | 4) ;;
@@ -49,12 +98,12 @@ ours=$(python3 "$PROJ_ROOT/ci/ktap_summary.py" --dmesg --name kunit "$out/kunit.
 	echo "TAP version 13"
 	echo "1..1"
 	total=$(echo "$ours" | awk '{print $2 + $4 + $6}')
+	echo "# kunit.py parse: ${kunit_py:-no result}; ktap_summary.py: $ours"
 	if [ -n "$kunit_py" ] && [ "${kunit_py%% *}" = "$total" ]; then
 		echo "ok 1 kunit_parsers_agree"
 	else
 		echo "not ok 1 kunit_parsers_agree"
 	fi
-	echo "# kunit.py parse: ${kunit_py:-no result}; ktap_summary.py: $ours"
 } > "$out/kunit-parser.ktap"
 
 # name|extended regex on the kernel log
@@ -68,6 +117,16 @@ readonly CHECKS=(
 	"no_hung_task|blocked for more than|soft lockup|rcu_sched self-detected stall|rcu: INFO"
 	"no_unknown_nmi|NMI received for unknown reason|Dazed and confused"
 )
+# The option that builds a check's detector in: without it (in KCONFIG) the
+# check cannot fail and is a SKIP, unless it found a report all the same.
+detector() {
+	case $1 in
+	no_lockdep_report) echo CONFIG_PROVE_LOCKING ;;
+	no_kasan_report) echo CONFIG_KASAN ;;
+	no_kcsan_report) echo CONFIG_KCSAN ;;
+	no_ubsan_report) echo CONFIG_UBSAN ;;
+	esac
+}
 log=$vmr/dmesg.txt
 [ -s "$log" ] || log=$vmr/console.log
 {
@@ -77,42 +136,56 @@ log=$vmr/dmesg.txt
 	for c in "${CHECKS[@]}"; do
 		n=$((n + 1))
 		name=${c%%|*} re=${c#*|}
+		opt=$(detector "$name")
 		if hits=$(grep -E "$re" "$log" 2>/dev/null | head -n 5) && [ -n "$hits" ]; then
-			echo "not ok $n $name"
 			echo "$hits" | sed 's/^/# /'
+			echo "not ok $n $name"
+		elif [ -n "$kconfig" ] && [ -n "$opt" ] && ! grep -q "^$opt=y" "$kconfig" 2>/dev/null; then
+			echo "ok $n $name # SKIP $opt not set in $kconfig"
 		else
 			echo "ok $n $name"
 		fi
 	done
 	n=$((n + 1))
-	if grep -q 'unreferenced object' "$vmr/kmemleak.txt" 2>/dev/null; then
+	# A kmemleak that disabled itself (an internal error, or kmemleak=off)
+	# scans nothing: that is a failure, not a clean scan.
+	kl=$vmr/kmemleak.txt
+	off=$(grep -h -m 1 -E 'kmemleak: (Kernel memory leak detector disabled|Kmemleak disabled)' \
+		"$log" "$vmr/boot-dmesg.txt" 2>/dev/null | head -n 1) || off=
+	if grep -q 'unreferenced object' "$kl" 2>/dev/null; then
+		head -n 20 "$kl" | sed 's/^/# /'
 		echo "not ok $n no_kmemleak_report"
-		head -n 20 "$vmr/kmemleak.txt" | sed 's/^/# /'
-	elif [ -r "$vmr/kmemleak.txt" ] && ! grep -q 'not available' "$vmr/kmemleak.txt"; then
-		echo "ok $n no_kmemleak_report"
-	else
+	elif [ -n "$off" ]; then
+		echo "# kmemleak disabled itself: $off"
 		echo "not ok $n no_kmemleak_report"
+	elif [ ! -r "$kl" ] || grep -q 'not available' "$kl"; then
 		echo "# kmemleak did not run (missing CONFIG_DEBUG_KMEMLEAK?)"
+		echo "not ok $n no_kmemleak_report"
+	elif grep -q 'scan refused' "$kl"; then
+		echo "# kmemleak is disabled: $(grep -m 1 'scan refused' "$kl")"
+		echo "not ok $n no_kmemleak_report"
+	else
+		echo "ok $n no_kmemleak_report"
 	fi
 	n=$((n + 1))
 	# B 32, D 128, W 512, L 16384 (admin-guide/tainted-kernels.rst)
 	taint=$(cat "$vmr/tainted.txt" 2>/dev/null) || taint=
 	case $taint in
 	'' | *[!0-9]*)
-		echo "not ok $n no_bug_taint"
 		echo "# the guest recorded no taint flags"
+		echo "not ok $n no_bug_taint"
 		;;
 	*)
 		bad=
 		for f in B:32 D:128 W:512 L:16384; do
 			[ $((taint & ${f#*:})) -eq 0 ] || bad+=${f%%:*}
 		done
+		echo "# tainted $taint at the end (at boot $(cat "$vmr/boot-tainted.txt" 2>/dev/null || echo '?'))${bad:+, flags $bad}"
 		if [ -z "$bad" ]; then
 			echo "ok $n no_bug_taint"
 		else
 			echo "not ok $n no_bug_taint"
 		fi
-		echo "# tainted $taint at the end (at boot $(cat "$vmr/boot-tainted.txt" 2>/dev/null || echo '?'))${bad:+, flags $bad}"
 		;;
 	esac
 	n=$((n + 1))
