@@ -13,6 +13,10 @@
 #                      seconds (default 3600) in the VM (results/soak/);
 #                      SOAK_BOOTS=n fresh boots, SOAK_PROFILE=kasan|kcsan
 #                      on a debug profile's kernel (results/soak-<profile>/)
+#   make hw-report     on a host running a kernel with the series, as root:
+#                      the checklist of each sampling PMU found (Intel PEBS,
+#                      AMD IBS Op, ibs_mprof) or EVENT=<pmu>:<config>..., as
+#                      a plain-text report in results/hw-report.txt
 #   make kernel-tree   provision kernel-tree/ (base + patches/)
 #   make kernel        build the test kernel into build/kernel
 #   make selftests     build the C++ selftests into build/selftests
@@ -29,7 +33,8 @@
 # UPSTREAM_BASE=commit (make posting: base-commit of upstream v7.3.4),
 # BENCH_KERNEL=bench|test BENCH_RUNS=n (make bench; ci/bench.sh),
 # DURATION=s SOAK_SEED=n SOAK_BOOTS=n SOAK_PROFILE=kasan|kcsan (make soak;
-# ci/soak.sh).
+# ci/soak.sh), EVENT=<pmu>:<config>[:<config1>[:<precise_ip>]] (make demo
+# and make hw-report with a real PMU).
 
 SHELL := /bin/bash
 ROOT := $(CURDIR)
@@ -43,11 +48,11 @@ SMP ?= 2
 MEM ?= 2048
 NODES ?= 1
 
-.PHONY: help demo check check-kasan check-kcsan bench soak deps kernel-tree kernel selftests export vm \
+.PHONY: help demo check check-kasan check-kcsan bench soak hw-report deps kernel-tree kernel selftests export vm \
 	static-checks posting clean
 
 help:
-	@sed -n '2,30p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,/^$$/p' Makefile | sed -e '/^$$/d' -e 's/^# \{0,1\}//'
 
 deps:
 	@ci/install-deps.sh
@@ -91,6 +96,10 @@ bench: kernel-tree
 
 soak: kernel-tree
 	@ci/soak.sh
+
+# Runs on the host, not in the VM; needs no kernel tree.
+hw-report:
+	@ci/hw-report.sh
 
 # Not on kernel-tree: provisioning would re-apply patches/ over commits not
 # yet exported; ci/prepare-posting.sh refuses when the two disagree.

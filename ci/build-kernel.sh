@@ -5,11 +5,12 @@
 #
 # Build kernel-tree/ with ccache into $BUILD/<variant>/ under the global
 # build lock (never two kernel builds at once).
-#   (none)          the test kernel: tinyconfig + vm + damon + debug
+#   (none)          the test kernel: tinyconfig + vm + damon + debug + guest
 #                   fragments; bzImage and modules
 #   bench           the benchmark kernel: the test kernel without the
 #                   debug fragment (no lockdep, PROVE_RCU, kmemleak or
-#                   debug objects, which distort timings); bzImage and
+#                   debug objects, which distort timings) and without the
+#                   guest fragment (KVM, only for a test); bzImage and
 #                   modules, into $BUILD/kernel-bench/
 #   kasan, kcsan    the debug profiles of make check-kasan / check-kcsan:
 #                   the test kernel plus configs/<name>.config; bzImage
@@ -27,7 +28,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 readonly CFG=$PROJ_ROOT/configs
-readonly MAIN_FRAGS=("$CFG/vm.config" "$CFG/damon.config" "$CFG/debug.config")
+readonly MAIN_FRAGS=("$CFG/vm.config" "$CFG/damon.config" "$CFG/debug.config"
+	"$CFG/guest.config")
 
 variant=${1:-}
 [ -d "$KTREE/.git" ] || die "no kernel-tree/: run 'make kernel-tree' first"

@@ -20,8 +20,13 @@
 # and the named PMU samples the generator for real, e.g.
 #   EVENT=ibs_op:0                  AMD IBS Op (type from
 #                                   /sys/bus/event_source/devices/ibs_op)
-#   EVENT=cpu:0x1cd:0x3:1           Intel PEBS load latency (mem-loads,
-#                                   ldlat 3, precise_ip 1)
+#   EVENT=cpu:0x20d1:0:1            Intel PEBS, MEM_LOAD_RETIRED.L3_MISS
+#                                   (precise_ip 1; cpu_core on hybrid
+#                                   parts).  Not mem-loads (0x1cd, ldlat in
+#                                   config1): on Sapphire Rapids and the
+#                                   P-cores of Alder/Raptor Lake it needs
+#                                   its aux event as group leader, which
+#                                   DAMON does not create (-ENODATA)
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"

@@ -16,8 +16,12 @@ whether a commit replaced them) and the per-CPU sample counts summed:
         {"index": 0, "attr": {...}, "counters": true, "paddr": true,
          "armed": true, "sample_type": ..., "cpus": {"0": "active", ...},
          "counter_addrs": {"0": ..., ...},
-         "nr_cpus": 4, "nr_accepted": ..., "nr_invalid": ...,
-         "nr_dropped": ...}]}
+         "nr_cpus": 4, "nr_errored": 0, "nr_accepted": ...,
+         "nr_invalid": ..., "nr_dropped": ..., "nr_foreign": ...}]}
+
+nr_cpus and nr_errored count the counters as damon_perf_read_stats() does:
+a counter in the error state (the PMU refused it) is errored, any other is
+a CPU the event samples on.
 
 Run as root with the drgn CLI (Debian bookworm's python3-drgn 0.0.22 has no
 get_default_prog()):
@@ -43,7 +47,7 @@ ATTR_FIELDS = [
     ['exclude_hv', bool], ['freq', bool], ['sample_freq', int],
     ['sample_period', int], ['precise_ip', int],
 ]
-COUNTERS = ['nr_accepted', 'nr_invalid', 'nr_dropped']
+COUNTERS = ['nr_accepted', 'nr_invalid', 'nr_dropped', 'nr_foreign']
 
 
 def local_value(obj):
@@ -67,6 +71,7 @@ def perf_to_dict(perf, states):
         'cpus': {},
         'counter_addrs': {},
         'nr_cpus': 0,
+        'nr_errored': 0,
     }
     for name in COUNTERS:
         out[name] = 0
@@ -83,7 +88,11 @@ def perf_to_dict(perf, states):
             state = event.state.value_()
             out['cpus'][str(cpu)] = states.get(state, state)
             out['counter_addrs'][str(cpu)] = event.value_()
-            out['nr_cpus'] += 1
+            # as damon_perf_read_stats(): a refused counter is errored
+            if states.get(state) == 'error':
+                out['nr_errored'] += 1
+            else:
+                out['nr_cpus'] += 1
         else:
             out['cpus'][str(cpu)] = None
         for name in COUNTERS:

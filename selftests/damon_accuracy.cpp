@@ -52,8 +52,8 @@
  *     exits 0 when precision and recall are >= 90%.
  *     DAMON_DEMO_EVENT=<pmu>:<config>[:<config1>[:<precise_ip>]] (pmu a
  *     name in /sys/bus/event_source/devices or a type number, configs
- *     as the PMU's format/ says, e.g. ibs_op:0 or cpu:0x1cd:3:1 for
- *     PEBS mem-loads with a latency threshold) samples with that real
+ *     as the PMU's format/ says, e.g. ibs_op:0 or cpu:0x20d1:0:1 for
+ *     PEBS MEM_LOAD_RETIRED.L3_MISS) samples with that real
  *     PMU instead of the test PMU, without replay, at
  *     $DAMON_DEMO_FREQ (default 4000) samples per second and CPU.
  *

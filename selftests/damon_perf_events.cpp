@@ -76,7 +76,8 @@ const char *const event_files[] = {
 	"sample_period", "precise_ip",
 };
 const char *const stat_files[] = {
-	"nr_accepted", "nr_invalid", "nr_dropped", "nr_cpus",
+	"nr_accepted", "nr_invalid", "nr_dropped", "nr_foreign", "nr_cpus",
+	"nr_errored",
 };
 const char *const sample_stat_files[] = {
 	"pushed", "dropped_full", "dropped_nested", "dropped_no_owner",
@@ -201,7 +202,7 @@ void tree_cases(ktap::writer &t, const damon_sysfs::session &s)
 
 	const damon_sysfs::perf_event e = ctx.get_perf_event(0);
 	const std::pair<const char *, const char *> defaults[] = {
-		{ "type", "0" }, { "config", "0x0" }, { "config1", "0x0" },
+		{ "type", "none" }, { "config", "0x0" }, { "config1", "0x0" },
 		{ "config2", "0x0" }, { "sample_phys_addr", "N" },
 		{ "exclude_kernel", "N" }, { "exclude_hv", "N" },
 		{ "freq", "Y" }, { "sample_freq", "4000" },
@@ -223,6 +224,8 @@ void tree_cases(ktap::writer &t, const damon_sysfs::session &s)
 		{ { "config1", "0xFFFFFFFFFFFFFFFF" },
 		  { "config1", "0xffffffffffffffff" } },
 		{ { "type", "0x10" }, { "type", "16" } },
+		{ { "type", "2147483647" }, { "type", "2147483647" } },
+		{ { "type", "none" }, { "type", "none" } },
 		{ { "exclude_kernel", "1" }, { "exclude_kernel", "Y" } },
 		{ { "exclude_kernel", "off" }, { "exclude_kernel", "N" } },
 		{ { "freq", "n" }, { "freq", "N" } },
@@ -256,7 +259,8 @@ void bad_input_cases(ktap::writer &t, const damon_sysfs::session &s)
 		{ nr, "-1", -EINVAL }, { nr, "17", -EINVAL },
 		{ nr, "abc", -EINVAL }, { nr, "99999999999", -ERANGE },
 		{ "type", "4294967296", -EINVAL }, { "type", "-1", -EINVAL },
-		{ "type", "x", -EINVAL },
+		{ "type", "x", -EINVAL }, { "type", "2147483648", -EINVAL },
+		{ "type", "nonee", -EINVAL },
 		{ "config", "18446744073709551616", -ERANGE },
 		{ "config", "0x1g", -EINVAL }, { "config", "\n", -EINVAL },
 		{ "config1", "-5", -EINVAL }, { "config2", "1.5", -EINVAL },
@@ -297,6 +301,31 @@ void bad_input_cases(ktap::writer &t, const damon_sysfs::session &s)
 
 	show_log(t, lines);
 	t.result(lines.empty(), "bad_input_quiet");
+}
+
+/*
+ * "on" with an event whose type was never written: no default event, which
+ * on most machines would give no data address and make every region idle.
+ */
+void no_type_case(ktap::writer &t, const damon_sysfs::session &s)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	monitor::kmsg log;
+	int err;
+
+	err = setup_paddr(kd, 256 * mib, 320 * mib, {});
+	if (!err)
+		err = kd.get_context(0).set_nr_perf_events(1);
+	if (!err)
+		err = kd.start();
+	t.diagf("event without type: %s", err_name(err).c_str());
+	const std::vector<std::string> lines = log.lines();
+
+	show_log(t, lines);
+	t.result(err == -EINVAL && !kd.running() &&
+			 log_has(lines, "perf event 0", "no PMU type"),
+		 "start_no_type_einval");
+	s.reset();
 }
 
 /* "on" with an event that no PMU takes. */
@@ -903,10 +932,11 @@ int run()
 
 	require_perf_events_or_skip(s);
 
-	ktap::writer t(28);
+	ktap::writer t(29);
 
 	tree_cases(t, s);
 	bad_input_cases(t, s);
+	no_type_case(t, s);
 	unknown_type_cases(t, s);
 
 	test_pmu::pmu pmu;

@@ -72,7 +72,8 @@ const char *const event_files[] = {
 	"sample_period", "precise_ip",
 };
 const char *const event_stat_files[] = {
-	"nr_accepted", "nr_invalid", "nr_dropped", "nr_cpus",
+	"nr_accepted", "nr_invalid", "nr_dropped", "nr_foreign", "nr_cpus",
+	"nr_errored",
 };
 const char *const sample_stat_files[] = {
 	"pushed", "dropped_full", "dropped_nested", "dropped_no_owner",

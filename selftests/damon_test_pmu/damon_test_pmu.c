@@ -53,6 +53,41 @@
  *	pin=<bool>		events pin the module (default Y; load time
  *				only, read-only afterwards)
  *
+ *	The next three make the PMU follow rules of real ones that an
+ *	idealized PMU does not, each from what the real driver looks at:
+ *
+ *	exclusive=<bool>	one active event per CPU, as AMD IBS Op and
+ *				the IBS Memory Profiler: pmu->add fails with
+ *				-ENOSPC while another event of this PMU is
+ *				active on the CPU (perf_ibs_add()), and perf
+ *				puts a pinned event into the error state
+ *				(default N)
+ *	busy_cpus=<cpulist>	pmu->add fails with -ENOSPC on these CPUs, as
+ *				when another user (perf record) holds the
+ *				one unit of an exclusive PMU (default: empty)
+ *	batch=<n>		emulate Intel large PEBS: an event that
+ *				intel_pmu_hw_config() would give auto-reload
+ *				and large PEBS (precise_ip set, not freq,
+ *				not wakeup_events without watermark, and
+ *				sample_type within the large PEBS flags that
+ *				matter here: ADDR, DATA_SRC, PHYS_ADDR, ...)
+ *				hands only the last sample of each <n> to the
+ *				overflow handler; the others go where
+ *				__intel_pmu_pebs_events() sends them,
+ *				perf_event_output(), which a kernel counter
+ *				has no buffer for: they are lost
+ *				(default 0: off)
+ *	guest=<percent>		this share of the samples is taken "in a
+ *				guest": the module registers perf's guest
+ *				callbacks (perf_register_guest_info_callbacks(),
+ *				as KVM does) and its state callback answers
+ *				PERF_GUEST_ACTIVE while the overflow handler
+ *				runs for such a sample, so perf_guest_state()
+ *				tells, as for a sample whose NMI hit a vCPU.
+ *				Needs CONFIG_GUEST_PERF_EVENTS (selected by
+ *				KVM) and no KVM module that registered them;
+ *				load time only (default 0)
+ *
  * debugfs, /sys/kernel/debug/damon_test_pmu/
  *	addrs (read, write)
  *		The addresses samples carry.  Each write is one line:
@@ -95,10 +130,15 @@
  *		samples_data_src, samples_omitted (made with omit_flags),
  *		samples_foreign (no vaddr: another task was interrupted),
  *		samples_excluded (not made: exclude_* matched),
- *		samples_no_regs (made with zeroed registers), events_inited,
- *		events_failed (every event_init of this PMU's type that
- *		failed), events_fail_injected (those failed by fail_cpus),
- *		events_active (inited and not destroyed yet).
+ *		samples_no_regs (made with zeroed registers),
+ *		samples_batch_lost (made but not handed to the overflow
+ *		handler, see batch=), samples_guest (made "in a guest", see
+ *		guest=), events_inited, events_failed (every
+ *		event_init of this PMU's type that failed),
+ *		events_fail_injected (those failed by fail_cpus),
+ *		events_active (inited and not destroyed yet), events_batched
+ *		(inited as large PEBS, see batch=), adds_refused (pmu->add
+ *		calls refused by exclusive= or busy_cpus=).
  *
  * The hrtimer path takes no lock, allocates nothing and does not print.
  */
@@ -176,6 +216,8 @@ struct dtp_event {
 	u64 seq;
 	/* when the next sample is due, in ktime_get_ns() time */
 	u64 due;
+	/* Intel would run this event with large PEBS (see batch=) */
+	bool large_pebs;
 };
 
 static struct dtp_addrs __rcu *dtp_addrs;
@@ -200,6 +242,162 @@ static atomic_long_t dtp_events_inited = ATOMIC_LONG_INIT(0);
 static atomic_long_t dtp_events_failed = ATOMIC_LONG_INIT(0);
 static atomic_long_t dtp_events_fail_injected = ATOMIC_LONG_INIT(0);
 static atomic_long_t dtp_events_active = ATOMIC_LONG_INIT(0);
+static atomic_long_t dtp_samples_batch_lost = ATOMIC_LONG_INIT(0);
+static atomic_long_t dtp_events_batched = ATOMIC_LONG_INIT(0);
+static atomic_long_t dtp_adds_refused = ATOMIC_LONG_INIT(0);
+static atomic_long_t dtp_samples_guest = ATOMIC_LONG_INIT(0);
+
+/* guest */
+
+static unsigned int dtp_guest;
+module_param_named(guest, dtp_guest, uint, 0444);
+MODULE_PARM_DESC(guest,
+		 "percent of samples taken in a guest, 0..100 (default 0; needs CONFIG_GUEST_PERF_EVENTS)");
+
+/* Set while the overflow handler runs for a sample taken "in a guest". */
+static DEFINE_PER_CPU(bool, dtp_in_guest);
+
+#ifdef CONFIG_GUEST_PERF_EVENTS
+static unsigned int dtp_guest_state(void)
+{
+	return this_cpu_read(dtp_in_guest) ? PERF_GUEST_ACTIVE | PERF_GUEST_USER :
+					     0;
+}
+
+static unsigned long dtp_guest_get_ip(void)
+{
+	return 0;
+}
+
+static struct perf_guest_info_callbacks dtp_guest_cbs = {
+	.state		= dtp_guest_state,
+	.get_ip		= dtp_guest_get_ip,
+};
+
+static int dtp_guest_register(void)
+{
+	if (!dtp_guest)
+		return 0;
+	if (dtp_guest > 100) {
+		pr_err("guest=%u is not a percentage\n", dtp_guest);
+		return -EINVAL;
+	}
+	perf_register_guest_info_callbacks(&dtp_guest_cbs);
+	return 0;
+}
+
+static void dtp_guest_unregister(void)
+{
+	if (dtp_guest)
+		perf_unregister_guest_info_callbacks(&dtp_guest_cbs);
+}
+#else
+static int dtp_guest_register(void)
+{
+	if (!dtp_guest)
+		return 0;
+	pr_err("guest= needs CONFIG_GUEST_PERF_EVENTS\n");
+	return -EOPNOTSUPP;
+}
+
+static void dtp_guest_unregister(void)
+{
+}
+#endif
+
+/* Whether sample @seq is taken in a guest (see guest=). */
+static bool dtp_sample_in_guest(u64 seq)
+{
+	u64 rem;
+
+	if (!dtp_guest)
+		return false;
+	div64_u64_rem(seq, 100, &rem);
+	return rem < dtp_guest;
+}
+
+/* exclusive, busy_cpus and batch */
+
+static bool dtp_exclusive;
+module_param_named(exclusive, dtp_exclusive, bool, 0644);
+MODULE_PARM_DESC(exclusive,
+		 "one active event per CPU, as AMD IBS (default N)");
+
+static unsigned int dtp_batch;
+module_param_named(batch, dtp_batch, uint, 0644);
+MODULE_PARM_DESC(batch,
+		 "emulate Intel large PEBS: 1 sample in <batch> reaches the handler (default 0: off)");
+
+/* The event that holds a CPU's unit in exclusive mode. */
+static DEFINE_PER_CPU(struct perf_event *, dtp_unit_owner);
+/*
+ * Read by pmu->add with IRQs off and perf's raw context lock held, so no
+ * lock: its bits are set and cleared one by one, atomically.
+ */
+static struct cpumask dtp_busy_cpus;
+
+static int dtp_busy_cpus_set(const char *val, const struct kernel_param *kp)
+{
+	cpumask_var_t mask;
+	char *buf;
+	int err, cpu;
+
+	buf = kstrdup(val, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	if (!zalloc_cpumask_var(&mask, GFP_KERNEL)) {
+		err = -ENOMEM;
+		goto out_free_buf;
+	}
+	err = cpulist_parse(strim(buf), mask);
+	if (err)
+		goto out_free_mask;
+	for_each_possible_cpu(cpu)
+		assign_bit(cpu, cpumask_bits(&dtp_busy_cpus),
+			   cpumask_test_cpu(cpu, mask));
+out_free_mask:
+	free_cpumask_var(mask);
+out_free_buf:
+	kfree(buf);
+	return err;
+}
+
+static int dtp_busy_cpus_get(char *buffer, const struct kernel_param *kp)
+{
+	return scnprintf(buffer, PAGE_SIZE, "%*pbl\n",
+			 cpumask_pr_args(&dtp_busy_cpus));
+}
+
+static const struct kernel_param_ops dtp_busy_cpus_ops = {
+	.set = dtp_busy_cpus_set,
+	.get = dtp_busy_cpus_get,
+};
+module_param_cb(busy_cpus, &dtp_busy_cpus_ops, NULL, 0644);
+MODULE_PARM_DESC(busy_cpus,
+		 "CPUs (a cpulist) on which pmu->add fails with -ENOSPC (default: none)");
+
+/*
+ * The sample types that keep large PEBS possible, of those a consumer of
+ * this PMU may ask for (LARGE_PEBS_FLAGS in arch/x86/events/perf_event.h).
+ */
+#define DTP_LARGE_PEBS_FLAGS						\
+	(PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_ADDR |		\
+	 PERF_SAMPLE_ID | PERF_SAMPLE_CPU | PERF_SAMPLE_STREAM_ID |	\
+	 PERF_SAMPLE_DATA_SRC | PERF_SAMPLE_IDENTIFIER |		\
+	 PERF_SAMPLE_TRANSACTION | PERF_SAMPLE_PHYS_ADDR |		\
+	 PERF_SAMPLE_REGS_INTR | PERF_SAMPLE_REGS_USER |		\
+	 PERF_SAMPLE_PERIOD | PERF_SAMPLE_CODE_PAGE_SIZE |		\
+	 PERF_SAMPLE_WEIGHT_TYPE)
+
+/* Whether intel_pmu_hw_config() would give @attr large PEBS. */
+static bool dtp_large_pebs(const struct perf_event_attr *attr)
+{
+	if (!attr->precise_ip)
+		return false;
+	if (attr->freq || (attr->wakeup_events && !attr->watermark))
+		return false;
+	return !(attr->sample_type & ~DTP_LARGE_PEBS_FLAGS);
+}
 
 /* fail_cpus and fail_errno */
 
@@ -384,6 +582,7 @@ static void dtp_sample(struct dtp_event *pe)
 	struct pt_regs *regs = get_irq_regs();
 	perf_overflow_handler_t handler;
 	struct perf_sample_data data;
+	unsigned int batch;
 
 	if (dtp_excluded(event, regs)) {
 		atomic_long_inc(&dtp_samples_excluded);
@@ -400,12 +599,30 @@ static void dtp_sample(struct dtp_event *pe)
 	pe->seq++;
 	local64_inc(&event->count);
 	this_cpu_inc(dtp_samples);
+	batch = READ_ONCE(dtp_batch);
+	if (pe->large_pebs && batch > 1) {
+		u64 rem;
+
+		div64_u64_rem(pe->seq, batch, &rem);
+		if (rem) {
+			/* perf_event_output() of a record, no buffer */
+			atomic_long_inc(&dtp_samples_batch_lost);
+			return;
+		}
+	}
 	/*
 	 * perf_event_overflow() is not exported to modules: hand the sample
 	 * to the event's overflow handler directly (a kernel counter's
 	 * handler, or perf_event_output_*() for user space).
 	 */
 	handler = READ_ONCE(event->overflow_handler);
+	if (dtp_sample_in_guest(pe->seq)) {
+		atomic_long_inc(&dtp_samples_guest);
+		this_cpu_write(dtp_in_guest, true);
+		handler(event, &data, regs);
+		this_cpu_write(dtp_in_guest, false);
+		return;
+	}
 	handler(event, &data, regs);
 }
 
@@ -488,8 +705,20 @@ static void dtp_stop(struct perf_event *event, int flags)
 	hrtimer_try_to_cancel(&pe->timer);
 }
 
+/*
+ * Take the CPU's unit, as perf_ibs_add() does, when the PMU is exclusive or
+ * the CPU is busy.  perf puts a pinned event that fails here into the error
+ * state, a flexible one waits for its next turn.
+ */
 static int dtp_add(struct perf_event *event, int flags)
 {
+	if (cpumask_test_cpu(smp_processor_id(), &dtp_busy_cpus) ||
+	    (READ_ONCE(dtp_exclusive) && this_cpu_read(dtp_unit_owner))) {
+		atomic_long_inc(&dtp_adds_refused);
+		return -ENOSPC;
+	}
+	if (READ_ONCE(dtp_exclusive))
+		this_cpu_write(dtp_unit_owner, event);
 	event->hw.state = PERF_HES_STOPPED | PERF_HES_UPTODATE;
 	if (flags & PERF_EF_START)
 		dtp_start(event, PERF_EF_RELOAD);
@@ -509,6 +738,8 @@ static void dtp_del(struct perf_event *event, int flags)
 
 	dtp_stop(event, PERF_EF_UPDATE);
 	hrtimer_cancel(&pe->timer);
+	if (this_cpu_read(dtp_unit_owner) == event)
+		this_cpu_write(dtp_unit_owner, NULL);
 }
 
 /* The count is kept up to date by the timer callback. */
@@ -543,6 +774,8 @@ static int dtp_check_event(struct perf_event *event)
 		return -EINVAL;
 	if (has_branch_stack(event) || attr->sigtrap)
 		return -EOPNOTSUPP;
+	if (attr->precise_ip > 3)
+		return -EOPNOTSUPP;
 
 	if (attr->freq) {
 		if (!attr->sample_freq)
@@ -560,11 +793,14 @@ static int dtp_check_event(struct perf_event *event)
 static int dtp_event_init(struct perf_event *event)
 {
 	struct dtp_event *pe;
+	bool large_pebs;
 	int err;
 
 	if (event->attr.type != dtp_pmu.type)
 		return -ENOENT;
 
+	/* from the attributes as given, before freq mode is converted */
+	large_pebs = dtp_large_pebs(&event->attr);
 	err = dtp_check_event(event);
 	if (err)
 		goto err_out;
@@ -577,6 +813,9 @@ static int dtp_event_init(struct perf_event *event)
 	hrtimer_setup(&pe->timer, dtp_timer_fn, CLOCK_MONOTONIC,
 		      HRTIMER_MODE_REL_PINNED_HARD);
 	pe->event = event;
+	pe->large_pebs = large_pebs;
+	if (large_pebs)
+		atomic_long_inc(&dtp_events_batched);
 	event->pmu_private = pe;
 	event->destroy = dtp_destroy;
 	atomic_long_inc(&dtp_events_inited);
@@ -899,10 +1138,14 @@ static int dtp_stats_show(struct seq_file *m, void *unused)
 	dtp_show_counter(m, "samples_foreign", &dtp_samples_foreign);
 	dtp_show_counter(m, "samples_excluded", &dtp_samples_excluded);
 	dtp_show_counter(m, "samples_no_regs", &dtp_samples_no_regs);
+	dtp_show_counter(m, "samples_batch_lost", &dtp_samples_batch_lost);
+	dtp_show_counter(m, "samples_guest", &dtp_samples_guest);
 	dtp_show_counter(m, "events_inited", &dtp_events_inited);
 	dtp_show_counter(m, "events_failed", &dtp_events_failed);
 	dtp_show_counter(m, "events_fail_injected", &dtp_events_fail_injected);
 	dtp_show_counter(m, "events_active", &dtp_events_active);
+	dtp_show_counter(m, "events_batched", &dtp_events_batched);
+	dtp_show_counter(m, "adds_refused", &dtp_adds_refused);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(dtp_stats);
@@ -924,15 +1167,20 @@ static int __init dtp_init(void)
 	debugfs_create_file("stats", 0444, dir, NULL, &dtp_stats_fops);
 	dtp_dir = dir;
 
+	err = dtp_guest_register();
+	if (err)
+		goto err_debugfs;
 	if (!dtp_pin)
 		dtp_pmu.module = NULL;
 	err = perf_pmu_register(&dtp_pmu, KBUILD_MODNAME, -1);
 	if (err) {
 		pr_err("cannot register the PMU: %d\n", err);
-		goto err_debugfs;
+		goto err_guest;
 	}
 	return 0;
 
+err_guest:
+	dtp_guest_unregister();
 err_debugfs:
 	debugfs_remove_recursive(dtp_dir);
 err_out:
@@ -943,6 +1191,7 @@ static void __exit dtp_exit(void)
 {
 	/* no event is left: each one holds a reference to this module */
 	perf_pmu_unregister(&dtp_pmu);
+	dtp_guest_unregister();
 	/* waits for the file operations in progress; no new ones start */
 	debugfs_remove_recursive(dtp_dir);
 	dtp_addrs_free(rcu_dereference_protected(dtp_addrs, true));

@@ -420,6 +420,20 @@ int perf_event::get_stats(perf_event_stats &st) const
 		err = get("stats/nr_dropped", st.nr_dropped);
 	if (!err)
 		err = get("stats/nr_cpus", st.nr_cpus);
+	/*
+	 * Newer than the others: a kernel without them reads as 0, so that
+	 * a test's verdict on an older series shows what it was written for
+	 * (damon_perf_events' tree_shape requires the files).
+	 */
+	for (auto f : { std::make_pair("stats/nr_foreign", &st.nr_foreign),
+			std::make_pair("stats/nr_errored", &st.nr_errored) }) {
+		int e = err ? 0 : get(f.first, *f.second);
+
+		if (e == -ENOENT)
+			*f.second = 0;
+		else if (e)
+			err = e;
+	}
 	return err;
 }
 

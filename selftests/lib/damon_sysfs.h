@@ -143,7 +143,9 @@ struct perf_event_stats {
 	unsigned long nr_accepted = 0;
 	unsigned long nr_invalid = 0;
 	unsigned long nr_dropped = 0;
+	unsigned long nr_foreign = 0;
 	unsigned long nr_cpus = 0;
+	unsigned long nr_errored = 0;
 };
 
 class perf_event : public node {

@@ -1,0 +1,635 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * DAMON's perf events sampler against the rules of real PMUs, which the
+ * test PMU (selftests/damon_test_pmu/) emulates from the attributes the
+ * real drivers look at:
+ *
+ * - Intel large PEBS (batch=): in period mode with precise_ip, a counter
+ *   without wakeup_events gets auto-reload and large PEBS, and all records
+ *   of a PEBS buffer but the last bypass the overflow handler.  DAMON's
+ *   counters must never qualify; a user-space event that does shows that
+ *   the emulation is live.
+ * - One event per CPU (exclusive=, as AMD IBS Op and the IBS Memory
+ *   Profiler): an online commit that changes an event keeps sampling.
+ * - A PMU held by another user (busy_cpus=): "on" fails with EBUSY and a
+ *   message naming event and CPU when every CPU refuses; a CPU that
+ *   refuses is counted in nr_errored, not nr_cpus, and samples again
+ *   once the PMU is free.
+ * - A paused context, and one whose schemes' watermarks deactivate it,
+ *   makes no samples (its counters are disarmed), and samples again
+ *   when it goes on.
+ * - Per-CPU counters sample every process: in a vaddr context, the
+ *   samples of busy processes that are not targets are counted as
+ *   foreign and take no room in the report rings, so the reports of a
+ *   lightly running target are neither dropped nor diluted by unmatched
+ *   ones.
+ * - Samples taken while a guest ran (guest=, which answers perf's
+ *   perf_guest_state() as KVM does): their virtual addresses are the
+ *   guest's, so a vaddr context does not take them and a paddr context
+ *   does not translate them; a physical address the PMU gives (as IBS
+ *   does for guests) is still used.
+ *
+ * SKIPs when not root, without DAMON sysfs or perf events in it, or
+ * without the test PMU module.
+ */
+#include "lib/damon_sysfs.h"
+#include "lib/ktap.h"
+#include "lib/monitor.h"
+#include "lib/test_pmu.h"
+#include "lib/test_util.h"
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <linux/perf_event.h>
+#include <string>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace monitor;
+using damon_sysfs::perf_event_attr;
+using damon_sysfs::perf_event_stats;
+
+const unsigned long mib = 1ul << 20;
+
+unsigned long pmu_stat(const test_pmu::pmu &pmu, const char *key)
+{
+	kmod::values v;
+
+	if (pmu.read_stats(v))
+		return ~0ul;
+	auto it = v.find(key);
+	return it == v.end() ? ~0ul : it->second;
+}
+
+/* A test PMU event sampling at @freq per second. */
+perf_event_attr pmu_event(const test_pmu::pmu &pmu, unsigned long freq = 200)
+{
+	perf_event_attr a;
+
+	a.type = static_cast<unsigned long>(pmu.type());
+	a.sample_freq = freq;
+	a.sample_phys_addr = true;
+	return a;
+}
+
+/* kdamond 0 of a reset session: paddr monitoring with @events. */
+int setup(const damon_sysfs::session &s,
+	  const std::vector<perf_event_attr> &events)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	damon_sysfs::paddr_monitor m;
+	int err;
+
+	s.reset();
+	err = s.set_nr_kdamonds(1);
+	if (!err)
+		err = damon_sysfs::configure_paddr_monitor(kd, m);
+	return err ? err : kd.get_context(0).set_perf_events(events);
+}
+
+bool event_stats(const damon_sysfs::kdamond &kd, unsigned int idx,
+		 perf_event_stats &st)
+{
+	return !kd.state("update_sample_stats") &&
+	       !kd.get_context(0).get_perf_event(idx).get_stats(st);
+}
+
+/* The test PMU's samples grow by at least @min within @window. */
+bool samples_grow(const ktap::writer &t, const test_pmu::pmu &pmu,
+		  const std::string &key, unsigned long min,
+		  std::chrono::milliseconds window)
+{
+	const unsigned long s0 = pmu_stat(pmu, key.c_str());
+
+	std::this_thread::sleep_for(window);
+	const unsigned long s1 = pmu_stat(pmu, key.c_str());
+
+	t.diagf("%s: %lu -> %lu in %lld ms (want +%lu)", key.c_str(), s0, s1,
+		static_cast<long long>(window.count()), min);
+	return s0 != ~0ul && s1 != ~0ul && s1 >= s0 + min;
+}
+
+/* No sample is made for @window, after @settle for a disarm to land. */
+bool samples_still(const ktap::writer &t, const test_pmu::pmu &pmu)
+{
+	std::this_thread::sleep_for(300ms);
+	const unsigned long s0 = pmu_stat(pmu, "samples");
+
+	std::this_thread::sleep_for(1s);
+	const unsigned long s1 = pmu_stat(pmu, "samples");
+
+	t.diagf("samples: %lu -> %lu in 1000 ms (want no change)", s0, s1);
+	return s0 != ~0ul && s1 == s0;
+}
+
+bool log_names(const std::vector<std::string> &lines, const std::string &a,
+	       const std::string &b)
+{
+	for (const std::string &l : lines)
+		if (l.find(a) != std::string::npos &&
+		    l.find(b) != std::string::npos)
+			return true;
+	return false;
+}
+
+/* perf_event_open() of a test PMU event Intel would run as large PEBS. */
+int open_large_pebs_event(const test_pmu::pmu &pmu)
+{
+	struct ::perf_event_attr a;
+
+	std::memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.type = static_cast<__u32>(pmu.type());
+	a.sample_period = 100000;	/* ns: 10000 samples a second */
+	a.sample_type = PERF_SAMPLE_ADDR | PERF_SAMPLE_DATA_SRC;
+	a.precise_ip = 1;
+	return static_cast<int>(syscall(SYS_perf_event_open, &a, -1, 0, -1, 0));
+}
+
+/*
+ * A1: the emulation is live (a user-space event that qualifies loses
+ * samples), and DAMON's period-mode precise event does not qualify.
+ */
+void large_pebs_cases(ktap::writer &t, const damon_sysfs::session &s,
+		      const test_pmu::pmu &pmu)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	perf_event_attr a = pmu_event(pmu);
+	unsigned long batched, lost;
+	bool ok;
+	int fd;
+
+	ok = !pmu.set_param("batch", "8");
+	batched = pmu_stat(pmu, "events_batched");
+	lost = pmu_stat(pmu, "samples_batch_lost");
+	fd = ok ? open_large_pebs_event(pmu) : -1;
+	if (fd >= 0) {
+		std::this_thread::sleep_for(300ms);
+		close(fd);
+	}
+	t.diagf("user-space event: fd %d, batched +%lu, lost +%lu", fd,
+		pmu_stat(pmu, "events_batched") - batched,
+		pmu_stat(pmu, "samples_batch_lost") - lost);
+	t.result(fd >= 0 && pmu_stat(pmu, "events_batched") == batched + 1 &&
+			 pmu_stat(pmu, "samples_batch_lost") > lost,
+		 "large_pebs_emulation_loses_samples");
+
+	a.freq = false;
+	a.sample_period = 1000000;	/* ns: 1000 samples a second */
+	a.precise_ip = 1;
+	batched = pmu_stat(pmu, "events_batched");
+	lost = pmu_stat(pmu, "samples_batch_lost");
+	ok = !setup(s, { a }) && start_kdamond(t, kd) &&
+	     samples_grow(t, pmu, "samples", 200, 1000ms);
+	t.diagf("DAMON's event: batched +%lu, lost +%lu",
+		pmu_stat(pmu, "events_batched") - batched,
+		pmu_stat(pmu, "samples_batch_lost") - lost);
+	ok = ok && pmu_stat(pmu, "events_batched") == batched &&
+	     pmu_stat(pmu, "samples_batch_lost") == lost;
+	t.result(ok && !kd.stop(), "period_precise_event_not_batched");
+	pmu.set_param("batch", "0");
+	s.reset();
+}
+
+/* A2: an online commit that changes an event on an exclusive PMU. */
+void exclusive_commit_case(ktap::writer &t, const damon_sysfs::session &s,
+			   const test_pmu::pmu &pmu)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	const unsigned long cpus = nr_cpus();
+	perf_event_stats st;
+	bool ok;
+
+	ok = !pmu.set_param("exclusive", "Y") &&
+	     !setup(s, { pmu_event(pmu) }) && start_kdamond(t, kd) &&
+	     samples_grow(t, pmu, "samples", cpus * 50, 1000ms);
+	ok = ok && !kd.get_context(0).get_perf_event(0).set("sample_freq", "150") &&
+	     !kd.state("commit");
+	/* the new counters sample, on every CPU */
+	ok = ok && samples_grow(t, pmu, "samples", cpus * 50, 1000ms);
+	ok = ok && event_stats(kd, 0, st);
+	t.diagf("after the commit: nr_cpus %lu nr_errored %lu accepted+invalid %lu; adds refused %lu",
+		st.nr_cpus, st.nr_errored, st.nr_accepted + st.nr_invalid,
+		pmu_stat(pmu, "adds_refused"));
+	ok = ok && st.nr_cpus == cpus && st.nr_errored == 0 &&
+	     st.nr_accepted + st.nr_invalid > 0;
+	t.result(ok && !kd.stop(), "exclusive_pmu_commit_keeps_sampling");
+	pmu.set_param("exclusive", "N");
+	s.reset();
+}
+
+/* A3: every CPU refuses: "on" fails, names event and CPU, leaves nothing. */
+void busy_every_cpu_case(ktap::writer &t, const damon_sysfs::session &s,
+			 const test_pmu::pmu &pmu)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	const std::string all = "0-" + std::to_string(nr_cpus() - 1);
+	kmsg log;
+	int err = -EINVAL;
+	bool ok;
+
+	ok = !pmu.set_param("busy_cpus", all) &&
+	     !setup(s, { pmu_event(pmu) });
+	if (ok)
+		err = kd.start();
+	const std::vector<std::string> lines = log.lines();
+
+	t.diagf("on with the PMU busy everywhere: %s; running %d, events left %lu",
+		err_name(err).c_str(), kd.running(),
+		pmu_stat(pmu, "events_active"));
+	ok = ok && err == -EBUSY && !kd.running() &&
+	     pmu_stat(pmu, "events_active") == 0 &&
+	     log_names(lines, "perf event 0", "CPU 0");
+	if (!ok)
+		for (const std::string &l : lines)
+			t.diag("log: " + l);
+	t.result(ok, "busy_pmu_on_fails_ebusy");
+	pmu.set_param("busy_cpus", "\n");
+	s.reset();
+}
+
+/* Wait for nr_cpus and nr_errored of event 0 to become @cpus, @errored. */
+bool wait_event_cpus(const damon_sysfs::kdamond &kd, unsigned long cpus,
+		     unsigned long errored, perf_event_stats &st)
+{
+	const auto end = steady::now() + settle_timeout;
+
+	while (event_stats(kd, 0, st)) {
+		if (st.nr_cpus == cpus && st.nr_errored == errored)
+			return true;
+		if (steady::now() > end)
+			return false;
+		std::this_thread::sleep_for(100ms);
+	}
+	return false;
+}
+
+/* A3: one CPU refuses: counted as errored, retried, revived. */
+void busy_one_cpu_case(ktap::writer &t, const damon_sysfs::session &s,
+		       const test_pmu::pmu &pmu)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	const unsigned long cpus = nr_cpus();
+	const std::string victim = std::to_string(cpus - 1);
+	perf_event_stats st;
+	kmsg log;
+	bool ok;
+
+	if (cpus < 2) {
+		t.skip("busy_cpu_errored_then_revived", "needs 2 CPUs");
+		return;
+	}
+	ok = !pmu.set_param("busy_cpus", victim) &&
+	     !setup(s, { pmu_event(pmu) }) && start_kdamond(t, kd);
+	ok = ok && wait_event_cpus(kd, cpus - 1, 1, st);
+	t.diagf("CPU %s busy: nr_cpus %lu nr_errored %lu", victim.c_str(),
+		st.nr_cpus, st.nr_errored);
+	ok = ok && log_names(log.lines(), "perf event 0", "CPU " + victim);
+	ok = ok && !pmu.set_param("busy_cpus", "\n") &&
+	     wait_event_cpus(kd, cpus, 0, st);
+	t.diagf("CPU %s free: nr_cpus %lu nr_errored %lu", victim.c_str(),
+		st.nr_cpus, st.nr_errored);
+	ok = ok && samples_grow(t, pmu, "samples_cpu" + victim, 50, 1000ms);
+	t.result(ok && !kd.stop(), "busy_cpu_errored_then_revived");
+	pmu.set_param("busy_cpus", "\n");
+	s.reset();
+}
+
+/* A6: no samples while paused; sampling again after. */
+void pause_case(ktap::writer &t, const damon_sysfs::session &s,
+		const test_pmu::pmu &pmu)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	const damon_sysfs::context ctx = kd.get_context(0);
+	const unsigned long cpus = nr_cpus();
+	bool ok;
+
+	ok = !setup(s, { pmu_event(pmu) }) && start_kdamond(t, kd) &&
+	     samples_grow(t, pmu, "samples", cpus * 50, 1000ms);
+	ok = ok && !ctx.set_pause(true) && !kd.state("commit") &&
+	     samples_still(t, pmu);
+	ok = ok && !ctx.set_pause(false) && !kd.state("commit") &&
+	     samples_grow(t, pmu, "samples", cpus * 50, 1000ms);
+	t.result(ok && !kd.stop(), "pause_disarms_counters");
+	s.reset();
+}
+
+/* Free memory in permille of the total, as DAMOS' free_mem_rate. */
+unsigned long free_mem_rate()
+{
+	std::ifstream f("/proc/meminfo");
+	unsigned long total = 0, free = 0, v;
+	std::string key, unit;
+
+	while (f >> key >> v >> unit) {
+		if (key == "MemTotal:")
+			total = v;
+		else if (key == "MemFree:")
+			free = v;
+	}
+	return total ? free * 1000 / total : 0;
+}
+
+/* Watermarks of scheme 0 that keep the scheme (and monitoring) off. */
+int set_deactivating_wmarks(const damon_sysfs::scheme &sch, unsigned long rate)
+{
+	const unsigned long high = rate / 2;
+	int err = sch.set("watermarks/metric", "free_mem_rate");
+
+	if (!err)
+		err = sch.set("watermarks/interval_us", 100000ul);
+	if (!err)
+		err = sch.set("watermarks/high", high);
+	if (!err)
+		err = sch.set("watermarks/mid", high / 2);
+	if (!err)
+		err = sch.set("watermarks/low", 0ul);
+	return err;
+}
+
+/* A6: no samples while the watermarks deactivate; sampling again after. */
+void watermarks_case(ktap::writer &t, const damon_sysfs::session &s,
+		     const test_pmu::pmu &pmu)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	const damon_sysfs::scheme sch = kd.get_context(0).get_scheme(0);
+	const unsigned long cpus = nr_cpus(), rate = free_mem_rate();
+	bool ok;
+
+	if (rate < 100) {
+		t.skip("watermarks_disarm_counters",
+		       "free memory below 10%: " + std::to_string(rate));
+		return;
+	}
+	ok = !setup(s, { pmu_event(pmu) }) &&
+	     !set_deactivating_wmarks(sch, rate) && start_kdamond(t, kd);
+	t.diagf("free_mem_rate %lu, high watermark %lu", rate, rate / 2);
+	ok = ok && samples_still(t, pmu);
+	ok = ok && !sch.set("watermarks/metric", "none") &&
+	     !kd.state("commit") &&
+	     samples_grow(t, pmu, "samples", cpus * 50, 1000ms);
+	t.result(ok && !kd.stop(), "watermarks_disarm_counters");
+	s.reset();
+}
+
+/* Processes that spin until destroyed: the busy neighbours of a target. */
+class spinners {
+public:
+	explicit spinners(unsigned int nr)
+	{
+		for (unsigned int i = 0; i < nr; i++) {
+			pid_t pid = fork();
+
+			if (pid == 0)
+				for (;;)
+					asm volatile("" ::: "memory");
+			if (pid > 0)
+				pids.push_back(pid);
+		}
+	}
+	spinners(const spinners &) = delete;
+	spinners &operator=(const spinners &) = delete;
+	~spinners()
+	{
+		for (pid_t pid : pids) {
+			kill(pid, SIGKILL);
+			waitpid(pid, nullptr, 0);
+		}
+	}
+	size_t size() const { return pids.size(); }
+
+private:
+	std::vector<pid_t> pids;
+};
+
+/*
+ * This process touches @buf for @busy of every @busy + @idle: lightly, as
+ * a target beside busy neighbours, or mostly, to be what is sampled.
+ */
+class toucher {
+public:
+	toucher(const std::vector<char> &buf, std::chrono::milliseconds busy,
+		std::chrono::milliseconds idle)
+		: thread([this, &buf, busy, idle] { run(buf, busy, idle); })
+	{
+	}
+	toucher(const toucher &) = delete;
+	toucher &operator=(const toucher &) = delete;
+	~toucher()
+	{
+		stop = true;
+		thread.join();
+	}
+
+private:
+	std::atomic<bool> stop{ false };
+	std::thread thread;
+
+	void run(const std::vector<char> &buf, std::chrono::milliseconds busy,
+		 std::chrono::milliseconds idle)
+	{
+		while (!stop) {
+			const auto end = steady::now() + busy;
+			volatile const char *p = buf.data();
+
+			while (steady::now() < end)
+				for (size_t off = 0; off < buf.size(); off += 4096)
+					(void)p[off];
+			std::this_thread::sleep_for(idle);
+		}
+	}
+};
+
+/* vaddr monitoring of this process with one test PMU event, 50k/s/CPU. */
+int setup_vaddr(const damon_sysfs::session &s, const test_pmu::pmu &pmu)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	damon_sysfs::vaddr_monitor m;
+	perf_event_attr a = pmu_event(pmu);
+	int err;
+
+	s.reset();
+	m.pid = getpid();
+	/* 2500 samples of each CPU an interval: more than a ring holds */
+	m.sample_us = 50000;
+	m.aggr_us = 500000;
+	a.freq = false;
+	a.sample_period = 20000;	/* ns */
+	a.sample_phys_addr = false;
+	err = damon_sysfs::setup_vaddr_monitor(s, m);
+	return err ? err : kd.get_context(0).set_perf_events({ a });
+}
+
+unsigned long sample_stat(const damon_sysfs::context &ctx, const char *name)
+{
+	unsigned long v = ~0ul;
+
+	ctx.sample().get(std::string("stats/") + name, v);
+	return v;
+}
+
+/* A7: busy processes that are not targets beside a light target. */
+void neighbour_case(ktap::writer &t, const damon_sysfs::session &s,
+		    const test_pmu::pmu &pmu)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	const damon_sysfs::context ctx = kd.get_context(0);
+	std::vector<char> buf(1 << 20, 1);
+	unsigned long unmatched = 0, attributed = 0;
+	perf_event_stats st;
+	bool ok;
+
+	ok = !setup_vaddr(s, pmu) &&
+	     !pmu.set_addrs("vaddr=" +
+			    std::to_string(reinterpret_cast<unsigned long>(buf.data())) +
+			    " len=" + std::to_string(buf.size()) +
+			    " pid=" + std::to_string(getpid())) &&
+	     !pmu.set_any_task(true);
+	{
+		spinners neighbours(nr_cpus());
+		toucher target(buf, 1ms, 9ms);
+
+		ok = ok && neighbours.size() == nr_cpus() &&
+		     start_kdamond(t, kd) && !kd.state("update_sample_stats");
+		unmatched = sample_stat(ctx, "unmatched");
+		attributed = sample_stat(ctx, "attributed");
+		std::this_thread::sleep_for(3s);
+		ok = ok && event_stats(kd, 0, st);
+		unmatched = sample_stat(ctx, "unmatched") - unmatched;
+		attributed = sample_stat(ctx, "attributed") - attributed;
+	}
+	t.diagf("target: accepted %lu, dropped %lu, foreign %lu, invalid %lu; drained: attributed %lu, unmatched %lu",
+		st.nr_accepted, st.nr_dropped, st.nr_foreign, st.nr_invalid,
+		attributed, unmatched);
+	/* a report of the target can only miss the regions by a hair */
+	ok = ok && st.nr_accepted > 0 && st.nr_dropped == 0 &&
+	     st.nr_foreign > st.nr_accepted && unmatched * 100 <= attributed;
+	t.result(ok && !kd.stop(), "vaddr_neighbour_samples_not_reported");
+	pmu.set_any_task(false);
+	pmu.set_addrs("clear");
+	s.reset();
+}
+
+/* One guest-mode run of @a for 1 s: vaddr on this process, or paddr. */
+bool guest_run(ktap::writer &t, const damon_sysfs::session &s,
+	       const test_pmu::pmu &pmu, bool vaddr, const perf_event_attr &a,
+	       perf_event_stats &st)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	int err;
+
+	if (vaddr) {
+		damon_sysfs::vaddr_monitor m;
+
+		s.reset();
+		m.pid = getpid();
+		err = damon_sysfs::setup_vaddr_monitor(s, m);
+		if (!err)
+			err = kd.get_context(0).set_perf_events({ a });
+	} else {
+		err = setup(s, { a });
+	}
+	bool ok = !err && start_kdamond(t, kd) &&
+		  samples_grow(t, pmu, "samples_guest", 100, 1000ms) &&
+		  event_stats(kd, 0, st);
+
+	t.diagf("%s, %s: %s", vaddr ? "vaddr" : "paddr",
+		a.sample_phys_addr ? "physical addresses" : "virtual addresses",
+		ok ? ("accepted " + std::to_string(st.nr_accepted) +
+		      ", invalid " + std::to_string(st.nr_invalid) +
+		      ", foreign " + std::to_string(st.nr_foreign)).c_str() :
+		     "did not run");
+	return ok && !kd.stop();
+}
+
+/* A5: every sample is taken "in a guest". */
+void guest_cases(ktap::writer &t, const damon_sysfs::session &s)
+{
+	test_pmu::pmu pmu("guest=100");
+	std::vector<char> buf(1 << 20, 1);
+	perf_event_attr a;
+	perf_event_stats st;
+	bool ok;
+
+	if (!pmu.ok()) {
+		t.diag(pmu.error());
+		for (const char *c : { "guest_samples_not_vaddr",
+				       "guest_samples_not_translated",
+				       "guest_physical_addresses_used" })
+			t.result(false, c);
+		return;
+	}
+	a = pmu_event(pmu, 2000);
+	a.sample_phys_addr = false;
+	ok = !pmu.set_addrs("vaddr=" +
+			    std::to_string(reinterpret_cast<unsigned long>(buf.data())) +
+			    " len=" + std::to_string(buf.size()) +
+			    " pid=" + std::to_string(getpid())) &&
+	     !pmu.set_any_task(true);
+	{
+		/* the samples that interrupt it have addresses to take */
+		toucher target(buf, 9ms, 1ms);
+
+		t.result(ok && guest_run(t, s, pmu, true, a, st) &&
+				 !st.nr_accepted && !st.nr_foreign &&
+				 st.nr_invalid > 0,
+			 "guest_samples_not_vaddr");
+		t.result(ok && guest_run(t, s, pmu, false, a, st) &&
+				 !st.nr_accepted && st.nr_invalid > 0,
+			 "guest_samples_not_translated");
+	}
+	a.sample_phys_addr = true;
+	ok = !pmu.set_addrs("clear") &&
+	     !pmu.set_addrs("paddr=" + std::to_string(256 * mib) + " len=" +
+			    std::to_string(4 * mib));
+	t.result(ok && guest_run(t, s, pmu, false, a, st) && st.nr_accepted > 0,
+		 "guest_physical_addresses_used");
+	s.reset();
+}
+
+int run()
+{
+	require_damon_sysfs_or_skip(true);
+
+	damon_sysfs::session s;
+
+	require_perf_events_or_skip(s);
+
+	ktap::writer t(12);
+	{
+		test_pmu::pmu pmu;
+
+		if (!t.result(pmu.ok(), "test_pmu_loaded")) {
+			t.diag(pmu.error());
+			t.skip_rest("no test PMU");
+			return t.exit_code();
+		}
+		large_pebs_cases(t, s, pmu);
+		exclusive_commit_case(t, s, pmu);
+		busy_every_cpu_case(t, s, pmu);
+		busy_one_cpu_case(t, s, pmu);
+		pause_case(t, s, pmu);
+		watermarks_case(t, s, pmu);
+		neighbour_case(t, s, pmu);
+	}
+	/* the module again, with every sample taken "in a guest" */
+	guest_cases(t, s);
+	return t.exit_code();
+}
+
+} /* namespace */
+
+int main()
+{
+	return ktap::guarded_main(run);
+}
