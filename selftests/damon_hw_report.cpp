@@ -178,7 +178,7 @@ check commit_check(const damon_sysfs::kdamond &kd, const perf_event_attr &a)
 	if (!err)
 		err = kd.state("commit");
 	if (err)
-		return { "commit", false, "commit: " + monitor::err_name(err) };
+		return { "commit", false, "commit: " + monitor::errno_symbol(err) };
 	std::this_thread::sleep_for(2s);
 	if (!read_stats(kd, st))
 		return { "commit", false, "no stats after the commit" };
@@ -201,7 +201,9 @@ void run_checks(const damon_sysfs::session &s, const perf_event_attr &a,
 	err = child.ok() ? setup(s, child.pid(), a) : -ECHILD;
 	if (!err)
 		err = kd.start();
-	r.checks.push_back({ "open", !err, "on: " + monitor::err_name(err) });
+	r.checks.push_back({ "open", !err,
+			     "on: " + (err ? monitor::errno_symbol(err) :
+					     std::string("ok")) });
 	if (err)
 		return;
 	std::this_thread::sleep_for(3s);

@@ -313,7 +313,10 @@ void no_type_case(ktap::writer &t, const damon_sysfs::session &s)
 	monitor::kmsg log;
 	int err;
 
-	err = setup_paddr(kd, 256 * mib, 320 * mib, {});
+	s.reset();
+	err = s.set_nr_kdamonds(1);
+	if (!err)
+		err = setup_paddr(kd, 256 * mib, 320 * mib, {});
 	if (!err)
 		err = kd.get_context(0).set_nr_perf_events(1);
 	if (!err)
@@ -337,7 +340,10 @@ void unknown_type_cases(ktap::writer &t, const damon_sysfs::session &s)
 	int err;
 
 	a.type = 0x7ffffff0;
-	err = setup_paddr(kd, 256 * mib, 320 * mib, { a });
+	s.reset();
+	err = s.set_nr_kdamonds(1);
+	if (!err)
+		err = setup_paddr(kd, 256 * mib, 320 * mib, { a });
 	if (!err)
 		err = kd.start();
 	t.diagf("unknown type: %s", err_name(err).c_str());
