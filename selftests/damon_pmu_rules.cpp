@@ -71,17 +71,6 @@ unsigned long pmu_stat(const test_pmu::pmu &pmu, const char *key)
 	return it == v.end() ? ~0ul : it->second;
 }
 
-/* A test PMU event sampling at @freq per second. */
-perf_event_attr pmu_event(const test_pmu::pmu &pmu, unsigned long freq = 200)
-{
-	perf_event_attr a;
-
-	a.type = static_cast<unsigned long>(pmu.type());
-	a.sample_freq = freq;
-	a.sample_phys_addr = true;
-	return a;
-}
-
 /* kdamond 0 of a reset session: paddr monitoring with @events. */
 int setup(const damon_sysfs::session &s,
 	  const std::vector<perf_event_attr> &events)
@@ -164,7 +153,7 @@ void large_pebs_cases(ktap::writer &t, const damon_sysfs::session &s,
 		      const test_pmu::pmu &pmu)
 {
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
-	perf_event_attr a = pmu_event(pmu);
+	perf_event_attr a = pmu.event();
 	unsigned long batched, lost;
 	bool ok;
 	int fd;
@@ -211,7 +200,7 @@ void exclusive_commit_case(ktap::writer &t, const damon_sysfs::session &s,
 	bool ok;
 
 	ok = !pmu.set_param("exclusive", "Y") &&
-	     !setup(s, { pmu_event(pmu) }) && start_kdamond(t, kd) &&
+	     !setup(s, { pmu.event() }) && start_kdamond(t, kd) &&
 	     samples_grow(t, pmu, "samples", cpus * 50, 1000ms);
 	ok = ok && !kd.get_context(0).get_perf_event(0).set("sample_freq", "150") &&
 	     !kd.state("commit");
@@ -239,7 +228,7 @@ void busy_every_cpu_case(ktap::writer &t, const damon_sysfs::session &s,
 	bool ok;
 
 	ok = !pmu.set_param("busy_cpus", all) &&
-	     !setup(s, { pmu_event(pmu) });
+	     !setup(s, { pmu.event() });
 	if (ok)
 		err = kd.start();
 	const std::vector<std::string> lines = log.lines();
@@ -290,7 +279,7 @@ void busy_one_cpu_case(ktap::writer &t, const damon_sysfs::session &s,
 		return;
 	}
 	ok = !pmu.set_param("busy_cpus", victim) &&
-	     !setup(s, { pmu_event(pmu) }) && start_kdamond(t, kd);
+	     !setup(s, { pmu.event() }) && start_kdamond(t, kd);
 	ok = ok && wait_event_cpus(kd, cpus - 1, 1, st);
 	t.diagf("CPU %s busy: nr_cpus %lu nr_errored %lu", victim.c_str(),
 		st.nr_cpus, st.nr_errored);
@@ -314,7 +303,7 @@ void pause_case(ktap::writer &t, const damon_sysfs::session &s,
 	const unsigned long cpus = nr_cpus();
 	bool ok;
 
-	ok = !setup(s, { pmu_event(pmu) }) && start_kdamond(t, kd) &&
+	ok = !setup(s, { pmu.event() }) && start_kdamond(t, kd) &&
 	     samples_grow(t, pmu, "samples", cpus * 50, 1000ms);
 	ok = ok && !ctx.set_pause(true) && !kd.state("commit") &&
 	     samples_still(t, pmu);
@@ -371,7 +360,7 @@ void watermarks_case(ktap::writer &t, const damon_sysfs::session &s,
 		       "free memory below 10%: " + std::to_string(rate));
 		return;
 	}
-	ok = !setup(s, { pmu_event(pmu) }) &&
+	ok = !setup(s, { pmu.event() }) &&
 	     !set_deactivating_wmarks(sch, rate) && start_kdamond(t, kd);
 	t.diagf("free_mem_rate %lu, high watermark %lu", rate, rate / 2);
 	ok = ok && samples_still(t, pmu);
@@ -455,7 +444,7 @@ int setup_vaddr(const damon_sysfs::session &s, const test_pmu::pmu &pmu)
 {
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
 	damon_sysfs::vaddr_monitor m;
-	perf_event_attr a = pmu_event(pmu);
+	perf_event_attr a = pmu.event();
 	int err;
 
 	s.reset();
@@ -569,7 +558,7 @@ void guest_cases(ktap::writer &t, const damon_sysfs::session &s)
 			t.result(false, c);
 		return;
 	}
-	a = pmu_event(pmu, 2000);
+	a = pmu.event(2000);
 	a.sample_phys_addr = false;
 	ok = !pmu.set_addrs("vaddr=" +
 			    std::to_string(reinterpret_cast<unsigned long>(buf.data())) +

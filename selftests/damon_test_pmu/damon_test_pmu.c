@@ -336,29 +336,32 @@ static DEFINE_PER_CPU(struct perf_event *, dtp_unit_owner);
  */
 static struct cpumask dtp_busy_cpus;
 
+/* Parse the cpulist module parameter @val into @mask. */
+static int dtp_parse_cpulist(const char *val, struct cpumask *mask)
+{
+	char *buf = kstrdup(val, GFP_KERNEL);
+	int err;
+
+	if (!buf)
+		return -ENOMEM;
+	err = cpulist_parse(strim(buf), mask);
+	kfree(buf);
+	return err;
+}
+
 static int dtp_busy_cpus_set(const char *val, const struct kernel_param *kp)
 {
 	cpumask_var_t mask;
-	char *buf;
 	int err, cpu;
 
-	buf = kstrdup(val, GFP_KERNEL);
-	if (!buf)
+	if (!zalloc_cpumask_var(&mask, GFP_KERNEL))
 		return -ENOMEM;
-	if (!zalloc_cpumask_var(&mask, GFP_KERNEL)) {
-		err = -ENOMEM;
-		goto out_free_buf;
-	}
-	err = cpulist_parse(strim(buf), mask);
-	if (err)
-		goto out_free_mask;
-	for_each_possible_cpu(cpu)
-		assign_bit(cpu, cpumask_bits(&dtp_busy_cpus),
-			   cpumask_test_cpu(cpu, mask));
-out_free_mask:
+	err = dtp_parse_cpulist(val, mask);
+	if (!err)
+		for_each_possible_cpu(cpu)
+			assign_bit(cpu, cpumask_bits(&dtp_busy_cpus),
+				   cpumask_test_cpu(cpu, mask));
 	free_cpumask_var(mask);
-out_free_buf:
-	kfree(buf);
 	return err;
 }
 
@@ -409,26 +412,17 @@ static int dtp_fail_errno = ENODEV;
 static int dtp_fail_cpus_set(const char *val, const struct kernel_param *kp)
 {
 	cpumask_var_t mask;
-	char *buf;
 	int err;
 
-	buf = kstrdup(val, GFP_KERNEL);
-	if (!buf)
+	if (!zalloc_cpumask_var(&mask, GFP_KERNEL))
 		return -ENOMEM;
-	if (!zalloc_cpumask_var(&mask, GFP_KERNEL)) {
-		err = -ENOMEM;
-		goto out_free_buf;
+	err = dtp_parse_cpulist(val, mask);
+	if (!err) {
+		spin_lock(&dtp_fail_lock);
+		cpumask_copy(&dtp_fail_cpus, mask);
+		spin_unlock(&dtp_fail_lock);
 	}
-	err = cpulist_parse(strim(buf), mask);
-	if (err)
-		goto out_free_mask;
-	spin_lock(&dtp_fail_lock);
-	cpumask_copy(&dtp_fail_cpus, mask);
-	spin_unlock(&dtp_fail_lock);
-out_free_mask:
 	free_cpumask_var(mask);
-out_free_buf:
-	kfree(buf);
 	return err;
 }
 

@@ -55,6 +55,16 @@ int pmu::set_omit_flags(bool on) const
 	return damon_sysfs::write_file(debugfs("omit_flags"), on ? "Y" : "N");
 }
 
+damon_sysfs::perf_event_attr pmu::event(unsigned long freq) const
+{
+	damon_sysfs::perf_event_attr a;
+
+	a.type = static_cast<unsigned long>(type_);
+	a.sample_freq = freq;
+	a.sample_phys_addr = true;
+	return a;
+}
+
 int pmu::set_param(const std::string &param, const std::string &val) const
 {
 	return damon_sysfs::write_file(std::string("/sys/module/") + name +

@@ -12,6 +12,7 @@
 #ifndef DAMON_HWS_TEST_PMU_H
 #define DAMON_HWS_TEST_PMU_H
 
+#include "damon_sysfs.h"
 #include "kmod.h"
 
 #include <string>
@@ -35,6 +36,8 @@ public:
 	}
 	/* The PMU type, as in /sys/bus/event_source/devices/<pmu>/type. */
 	int type() const { return type_; }
+	/* A DAMON event of this PMU: @freq samples/s, physical addresses. */
+	damon_sysfs::perf_event_attr event(unsigned long freq = 200) const;
 
 	/* Write one line to "addrs" ("vaddr=... len=... pid=...", "clear"). */
 	int set_addrs(const std::string &line) const;
