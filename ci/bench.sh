@@ -6,8 +6,10 @@
 # The benchmarks of Documentation/benchmarks.md, reproduced: build a kernel
 # and the selftests against it, boot it and run damon_bench, damon_sysbench
 # and damon_accuracy in their --full modes, one after the other in one
-# boot, then regenerate the document's tables and plots from the raw
-# results (ci/bench-report.py).
+# boot (with, on the test kernel, the smoke runs damon_bench.baseline is
+# made of and the sampling-rate sweep of damon_accuracy), then regenerate
+# the document's tables and plots and the baseline from the raw results
+# (ci/bench-report.py).
 #
 # Environment:
 #   BENCH_KERNEL=bench  (default) the benchmark kernel: the test kernel's
@@ -15,12 +17,22 @@
 #                       and debug objects ($BUILD/kernel-bench)
 #   BENCH_KERNEL=test   the make check test kernel, with all of them
 #   BENCH_RUNS=n        damon_bench --full runs (default 2)
+#   BENCH_SMOKE=n       damon_bench --smoke runs without a baseline
+#                       ($DAMON_BENCH_BASELINE=/dev/null), the runs
+#                       selftests/damon_bench.baseline is the medians of
+#                       (default 8 on the test kernel, 0 on the other)
+#   BENCH_RATES="r..."  damon_accuracy --full --method perf at each test PMU
+#                       rate r (samples/s per CPU; default "10000 20000
+#                       40000" on the test kernel, none on the other)
 #   BENCH_CPUS, BENCH_MEM, BENCH_NODES   the guest (default 2, 2048, 1)
 #
 # Raw results go to Documentation/benchmarks/raw/<BENCH_KERNEL>-kernel/
 # (replacing what was there, with host.json describing the machine), the
-# VM's logs to $RESULTS/bench/.  Commit the raw files with the regenerated
-# document and plots.
+# VM's logs to $RESULTS/bench/.  Every JSON there records its provenance
+# (ci/bench_provenance.py): the series id (patch-ids of kernel-tree's
+# base..HEAD, which must have no uncommitted change), kernel-tree's HEAD,
+# the base package, the sha256 of the kernel's .config and this command.
+# Commit the raw files with the regenerated document, plots and baseline.
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -28,6 +40,15 @@ set -euo pipefail
 kernel=${BENCH_KERNEL:-bench}
 runs=${BENCH_RUNS:-2}
 cpus=${BENCH_CPUS:-2} mem=${BENCH_MEM:-2048} nodes=${BENCH_NODES:-1}
+if [ "$kernel" = test ]; then
+	smoke=${BENCH_SMOKE:-8} rates=${BENCH_RATES-10000 20000 40000}
+else
+	smoke=${BENCH_SMOKE:-0} rates=${BENCH_RATES-}
+fi
+target="make bench BENCH_KERNEL=$kernel BENCH_RUNS=$runs BENCH_SMOKE=$smoke BENCH_RATES='$rates' BENCH_CPUS=$cpus BENCH_MEM=$mem BENCH_NODES=$nodes"
+# Refused before a build: what is measured must be a commit.
+[ -z "$(git -C "$KTREE" status --porcelain --untracked-files=no)" ] ||
+	die "$KTREE has uncommitted changes: the results would not say which series they measured"
 
 case $kernel in
 bench)
@@ -40,6 +61,14 @@ test)
 	;;
 *) die "BENCH_KERNEL must be bench or test, not '$kernel'" ;;
 esac
+
+prov=$RESULTS/bench/$kernel-provenance.json
+mkdir -p "$RESULTS/bench"
+"$PROJ_ROOT/ci/bench-host.py" --provenance "$KTREE" "$kbuild/.config" \
+	"$kernel" "$target" "$prov"
+cur=$(cd "$PROJ_ROOT/ci" && python3 -c 'import bench_provenance as b, sys; print(b.current(sys.argv[1])["series_id"])' "$PROJ_ROOT")
+grep -q "\"series_id\": \"$cur\"" "$prov" ||
+	info "warning: kernel-tree/ is not patches/ (series $cur): ci/bench-report.py --check will refuse these results"
 
 sdir=$BUILD/selftests-$kernel
 info "selftests against $kbuild into $sdir"
@@ -63,6 +92,19 @@ while [ \$i -le $runs ]; do
 		$sdir/damon_bench --full > "\$R/damon_bench-full-\$i.ktap" 2>&1 || rc=1
 	i=\$((i + 1))
 done
+i=1
+while [ \$i -le $smoke ]; do
+	n=\$(printf %02d \$i)
+	DAMON_BENCH_BASELINE=/dev/null DAMON_BENCH_RESULTS=\$R/damon_bench-smoke-\$n.json \\
+		$sdir/damon_bench --smoke > "\$R/damon_bench-smoke-\$n.ktap" 2>&1 || rc=1
+	i=\$((i + 1))
+done
+for rate in $rates; do
+	# 16 test PMU events per CPU (damon_accuracy.cpp)
+	DAMON_ACCURACY_PMU_HZ=\$((rate / 16)) \\
+	DAMON_ACCURACY_RESULTS=\$R/damon_accuracy-rate-\$rate.json \\
+		$sdir/damon_accuracy --full --method perf > "\$R/damon_accuracy-rate-\$rate.ktap" 2>&1 || rc=1
+done
 DAMON_SYSBENCH_RESULTS=\$R/damon_sysbench-full.json \\
 	$sdir/damon_sysbench --full > "\$R/damon_sysbench-full.ktap" 2>&1 || rc=1
 DAMON_ACCURACY_RESULTS=\$R/damon_accuracy-full.json \\
@@ -72,10 +114,12 @@ exit \$rc
 EOF
 chmod +x "$guest"
 
-info "benchmarks in the VM ($kernel kernel, $cpus CPUs; about 15 minutes in TCG)"
+nrates=$(wc -w <<< "$rates")
+info "benchmarks in the VM ($kernel kernel, $cpus CPUs; about $((15 + smoke / 2 + 2 * nrates)) minutes in TCG)"
 rc=0
 "$PROJ_ROOT/ci/vm-run.sh" -k "$kbuild/arch/x86/boot/bzImage" -c "$cpus" \
-	-m "$mem" -n "$nodes" -t 2400 -r "$out/vm" -- "$guest" || rc=$?
+	-m "$mem" -n "$nodes" -t $((2400 + 60 * smoke + 300 * nrates)) \
+	-r "$out/vm" -- "$guest" || rc=$?
 grep -h '^# \|^not ok\|^ok' "$out"/vm/*.ktap 2>/dev/null | grep -v '^# *$' | tail -n 60 || true
 
 shopt -s nullglob
@@ -85,7 +129,7 @@ rm -rf "$raw"
 mkdir -p "$raw"
 cp "${jsons[@]}" "$raw/"
 "$PROJ_ROOT/ci/bench-host.py" "$raw/host.json" "$kernel" "$cpus" "$mem" \
-	"$nodes" "$(cat "$out/vm/guest-cpu.txt" 2>/dev/null)" "$rc"
+	"$nodes" "$(cat "$out/vm/guest-cpu.txt" 2>/dev/null)" "$rc" "$prov"
 info "raw results in $raw"
 "$PROJ_ROOT/ci/bench-report.py"
 [ "$rc" = 0 ] || info "some benchmark cases failed (exit $rc): see $out/vm/*.ktap"

@@ -8,9 +8,13 @@
 #   KERNEL_GIT=<url> KERNEL_REF=<ref>   clone an upstream tree (e.g. v7.3.4)
 #   otherwise                          Debian's binary package
 #                                      linux-source-$KVER_SERIES from
-#                                      $KSRC_SUITE, fetched with apt-get
-#                                      download (verified against the signed
-#                                      index), preferring $KVER_WANT.
+#                                      $KSRC_SUITE, exactly the version
+#                                      $KSRC_VERSION pinned in series.conf,
+#                                      fetched with apt-get download
+#                                      (verified against the signed index);
+#                                      when the suite no longer has it (and
+#                                      it is not cached) provisioning fails,
+#                                      naming the pin and what the suite has.
 #
 # Caches (under $CACHE): the .deb, and a bare git repo holding the base
 # commit, keyed by package version, so re-runs neither download nor extract.
@@ -20,26 +24,25 @@
 # Dependencies: apt-get, dpkg-deb, tar, xz, git.
 
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 readonly DEB_DIR=$CACHE/deb
 
-# Print "<package> <version>" of the base to use: KVER_WANT when the suite
-# has it, else the newest $KVER_SERIES.y.
+# Print "<package> <version>" of the base: the version pinned in
+# series.conf, which the suite must have; never another one.
 pick_package() {
-	local pkg="linux-source-$KVER_SERIES" ver want_ver=""
+	local pkg="linux-source-$KVER_SERIES" ver
 	local -a vers
 
+	: "${KSRC_VERSION:?series.conf pins no KSRC_VERSION}"
 	mapfile -t vers < <(private_apt "$KSRC_SUITE" apt-cache madison "$pkg" | awk -F'|' '{gsub(/ /,"",$2); print $2}')
-	[ ${#vers[@]} -gt 0 ] || die "no $pkg in $KSRC_SUITE (apt-cache madison found nothing)"
 	for ver in "${vers[@]}"; do
-		case $ver in "$KVER_WANT"-*) want_ver=$ver ;; esac
+		if [ "$ver" = "$KSRC_VERSION" ]; then
+			echo "$pkg $ver"
+			return
+		fi
 	done
-	if [ -z "$want_ver" ]; then
-		want_ver=$(printf '%s\n' "${vers[@]}" | sort -V | tail -n 1)
-		info "$KVER_WANT not in $KSRC_SUITE; using newest $pkg $want_ver"
-	fi
-	echo "$pkg $want_ver"
+	die "$pkg $KSRC_VERSION (pinned in series.conf) is not in $KSRC_SUITE; it has: ${vers[*]:-nothing}.  Taking another version changes the base: change KSRC_VERSION in series.conf on purpose (then rebase the series, re-audit ci/upstream-base.audit, re-run make bench), or put ${pkg}_${KSRC_VERSION}_all.deb into $DEB_DIR"
 }
 
 # Make sure $CACHE/base-<ver>.git holds the base commit for the Debian
@@ -48,9 +51,10 @@ debian_base() {
 	local pkg ver deb repo tmp kver
 
 	mkdir -p "$DEB_DIR"
-	# The index is refreshed at most hourly: re-runs stay fast, a new 7.3.y
-	# is still noticed.
-	read -r pkg ver < <(pick_package)
+	# The pinned version from the cache when it is there (a base commit,
+	# else the .deb); the suite's index (refreshed at most hourly) only
+	# when it is not.
+	pkg=linux-source-$KVER_SERIES ver=$KSRC_VERSION
 	repo=$CACHE/base-$ver.git
 	if git -C "$repo" rev-parse -q --verify refs/tags/base >/dev/null 2>&1; then
 		echo "$repo"
@@ -59,11 +63,14 @@ debian_base() {
 
 	deb=$(ls "$DEB_DIR/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -n 1 || true)
 	if [ -z "$deb" ]; then
+		read -r pkg ver < <(pick_package) || exit "$KSFT_FAIL"
 		info "downloading $pkg $ver"
 		(cd "$DEB_DIR" && private_apt "$KSRC_SUITE" apt-get -q download "$pkg=$ver" >&2) ||
 			die "apt-get download $pkg=$ver failed"
-		deb=$(ls "$DEB_DIR/${pkg}_"*.deb | head -n 1)
+		deb=$(ls "$DEB_DIR/${pkg}_${ver//:/%3a}_"*.deb | head -n 1)
 	fi
+	[ "$(dpkg-deb -f "$deb" Package Version | awk '{print $2}' | tr '\n' ' ')" = "$pkg $ver " ] ||
+		die "$deb is not $pkg $ver (pinned in series.conf)"
 
 	tmp=$(mktemp -d "$CACHE/extract.XXXXXX")
 	trap 'rm -rf "$tmp"' RETURN
@@ -182,4 +189,6 @@ main() {
 	info "kernel-tree/: $(tr '\n' ' ' < "$KTREE/.git/BASE_INFO")"
 }
 
+# Sourced (by ci/tests/), it only defines the functions.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 main "$@"

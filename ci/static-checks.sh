@@ -26,6 +26,10 @@
 #                      its mbox applies with b4 shazam to the pristine base:
 #                      exactly the series, each commit authored and signed
 #                      off (last trailer) by the submitter
+#   upstream_git_am    patches/ applies with git am to upstream v7.3.4's
+#                      versions of the files it changes, rebuilt from the
+#                      base by reverting Debian's changes to them
+#                      (ci/upstream-base.audit, ci/upstream-base.revert.patch)
 #   harness_selftest   the harness's own tests (ci/tests/): the verdict
 #                      scripts count what they should
 # With an empty series, per-patch checks report SKIP and the rest still
@@ -457,16 +461,133 @@ check_nmi_handlers() {
 	fi
 }
 
-# Documentation/benchmarks.md's results are generated from the raw JSON
-# next to it (ci/bench-report.py): nobody typed or edited them.
+# Documentation/benchmarks.md's results and selftests/damon_bench.baseline
+# are generated from the raw JSON next to it (ci/bench-report.py): nobody
+# typed or edited them, and the raw sets are of the current series and
+# base (or marked as made before provenance was recorded).
 check_bench_doc() {
 	local res
 	if res=$(/usr/bin/python3 "$PROJ_ROOT/ci/bench-report.py" --check 2>&1); then
 		ok bench_doc_generated "$res"
 	else
 		echo "$res" > "$log_dir/bench-doc.diff"
-		fail bench_doc_generated "Documentation/benchmarks.md differs from the raw results (ci/bench-report.py; $log_dir/bench-doc.diff)"
+		fail bench_doc_generated "$(grep '^bench-report\|^  ' <<< "$res" | head -n 4 | tr '\n' ' ')($log_dir/bench-doc.diff)"
 	fi
+}
+
+# patches/ applies with git am to upstream v$KVER_UPSTREAM's versions of the
+# files it touches (review C10), rebuilt from Debian's base without a
+# network: the files ci/upstream-base.audit marks "debian" through
+# ci/upstream-base.revert.patch (Debian's changes reverted), the ones it
+# marks "upstream" as they are.  Fails on a file the series touches that
+# the audit does not know or knows as another blob, a pin other than the
+# audited package, a revert that does not apply or leaves a marker of
+# Debian's code, patches that do not apply, and a result that differs from
+# the series' own files with Debian's changes reverted.
+# UPSTREAM_PATCHES_DIR, UPSTREAM_AUDIT, UPSTREAM_REVERT: other inputs (tests).
+check_upstream_git_am() {
+	local pdir=${UPSTREAM_PATCHES_DIR:-$PROJ_ROOT/patches}
+	local audit=${UPSTREAM_AUDIT:-$PROJ_ROOT/ci/upstream-base.audit}
+	local revert=${UPSTREAM_REVERT:-$PROJ_ROOT/ci/upstream-base.revert.patch}
+	local log=$log_dir/upstream-git-am.log tmp up f verdict blob want why=""
+	local marker pkg
+	local -a patches=() files=() deb=() rev_files=()
+	local -A audited=()
+
+	for f in "$pdir"/[0-9][0-9][0-9][0-9]-*.patch; do
+		case $f in */0000-cover-letter.patch) continue ;; esac
+		[ -e "$f" ] && patches+=("$f")
+	done
+	if [ ${#patches[@]} -eq 0 ]; then
+		skip upstream_git_am "series is empty"
+		return
+	fi
+	: > "$log"
+	pkg=$(awk '$1 == "package" {print $2, $3}' "$audit")
+	marker=$(awk '$1 == "marker" {sub(/^marker /, ""); print}' "$audit")
+	while read -r verdict blob f; do
+		audited[$f]="$verdict $blob"
+		if [ "$verdict" = debian ]; then
+			deb+=("$f")
+		fi
+	done < <(awk '$1 == "debian" || $1 == "upstream"' "$audit")
+	[ "$pkg" = "linux-source-$KVER_SERIES $KSRC_VERSION" ] ||
+		why+="audit of '$pkg', series.conf pins linux-source-$KVER_SERIES $KSRC_VERSION; "
+	# The base files the series changes (files it creates do not exist
+	# upstream; a later patch may change a file an earlier one created).
+	mapfile -t files < <(sed -n 's|^--- a/||p' "${patches[@]}" | sort -u |
+		while read -r f; do
+			git -C "$KTREE" cat-file -e "base:$f" 2>/dev/null && echo "$f"
+		done)
+	mapfile -t rev_files < <(sed -n 's|^+++ b/||p' "$revert" | sort -u)
+	for f in "${files[@]}"; do
+		blob=$(git -C "$KTREE" rev-parse "base:$f")
+		if [ -z "${audited[$f]:-}" ]; then
+			why+="$f not audited; "
+		elif [ "${audited[$f]#* }" != "$blob" ]; then
+			why+="$f is blob $blob in the base, audited as ${audited[$f]#* }; "
+		fi
+	done
+	for f in "${rev_files[@]}"; do
+		[ "${audited[$f]:-}" = "debian ${audited[$f]#* }" ] ||
+			why+="the revert patch changes $f, not audited as debian; "
+	done
+	for f in "${deb[@]}"; do
+		printf '%s\n' "${rev_files[@]}" | grep -qxF "$f" ||
+			why+="$f audited as debian, not in the revert patch; "
+	done
+	if [ -n "$why" ]; then
+		fail upstream_git_am "ci/upstream-base.audit: ${why%; }"
+		return
+	fi
+
+	tmp=$(mktemp -d)
+	up=$tmp/up
+	# One tree of the base's versions of the series' and the revert's
+	# files; "upstream" = that tree with Debian's changes reverted.
+	git init -q -b upstream "$up"
+	git -C "$up" config user.name "$SERIES_AUTHOR_NAME"
+	git -C "$up" config user.email "$SERIES_AUTHOR_EMAIL"
+	for f in $(printf '%s\n' "${files[@]}" "${rev_files[@]}" | sort -u); do
+		mkdir -p "$up/$(dirname "$f")"
+		git -C "$KTREE" cat-file blob "base:$f" > "$up/$f"
+	done
+	git -C "$up" add -A
+	git -C "$up" commit -q -m "base: $pkg (the series' files)"
+	git -C "$up" tag debian-base
+	if ! git -C "$up" apply --index "$revert" >> "$log" 2>&1; then
+		fail upstream_git_am "ci/upstream-base.revert.patch does not apply to the base ($log)"
+		rm -rf "$tmp"
+		return
+	fi
+	git -C "$up" commit -q -m "upstream v$KVER_UPSTREAM (the series' files, Debian's changes reverted)"
+	if [ -n "$marker" ] && git -C "$up" grep -nE "$marker" >> "$log" 2>&1; then
+		fail upstream_git_am "Debian's code left after the revert ($(git -C "$up" grep -lE "$marker" | tr '\n' ' ')see $log)"
+		rm -rf "$tmp"
+		return
+	fi
+	if ! git -C "$up" am -q --keep-cr "${patches[@]}" >> "$log" 2>&1; then
+		fail upstream_git_am "patches/ does not apply to upstream v$KVER_UPSTREAM: $(grep -m1 -E '^(error|Patch failed)' "$log" || tail -n 1 "$log") ($log)"
+		rm -rf "$tmp"
+		return
+	fi
+	# The same series on Debian's files, then Debian's changes reverted:
+	# must be the very same files.
+	git -C "$up" checkout -q -b on-debian debian-base
+	if ! git -C "$up" am -q --keep-cr "${patches[@]}" >> "$log" 2>&1 ||
+	   ! git -C "$up" apply --index "$revert" >> "$log" 2>&1; then
+		fail upstream_git_am "patches/ on the base, then the revert: does not apply ($log)"
+		rm -rf "$tmp"
+		return
+	fi
+	git -C "$up" commit -q -m "series on Debian's files, Debian's changes reverted"
+	if ! git -C "$up" diff --exit-code upstream on-debian >> "$log" 2>&1; then
+		fail upstream_git_am "patches/ on upstream v$KVER_UPSTREAM differs from patches/ on the base with Debian's changes reverted ($log)"
+		rm -rf "$tmp"
+		return
+	fi
+	ok upstream_git_am "${#patches[@]} patches apply with git am to upstream v$KVER_UPSTREAM's versions of the ${#files[@]} base files they change (${#deb[@]} audited files rebuilt by reverting Debian's changes: ${deb[*]}; the others audited as not changed by Debian, ci/upstream-base.audit)"
+	rm -rf "$tmp"
 }
 
 # The harness's own regression tests (stdlib Python, synthetic inputs; no
@@ -506,7 +627,8 @@ cleanup() {
 all_checks=(check_export check_checkpatch check_nmi_path check_nmi_handlers
 	check_per_patch_build check_sparse check_kernel_doc check_docs
 	check_bench_doc check_variants
-	check_b4 check_git_am check_posting check_harness_selftest)
+	check_b4 check_git_am check_upstream_git_am check_posting
+	check_harness_selftest)
 
 [ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 trap cleanup EXIT
