@@ -43,6 +43,7 @@
 #include "lib/damon_sysfs.h"
 #include "lib/ktap.h"
 #include "lib/monitor.h"
+#include "lib/phys_buffer.h"
 #include "lib/test_pmu.h"
 #include "lib/test_util.h"
 #include "lib/workload.h"
@@ -685,76 +686,6 @@ void cycle_cases(ktap::writer &t, const damon_sysfs::session &s,
 		 "on_off_200_cycles");
 	s.reset();
 }
-
-/*
- * A locked, touched buffer of this process and the longest run of
- * physically contiguous pages in it (from /proc/self/pagemap).
- */
-class phys_buffer {
-public:
-	explicit phys_buffer(size_t bytes) : size(bytes)
-	{
-		buf = mmap(nullptr, size, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-		if (buf == MAP_FAILED) {
-			buf = nullptr;
-			return;
-		}
-		mlock(buf, size);
-		std::memset(buf, 1, size);
-		find_run();
-	}
-	phys_buffer(const phys_buffer &) = delete;
-	phys_buffer &operator=(const phys_buffer &) = delete;
-	~phys_buffer()
-	{
-		if (buf)
-			munmap(buf, size);
-	}
-	/* [run_start, run_end): physical; empty if pagemap gave no PFNs */
-	unsigned long run_start = 0, run_end = 0;
-	/* the virtual address of run_start */
-	unsigned long run_va = 0;
-
-private:
-	void *buf = nullptr;
-	size_t size;
-
-	void find_run()
-	{
-		int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-		const uintptr_t va = reinterpret_cast<uintptr_t>(buf);
-		unsigned long best = 0, len = 0, start = 0, prev = 0;
-
-		if (fd < 0)
-			return;
-		for (size_t off = 0; off < size; off += page_sz) {
-			uint64_t e;
-			unsigned long pfn;
-
-			if (pread(fd, &e, sizeof(e),
-				  static_cast<off_t>((va + off) / page_sz * 8)) !=
-				    sizeof(e) ||
-			    !(e >> 63) || !(e & ((1ull << 55) - 1)))
-				break;
-			pfn = static_cast<unsigned long>(e & ((1ull << 55) - 1));
-			if (len && pfn == prev + 1) {
-				len++;
-			} else {
-				start = pfn;
-				len = 1;
-			}
-			prev = pfn;
-			if (len > best) {
-				best = len;
-				run_start = start * page_sz;
-				run_end = (start + len) * page_sz;
-				run_va = va + off - (len - 1) * page_sz;
-			}
-		}
-		close(fd);
-	}
-};
 
 void paddr_cases(ktap::writer &t, const damon_sysfs::session &s,
 		 const test_pmu::pmu &pmu)

@@ -253,6 +253,15 @@ int scheme::tried_regions(std::vector<region> &regions) const
 			err = r.get("nr_accesses", reg.nr_accesses);
 		if (!err)
 			err = r.get("age", reg.age);
+		for (unsigned int p = 0;
+		     !err && exists(r.path("probes/" + std::to_string(p)));
+		     p++) {
+			unsigned long hits;
+
+			err = r.get("probes/" + std::to_string(p) + "/hits",
+				    hits);
+			reg.probe_hits.push_back(hits);
+		}
 		if (err)
 			return err;
 		regions.push_back(reg);

@@ -63,6 +63,8 @@ struct region {
 	unsigned long end;
 	unsigned long nr_accesses;
 	unsigned long age;
+	/* probes/<P>/hits of a tried region, when the context has probes */
+	std::vector<unsigned long> probe_hits;
 };
 
 struct access_pattern {
