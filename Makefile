@@ -27,14 +27,35 @@
 #                      SUBMITTER_EMAIL= into build/posting (sends nothing;
 #                      Documentation/posting.md)
 #   make clean         remove build/ and results/ (kernel-tree/ stays)
-# Variables: BUILD=dir, JOBS=n, KERNEL_GIT=url KERNEL_REF=ref (base from git
-# instead of Debian's linux-source package), SMP=n MEM=MiB NODES=n (make vm),
-# RUN_CHECKS=1 (make posting runs make check first; default off),
-# UPSTREAM_BASE=commit (make posting: base-commit of upstream v7.3.4),
-# BENCH_KERNEL=bench|test BENCH_RUNS=n (make bench; ci/bench.sh),
-# DURATION=s SOAK_SEED=n SOAK_BOOTS=n SOAK_PROFILE=kasan|kcsan (make soak;
-# ci/soak.sh), EVENT=<pmu>:<config>[:<config1>[:<precise_ip>]] (make demo
-# and make hw-report with a real PMU).
+#   make deps          only install the missing Debian packages
+#                      (ci/install-deps.sh; every target above needing them
+#                      runs it first)
+#   make help          this text
+# Variables (make VAR=value ..., or in the environment):
+#   BUILD=dir RESULTS=dir  build and results directories (default build/,
+#                      results/); JOBS=n  parallel kernel build jobs
+#   KERNEL_GIT=url KERNEL_REF=ref  base from a git tree instead of Debian's
+#                      linux-source package (make kernel-tree)
+#   SMP=n MEM=MiB NODES=n  the guest of make vm (default 2, 2048, 1)
+#   SUBMITTER_NAME= SUBMITTER_EMAIL=  who posts (make posting);
+#                      RUN_CHECKS=1  make posting runs make check first;
+#                      UPSTREAM_BASE=commit  base-commit: of upstream
+#                      v7.3.4; SERIES_VERSION=n  "RFC PATCH vN" (make
+#                      posting, make export)
+#   BENCH_KERNEL=bench|test BENCH_RUNS=n BENCH_SMOKE=n BENCH_RATES="r ..."
+#                      BENCH_CPUS= BENCH_MEM= BENCH_NODES=  make bench
+#                      (ci/bench.sh)
+#   DURATION=s SOAK_SEED=n SOAK_BOOTS=n SOAK_PROFILE=kasan|kcsan  make soak
+#                      (ci/soak.sh)
+#   EVENT=<pmu>:<config>[:<config1>[:<precise_ip>]]  make demo and make
+#                      hw-report with a real PMU
+#   STATIC_CHECKS="check_x ..."  only these static checks (not cached)
+#   VM_LOCK=file       flock this file around each VM run (make check,
+#                      make soak); VM_TIMEOUT=s  make check's guest timeout
+#   DAMON_HWS_CACHE=dir CCACHE_DIR=dir  download/base cache and ccache
+#                      (default ~/.cache/damon-hwsample, ~/.cache/ccache)
+# Documentation/harness.md: which script does what; Documentation/testing.md:
+# the checks, where to add a test, and the measured times.
 
 SHELL := /bin/bash
 ROOT := $(CURDIR)
