@@ -72,6 +72,12 @@ make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$kroot/selftests" \
 # that the list it ran names them all.
 make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$kroot/selftests" list_tests > "$RESULTS/test-gen-progs.list"
 cp "$RESULTS/test-gen-progs.list" "$kroot/selftests/tests.list"
+# Upstream's DAMON kselftests of kernel-tree/, installed as kselftest's
+# install target does; ci/guest-tests.sh runs them with run_kselftest.sh.
+rm -rf "$kroot/kselftest-damon"
+make -s -C "$KTREE/tools/testing/selftests" TARGETS=damon O="$kroot/kselftest-obj" \
+	INSTALL_PATH="$kroot/kselftest-damon" install >> "$RESULTS/build-selftests.log" 2>&1 ||
+	{ cat "$RESULTS/build-selftests.log" >&2; die "installing upstream's DAMON kselftests failed"; }
 
 stage static-checks
 # Reuse the last full verdict when neither the series nor anything the
@@ -97,7 +103,8 @@ vm_args=()
 ${VM_LOCK:+flock "$VM_LOCK"} "$PROJ_ROOT/ci/vm-run.sh" -k "$kroot/kernel/arch/x86/boot/bzImage" -c 4 -m 2048 -n 2 \
 	-t "${VM_TIMEOUT:-$([ -z "$profile" ] && echo 1500 || echo 4200)}" \
 	-r "$RESULTS/vm" "${vm_args[@]}" -- "$PROJ_ROOT/ci/guest-tests.sh" "$kroot" || vm_rc=$?
-"$PROJ_ROOT/ci/vm-verdict.sh" "$RESULTS/vm" "$ktap" "$RESULTS/test-gen-progs.list" "$kroot/kernel/.config" ||
+"$PROJ_ROOT/ci/vm-verdict.sh" "$RESULTS/vm" "$ktap" "$RESULTS/test-gen-progs.list" "$kroot/kernel/.config" \
+	"$kroot/kselftest-damon/kselftest-list.txt" ||
 	die "could not judge the VM run (details: $RESULTS/vm/)"
 
 stage done

@@ -4,7 +4,10 @@
 # Usage (inside the test VM, started by ci/vm-run.sh):
 #   guest-tests.sh BUILD_DIR
 #
-# Collects the boot log (it holds the built-in KUnit KTAP), runs every
+# Collects the boot log (it holds the built-in KUnit KTAP), runs upstream's
+# DAMON kselftests installed in BUILD_DIR/kselftest-damon (every test of
+# its kselftest-list.txt, one at a time through run_kselftest.sh, which
+# applies the collection's settings timeout, 45 s by default), runs every
 # selftest listed in BUILD_DIR/selftests/tests.list with a timeout, saving
 # each one's KTAP, asks kmemleak for a scan, and saves the final kernel log
 # and the taint flags (/proc/sys/kernel/tainted) at boot and at the end.
@@ -25,6 +28,69 @@ echo "accel=${HWS_ACCEL:-unknown} cpus=$(nproc) kernel=$(uname -r)" > "$R/guest-
 export DAMON_HWS_VMLINUX=$build/kernel/vmlinux
 export DAMON_HWS_DRGN_DIR
 DAMON_HWS_DRGN_DIR=$(cd "$(dirname "$0")/../drgn-scripts" && pwd)
+
+# Upstream's DAMON kselftests, first, on a kernel no other test touched
+# (sysfs_memcg_path_leak.sh fails on any kmemleak report).  The installed
+# directory is copied to the tmpfs: the tests write files next to them.
+# drgn, which sysfs.py uses, looks for the running kernel's vmlinux where
+# distributions put it: /boot (a tmpfs here) gets a link to the build's.
+ksdir=$build/kselftest-damon
+mkdir -p "$R/kselftest-damon"
+if [ -r "$ksdir/kselftest-list.txt" ]; then
+	cp "$ksdir/kselftest-list.txt" "$R/kselftest-damon.list"
+	rm -rf /tmp/kselftest-damon
+	mkdir /tmp/kselftest-damon
+	cp -a "$ksdir/." /tmp/kselftest-damon/
+	# The runner prints to /dev/stdout, which only udev links here:
+	# without the link its output would go to a file of that name.
+	for fd in stdin:0 stdout:1 stderr:2; do
+		[ -e "/dev/${fd%:*}" ] || ln -s "/proc/self/fd/${fd#*:}" "/dev/${fd%:*}"
+	done
+	[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
+	# The runner's timeouts are timeout(1)'s, which needs POSIX timers
+	# (timer_create() or alarm()): say whether they can fire.  If not
+	# (the verdict fails then), a watchdog kills a test that runs 30 s
+	# past its settings timeout, so that one test cannot stop the run.
+	start=$(date +%s)
+	timeout 1 sleep 3
+	ks_timeout_rc=$?
+	echo "rc $ks_timeout_rc after $(($(date +%s) - start)) s" > "$R/kselftest-damon-timeout.txt"
+	ks_limit=$(sed -n 's/^timeout=//p' "$ksdir/damon/settings" 2>/dev/null)
+	ks_limit=$((${ks_limit:-45} + 30))
+	if mount -t tmpfs tmpfs /boot; then
+		ln -s "$build/kernel/vmlinux" "/boot/vmlinux-$(uname -r)"
+	fi
+	while IFS= read -r t; do
+		[ -n "$t" ] || continue
+		echo "guest-tests: $t"
+		start=$(date +%s)
+		# The runner also appends to /dev/stdout: a pipe keeps its
+		# lines in order, where a file would get them overwritten.
+		{ (cd /tmp/kselftest-damon &&
+		   if [ "$ks_timeout_rc" = 124 ]; then
+			exec ./run_kselftest.sh -t "$t" < /dev/null
+		   fi
+		   rm -f /tmp/kselftest-damon.killed
+		   setsid ./run_kselftest.sh -t "$t" < /dev/null &
+		   pid=$!
+		   # the session: timeout(1) puts the test in a group of its own
+		   (sleep "$ks_limit" > /dev/null 2>&1 &&
+		    touch /tmp/kselftest-damon.killed && pkill -KILL -s "$pid") &
+		   wd=$!
+		   wait "$pid"
+		   rc=$?
+		   kill "$wd" 2>/dev/null
+		   [ ! -e /tmp/kselftest-damon.killed ] ||
+			echo "not ok 1 selftests: damon: ${t#*:} # TIMEOUT killed by guest-tests.sh after $ks_limit s: timeout(1) cannot fire"
+		   exit "$rc") 2>&1
+		  echo $? > "$R/kselftest-damon/${t#*:}.rc"
+		} | cat > "$R/kselftest-damon/${t#*:}.ktap"
+		echo "$(($(date +%s) - start))" > "$R/kselftest-damon/${t#*:}.secs"
+	done < "$ksdir/kselftest-list.txt"
+	umount /boot 2>/dev/null
+else
+	echo "guest-tests: no $ksdir/kselftest-list.txt" >&2
+fi
 
 if [ -r "$sdir/tests.list" ]; then
 	# what the guest ran, for the verdict (every program listed counts)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Usage: vm-verdict.sh VM_RESULTS_DIR KTAP_DIR [EXPECTED_TESTS [KCONFIG]]
+# Usage: vm-verdict.sh VM_RESULTS_DIR KTAP_DIR [EXPECTED_TESTS [KCONFIG
+#                       [KSELFTEST_LIST]]]
 #
 # Turn what the test VM left in VM_RESULTS_DIR into KTAP files in KTAP_DIR:
 #   kunit.log          the boot log (KUnit KTAP inside; ktap_summary --dmesg)
@@ -12,6 +13,19 @@
 #                      line, 1..0 # SKIP and missing cases: ktap_summary.py);
 #                      a non-zero exit status (other than 4, skip) with no
 #                      failed case in the KTAP adds a failed case
+#   kselftest-damon-<t>.ktap  upstream's DAMON kselftest <t>, as the
+#                      kselftest runner reported it (one case), for every
+#                      test of KSELFTEST_LIST (the installed suite's
+#                      kselftest-list.txt) when given, else of the list the
+#                      guest copied: a test that left no output is one
+#                      failed case; a failure of a test listed in
+#                      ci/kselftest-damon-base-failures stays a failure,
+#                      with the reason it also fails on the unpatched base
+#                      kernel as its diagnostic; without the installed
+#                      suite, one failed case kselftest_damon_installed
+#   kselftest-damon-timeouts.ktap  kselftest_damon_timeouts_work: timeout(1)
+#                      fired in the guest, so the runner's settings
+#                      timeouts apply
 #   selftests-list.ktap  tests_list_complete: the guest read a non-empty
 #                      tests.list that names every program of EXPECTED_TESTS
 #                      (the build's TEST_GEN_PROGS, make list_tests), when
@@ -32,10 +46,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 case $# in
-2 | 3 | 4) ;;
-*) die "usage: $0 VM_RESULTS_DIR KTAP_DIR [EXPECTED_TESTS [KCONFIG]]" ;;
+2 | 3 | 4 | 5) ;;
+*) die "usage: $0 VM_RESULTS_DIR KTAP_DIR [EXPECTED_TESTS [KCONFIG [KSELFTEST_LIST]]]" ;;
 esac
-vmr=$1 out=$2 expected=${3:-} kconfig=${4:-}
+vmr=$1 out=$2 expected=${3:-} kconfig=${4:-} kslist=${5:-}
 mkdir -p "$out"
 
 cp "$vmr/boot-dmesg.txt" "$out/kunit.log" 2>/dev/null ||
@@ -89,6 +103,48 @@ for t in $programs; do
 		;;
 	esac
 done
+
+# Upstream's DAMON kselftests: the runner's KTAP of each test (1..1).
+ks_base_failures=${KSELFTEST_BASE_FAILURES:-$PROJ_ROOT/ci/kselftest-damon-base-failures}
+[ -n "$kslist" ] || kslist=$vmr/kselftest-damon.list
+if [ ! -s "$kslist" ]; then
+	printf 'TAP version 13\n1..1\n# no upstream DAMON kselftests installed (%s)\nnot ok 1 kselftest_damon_installed\n' \
+		"$kslist" > "$out/kselftest-damon.ktap"
+else
+	# The settings timeouts apply only if timeout(1) fired in the guest
+	# (rc 124 after 1 s), which needs CONFIG_POSIX_TIMERS.
+	tmo=$(cat "$vmr/kselftest-damon-timeout.txt" 2>/dev/null) || tmo=
+	{
+		echo "TAP version 13"
+		echo "1..1"
+		case $tmo in
+		"rc 124 after "[12]" s") echo "ok 1 kselftest_damon_timeouts_work" ;;
+		*)
+			echo "# timeout 1 sleep 3 in the guest: ${tmo:-not run}; the settings timeouts do not apply (CONFIG_POSIX_TIMERS?)"
+			echo "not ok 1 kselftest_damon_timeouts_work"
+			;;
+		esac
+	} > "$out/kselftest-damon-timeouts.ktap"
+	while IFS= read -r t; do
+		[ -n "$t" ] || continue
+		name=${t#*:}
+		k=$vmr/kselftest-damon/$name.ktap
+		o=$out/kselftest-damon-$name.ktap
+		if [ ! -s "$k" ]; then
+			printf 'TAP version 13\n1..1\n# %s\nnot ok 1 selftests: %s\n' \
+				"$([ -e "$k" ] && echo "no output" || echo "did not run: no output file")" \
+				"${t%%:*}: $name" > "$o"
+			continue
+		fi
+		why=$(awk -v t="$name" '!/^#/ && $1 == t { $1 = ""; sub(/^ /, ""); print; exit }' \
+			"$ks_base_failures" 2>/dev/null) || why=
+		secs=$(cat "$vmr/kselftest-damon/$name.secs" 2>/dev/null || echo '?')
+		awk -v secs="$secs" -v why="$why" '
+			/^not ok / && why != "" { print "# also fails on the unpatched base kernel: " why }
+			{ print }
+			/^1\.\./ && !done { print "# " secs " s in the VM"; done = 1 }' "$k" > "$o"
+	done < "$kslist"
+fi
 
 # The tree's own KUnit parser must count what ktap_summary.py counts.
 kunit_py=$(python3 "$KTREE/tools/testing/kunit/kunit.py" parse --summary "$out/kunit.log" 2>&1 |
