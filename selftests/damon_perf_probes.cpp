@@ -119,7 +119,8 @@ int setup(const damon_sysfs::session &s,
 
 	m.start = ranges.front().start;
 	m.end = ranges.back().end;
-	m.min_nr_regions = ranges.size();
+	/* DAMON wants at least 3 */
+	m.min_nr_regions = std::max<size_t>(3, ranges.size());
 	err = s.set_nr_kdamonds(1);
 	if (!err)
 		err = damon_sysfs::configure_paddr_monitor(kd, m);
@@ -156,8 +157,8 @@ void filter_file_cases(ktap::writer &t, const damon_sysfs::session &s,
 	     v1 == "none";
 	ok = ok && !f.set("perf_event_type", "damon_test_pmu") &&
 	     !f.get("perf_event_type", v1) && v1 == "damon_test_pmu" &&
-	     !f.set("perf_event_type", "") && !f.get("perf_event_type", v2) &&
-	     v2.empty();
+	     !f.set("perf_event_type", "\n") &&
+	     !f.get("perf_event_type", v2) && v2.empty();
 	t.result(ok, "filter_files");
 
 	ok = !e.set("type", "none") && !e.set("type", "damon_test_pmu") &&
@@ -293,9 +294,15 @@ void hit_cases(ktap::writer &t, const damon_sysfs::session &s,
 		  [](const auto &x, const auto &y) { return x.start < y.start; });
 	t.diagf("A %#lx F %#lx B %#lx, %lu bytes each", a.run_start,
 		f.run_start, b.run_start, len);
+	/*
+	 * The test PMU walks the ranges' addresses in order: a page stride
+	 * takes it through both buffers many times per aggregation interval.
+	 */
 	ok = !pmu.set_addrs("clear") &&
-	     !pmu.set_addrs("paddr=" + num(a.run_start) + " len=" + num(len)) &&
-	     !pmu.set_addrs("paddr=" + num(f.run_start) + " len=" + num(len)) &&
+	     !pmu.set_addrs("paddr=" + num(a.run_start) + " len=" + num(len) +
+			    " stride=" + num(page_sz)) &&
+	     !pmu.set_addrs("paddr=" + num(f.run_start) + " len=" + num(len) +
+			    " stride=" + num(page_sz)) &&
 	     !setup(s, ranges, { pmu.event(1000) }) &&
 	     !set_probes(ctx, {
 		     { { "perf_event", "Y", "Y", "damon_test_pmu", "" } },

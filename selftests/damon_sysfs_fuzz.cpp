@@ -187,7 +187,8 @@ bool small_input(const std::string &val, unsigned long limit = 65536)
  * Is @err an acceptable outcome of writing @val to the file @key?
  *
  * All: success.  The attribute files of an event: EINVAL (not a number,
- * out of range, not a bool), ERANGE (beyond 64 bits).  nr_perf_events,
+ * out of range, not a bool), ERANGE (beyond 64 bits), and for type ENODEV
+ * (not a number: a PMU name no PMU has).  nr_perf_events,
  * nr_contexts, nr_targets, nr_schemes: EINVAL, ERANGE, EBUSY (their
  * mutex_trylock of damon_sysfs_lock), and ENOMEM only for an input above
  * 65536 (a count DAMON tries to allocate).  pid_target: EINVAL, ERANGE.
@@ -206,6 +207,9 @@ bool accepted(const std::string &key, int err, const std::string &val,
 	if (!err)
 		return true;
 	if (concurrent && err == -ENODEV)
+		return true;
+	/* a type that is not a number is a PMU name, maybe an unknown one */
+	if (key == "event/type" && err == -ENODEV)
 		return true;
 	if (key.rfind("event/", 0) == 0)
 		return err == -EINVAL || err == -ERANGE;
