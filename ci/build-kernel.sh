@@ -16,10 +16,19 @@
 #                   the test kernel plus configs/<name>.config; bzImage
 #                   and modules, into $BUILD/profile-<name>/kernel/
 #   no-perf-events  UML (ARCH=um), DAMON without perf events; vmlinux
-#   no-damon-vaddr, no-damon-paddr, no-hugetlb
+#   no-damon-vaddr, no-damon-paddr, no-hugetlb, no-cpu-sup-amd
 #                   vm + damon + variant-common fragments (no debug info,
 #                   no lock debugging: they are only compiled) plus
-#                   configs/variant-<name>.config; vmlinux
+#                   configs/variant-<name>.config; vmlinux, into the one
+#                   directory all x86_64 variants share, $BUILD/variant-x86/
+#
+# The x86_64 variants differ from each other in a few options only, so
+# they are built one after another in one directory: kbuild's per-option
+# dependencies (fixdep, include/config/) recompile only the objects that
+# depend on an option that changed, and vmlinux is linked again each time.
+# A variant is up to date when its own stamp, .hws-built-<name>, holds the
+# current key: "this variant built from this state", true whichever
+# variant the directory holds now.
 #
 # Dependencies: gcc, make, flex, bison, bc, libelf-dev, libssl-dev, ccache,
 # dwarves.
@@ -54,14 +63,27 @@ build_profile() {
 	kmake "$out" ARCH=x86_64 bzImage modules
 }
 
+# The output directory of a variant.
+variant_dir() {
+	local frag=$CFG/variant-$1.config
+	[ -r "$frag" ] || die "unknown variant '$1' (no $frag)"
+	if grep -q '^# ARCH=um$' "$frag"; then
+		echo "$BUILD/variant-$1"
+	else
+		echo "$BUILD/variant-x86"
+	fi
+}
+
 build_variant() {
-	local name=$1 frag=$CFG/variant-$1.config out=$BUILD/variant-$1
-	[ -r "$frag" ] || die "unknown variant '$name' (no $frag)"
+	local name=$1 frag=$CFG/variant-$1.config out
+	out=$(variant_dir "$name")
 	if grep -q '^# ARCH=um$' "$frag"; then
 		"$PROJ_ROOT/ci/merge-config.sh" "$out" um allnoconfig \
 			"$CFG/damon.config" "$frag"
 		kmake "$out" ARCH=um vmlinux
 	else
+		# one directory per variant before the shared one: gone
+		rm -rf "$BUILD/variant-$name"
 		"$PROJ_ROOT/ci/merge-config.sh" "$out" x86_64 tinyconfig \
 			"$CFG/vm.config" "$CFG/damon.config" \
 			"$CFG/variant-common.config" "$frag"
@@ -70,20 +92,23 @@ build_variant() {
 }
 
 run() {
-	local out=$BUILD/kernel key
+	local out=$BUILD/kernel key stamp
 	case $variant in
 	"") ;;
 	bench) out=$BUILD/kernel-bench ;;
 	kasan | kcsan) out=$BUILD/profile-$variant/kernel ;;
-	*) out=$BUILD/variant-$variant ;;
+	*) out=$(variant_dir "$variant") ;;
 	esac
+	stamp=$out/.hws-built
+	# a shared variant directory: one stamp per variant
+	[ "$out" != "$BUILD/variant-x86" ] || stamp=$out/.hws-built-$variant
 	key=$(state_key "$CFG"/*.config "$PROJ_ROOT/ci/build-kernel.sh" \
 		"$PROJ_ROOT/ci/merge-config.sh")
-	if [ "$(cat "$out/.hws-built" 2>/dev/null)" = "$key" ]; then
+	if [ "$(cat "$stamp" 2>/dev/null)" = "$key" ]; then
 		info "${variant:-test kernel}: up to date"
 		return
 	fi
-	rm -f "$out/.hws-built"
+	rm -f "$stamp"
 	if [ -z "$variant" ]; then
 		build_main
 	elif [ "$variant" = bench ]; then
@@ -93,7 +118,7 @@ run() {
 	else
 		build_variant "$variant"
 	fi
-	echo "$key" > "$out/.hws-built"
+	echo "$key" > "$stamp"
 }
 
 if [ "${DAMON_HWS_LOCKED:-}" = 1 ]; then
