@@ -295,14 +295,16 @@ void hit_cases(ktap::writer &t, const damon_sysfs::session &s,
 	t.diagf("A %#lx F %#lx B %#lx, %lu bytes each", a.run_start,
 		f.run_start, b.run_start, len);
 	/*
-	 * The test PMU walks the ranges' addresses in order: a page stride
-	 * takes it through both buffers many times per aggregation interval.
+	 * The test PMU walks the ranges' addresses in order, one per sample:
+	 * with eight addresses per buffer, every CPU goes through both
+	 * buffers every 16 ms, so every aggregation interval sees samples in
+	 * each part of both, whatever phase the CPUs' walks are in.
 	 */
 	ok = !pmu.set_addrs("clear") &&
 	     !pmu.set_addrs("paddr=" + num(a.run_start) + " len=" + num(len) +
-			    " stride=" + num(page_sz)) &&
+			    " stride=" + num(len / 8)) &&
 	     !pmu.set_addrs("paddr=" + num(f.run_start) + " len=" + num(len) +
-			    " stride=" + num(page_sz)) &&
+			    " stride=" + num(len / 8)) &&
 	     !setup(s, ranges, { pmu.event(1000) }) &&
 	     !set_probes(ctx, {
 		     { { "perf_event", "Y", "Y", "damon_test_pmu", "" } },
