@@ -3,8 +3,9 @@
 """Dump DAMON's per-CPU access report rings and their counters.
 
 Reads the live kernel and prints, for every possible CPU, whether its ring
-is there (rings exist only while a DAMON context consumes access reports),
-the ring's head, tail, fill and capacity, the nested-report guard, and the
+is there (rings exist only while a DAMON context consumes access reports:
+a running context with at least one perf event owns them), the ring's
+head, tail, fill and capacity, the nested-report guard, and the
 eight counters that damon_report_read_stats() sums; then the owning
 context (its kdamond's pid) and the totals over all CPUs.  With --json the
 same as one JSON object:

@@ -32,7 +32,7 @@
  * Results go to $DAMON_BENCH_RESULTS (default
  * /tmp/damon_bench-<mode>.json) as JSON; the module is looked for in
  * $DAMON_HWS_BENCH_KO, else next to this program.  SKIPs when not root,
- * without DAMON sysfs or access reports, or with a single CPU.
+ * without DAMON sysfs or perf events, or with a single CPU.
  */
 #include "lib/damon_sysfs.h"
 #include "lib/drgn.h"
@@ -603,7 +603,7 @@ int run()
 	damon_sysfs::paddr_monitor pm;
 	pm.start = mon_start;
 	pm.end = mon_end;
-	pm.access_reports = true;
+	pm.report_sink = true;
 	int err = damon_sysfs::setup_paddr_monitor(s, pm);
 	if (err)
 		t.diagf("paddr setup: %s", err_name(err).c_str());

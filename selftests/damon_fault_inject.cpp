@@ -13,9 +13,10 @@
  *   costs 1, the call that finds it at 1 fails) with times 1: "interval"
  *   counts in a hidden counter that is never reset, so it cannot aim at
  *   the n-th call.  Paths: "on", a commit that adds or changes an event of
- *   a running kdamond, a commit that turns access reports on for a running
- *   context that did not own the rings (with and without a new event), and
- *   a CPU coming online under a running event.
+ *   a running kdamond, a commit that gives a running context without
+ *   events, which did not own the rings, its first event (the report sink,
+ *   the dummy event that never samples, or one of the test PMU), and a CPU
+ *   coming online under a running event.
  * - /proc/thread-self/fail-nth around the write of "on" (damon_start()
  *   runs in the writer), with failslab and fail_page_alloc counting
  *   sleeping allocations: n = 1, 2, ... until "on" succeeds with nothing
@@ -433,10 +434,11 @@ struct fixture {
 /*
  * kdamond 0: paddr monitoring of [mon_start, mon_end) in a fixed number of
  * regions (no split, so the kdamond hardly allocates while it runs), no
- * scheme, with @events and @access_reports.
+ * scheme, with @events, or with the report sink if @report_sink and
+ * @events is empty.
  */
 int configure(const fixture &f, const std::vector<perf_event_attr> &events,
-	      bool access_reports)
+	      bool report_sink)
 {
 	damon_sysfs::paddr_monitor m;
 	int err;
@@ -445,7 +447,6 @@ int configure(const fixture &f, const std::vector<perf_event_attr> &events,
 	m.end = mon_end;
 	m.min_nr_regions = 10;
 	m.max_nr_regions = 10;
-	m.access_reports = access_reports;
 	err = f.s.reset();
 	if (!err)
 		err = damon_sysfs::setup_paddr_monitor(f.s, m);
@@ -453,6 +454,8 @@ int configure(const fixture &f, const std::vector<perf_event_attr> &events,
 		err = f.ctx().set_nr_schemes(0);
 	if (!err)
 		err = f.ctx().set_perf_events(events);
+	if (!err)
+		err = f.ctx().set_report_sink(report_sink);
 	return err;
 }
 
@@ -531,8 +534,8 @@ void ff_start_rings(const fixture &f)
 		ok = err == -ENOMEM && injected && clean_after_failed_on(f, why);
 		ok = retry_on(f, ev.size(), why) && ok;
 		record(f.t, key,
-		       fn_rings + " call 1 retval -12, access_reports" +
-			       (with_event ? " and 1 event" : " only"),
+		       fn_rings + " call 1 retval -12, " +
+			       (with_event ? "1 event" : "the report sink"),
 		       err, injected, ok, why);
 		all &= ok;
 	}
@@ -720,10 +723,11 @@ void ff_commit_perf(const fixture &f)
 }
 
 /*
- * Case: a running context without access reports and events (so it does
- * not own the rings) gets access_reports Y by commit, and fails to
- * allocate the rings; or gets an event, takes the rings and fails to
- * create the event's counters: it must not own the rings afterwards.
+ * Case: a running context without events (so it does not own the rings)
+ * gets its first event by commit, the report sink or an event of the test
+ * PMU, and fails to allocate the rings; or gets the test PMU's event,
+ * takes the rings and fails to create the event's counters: it must not
+ * own the rings afterwards.
  */
 void ff_commit_reports(const fixture &f)
 {
@@ -739,8 +743,8 @@ void ff_commit_reports(const fixture &f)
 		unsigned long n;
 	};
 	const variant variants[] = {
-		{ "access_reports Y", fn_rings, 1 },
-		{ "access_reports Y and 1 event", fn_rings, 1 },
+		{ "the report sink", fn_rings, 1 },
+		{ "1 event", fn_rings, 1 },
 		{ "1 event", fn_create_on, 1 },
 		{ "1 event", fn_create_on, f.cpus },
 	};
@@ -750,18 +754,15 @@ void ff_commit_reports(const fixture &f)
 		all = false;
 	}
 	for (const variant &v : variants) {
-		const bool reports = v.what[0] == 'a';
-		const bool event = v.what[std::strlen(v.what) - 1] == 't';
+		const bool sink = v.what[0] == 't';
 		std::string why;
 		int err;
 		bool injected = false, ok;
 
 		if (!all)
 			break;
-		err = ctx.set_access_reports(reports);
-		if (!err)
-			err = event ? ctx.set_perf_events({ pmu_event(f.pmu) }) :
-				      ctx.set_nr_perf_events(0);
+		err = ctx.set_perf_events({ sink ? damon_sysfs::report_sink_event() :
+						   pmu_event(f.pmu) });
 		if (!err) {
 			function_fault ff(v.fn);
 
@@ -780,10 +781,8 @@ void ff_commit_reports(const fixture &f)
 	}
 	/* without a fault the commit takes the rings */
 	if (all) {
-		int err = ctx.set_access_reports(true);
+		int err = ctx.set_perf_events({ pmu_event(f.pmu) });
 
-		if (!err)
-			err = ctx.set_perf_events({ pmu_event(f.pmu) });
 		if (!err)
 			err = kd.state("commit");
 		all = !err && events_active(f.pmu) == f.cpus &&
@@ -794,7 +793,7 @@ void ff_commit_reports(const fixture &f)
 	f.s.reset();
 	f.t.result(all && events_active(f.pmu) == 0 &&
 			   rings_owned(f.ri) != 1,
-		   "fail_function_commit_access_reports");
+		   "fail_function_commit_first_event");
 }
 
 /*
@@ -1487,7 +1486,7 @@ int run()
 		{ ff_start_rings, "fail_function_start_rings" },
 		{ ff_start_perf, "fail_function_start_perf_each_cpu" },
 		{ ff_commit_perf, "fail_function_commit_perf_each_cpu" },
-		{ ff_commit_reports, "fail_function_commit_access_reports" },
+		{ ff_commit_reports, "fail_function_commit_first_event" },
 		{ ff_hotplug, "fail_function_hotplug_online" },
 		{ cpuhp_fail, "cpuhp_fail_rolled_back" },
 		{ fail_nth_start, "fail_nth_start_allocations" },

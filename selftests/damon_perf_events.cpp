@@ -453,7 +453,7 @@ void start_failure_cases(ktap::writer &t, const damon_sysfs::session &s,
 	s.reset();
 	damon_sysfs::paddr_monitor m;
 
-	m.access_reports = true;
+	m.report_sink = true;
 	ok = !damon_sysfs::setup_paddr_monitor(s, m) &&
 	     start_kdamond(t, s.get_kdamond(0));
 	t.result(ok, "ownership_free_after_failures");

@@ -331,6 +331,7 @@ private:
 struct event {
 	pid_t pid = -1;
 	double ts = 0;
+	unsigned int ctx_idx = ~0u;
 	unsigned int scheme_idx = 0;
 	unsigned int goal_idx = 0;
 	int nid = -1;
@@ -364,7 +365,10 @@ bool parse_fields(const std::string &fields, event &e)
 		v = std::strtoul(val.c_str(), &end, 10);
 		if (val.empty() || *end || errno)
 			return false;
-		if (key == "scheme_idx") {
+		if (key == "ctx_idx") {
+			e.ctx_idx = static_cast<unsigned int>(v);
+			seen |= 32;
+		} else if (key == "scheme_idx") {
 			e.scheme_idx = static_cast<unsigned int>(v);
 			seen |= 1;
 		} else if (key == "goal_idx") {
@@ -381,7 +385,8 @@ bool parse_fields(const std::string &fields, event &e)
 			seen |= 16;
 		}
 	}
-	return seen == 31;
+	/* every field, and the context index of a one-context kdamond */
+	return seen == 63 && e.ctx_idx == 0;
 }
 
 /*
@@ -429,7 +434,7 @@ public:
 		const std::string line = std::string(
 			"   kdamond.0-42   (   42) [001] ..... 12.345678: ") +
 			event_name +
-			": scheme_idx=1 goal_idx=0 nid=0 target_value=3000 current_value=1234";
+			": ctx_idx=0 scheme_idx=1 goal_idx=0 nid=0 target_value=3000 current_value=1234";
 		event e;
 
 		return parse_line(line, line.find(tag), tag.size(), e) &&

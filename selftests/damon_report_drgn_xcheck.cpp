@@ -5,15 +5,16 @@
  * through damon_report_read_stats() (read via the damon_report_inject test
  * module) and with DAMON's sysfs state:
  *
- * - while a paddr context with access_reports=Y runs, the rings have an
- *   owner, the kdamond of that context, and every possible CPU has a ring,
- *   drained at a quiescent point;
+ * - while a paddr context with the report sink (its one perf event, which
+ *   never samples) runs, the rings have an owner, the kdamond of that
+ *   context, and every possible CPU has a ring, drained at a quiescent
+ *   point;
  * - after it stops, there is no owner and no ring;
  * - at both points the counters drgn sums equal the kernel's.
  *
  * Needs drgn, /proc/kcore, DAMON_HWS_VMLINUX (see lib/drgn.h) and the
  * test module (lib/report_inject.h); SKIPs without them or when the
- * kernel has no monitoring_attrs/sample/access_reports.
+ * kernel has no monitoring_attrs/sample/perf_events.
  */
 #include "lib/damon_sysfs.h"
 #include "lib/drgn.h"
@@ -189,7 +190,7 @@ int run()
 	}
 	pm.start = mon_start;
 	pm.end = mon_end;
-	pm.access_reports = true;
+	pm.report_sink = true;
 	/* some dropped_no_owner first, so that no counter is trivially 0 */
 	if (!t.result(make_reports(t, m) &&
 		      damon_sysfs::setup_paddr_monitor(s, pm) == 0,

@@ -7,7 +7,12 @@
  *
  * - The module's input checks, and -EBUSY while an injection runs.
  * - Without a consuming context every report is dropped_no_owner.
- * - A paddr context with access_reports=Y rates the 4 MiB sub-range that
+ * - A context consumes reports if and only if it has a perf event: there
+ *   is no monitoring_attrs/sample/access_reports; a running paddr context
+ *   without perf events leaves reports dropped_no_owner, drains them once
+ *   a commit gave it the report sink (the software dummy event, which
+ *   never samples), and no longer once a commit took the sink away.
+ * - A paddr context with the report sink rates the 4 MiB sub-range that
  *   gets reports hot and everything else cold, for reports from a pinned
  *   hrtimer and from process context (the writer and a kworker).
  * - The counters of damon_report_read_stats() add up: injected = pushed,
@@ -19,7 +24,7 @@
  *   space and counts those naming another one as unmatched.
  *
  * SKIPs when not root, without DAMON sysfs, or when the kernel has no
- * monitoring_attrs/sample/access_reports.
+ * monitoring_attrs/sample/perf_events.
  */
 #include "lib/damon_sysfs.h"
 #include "lib/ktap.h"
@@ -131,7 +136,7 @@ private:
 				"kind=paddr addr=" + num(lo) + " span=" + num(span) +
 				" stride=" + num(stride) +
 				" offset=" + num(k * batch * stride % span) +
-				" count=" + num(batch) + " size=8 access=write" +
+				" count=" + num(batch) + " size=8" +
 				" ctx=process cpu=" + std::to_string(cpu));
 
 			if (ret && !err)
@@ -154,7 +159,6 @@ bool bad_input_rejected(const ktap::writer &t, const report_inject::module &m)
 		"kind=paddr cpu=100000",
 		"kind=paddr cpu=-2",
 		"kind=paddr ctx=softirq",
-		"kind=paddr access=exec",
 		"kind=paddr ctx=irq rate=0",
 		"kind=paddr ctx=irq burst=0",
 		"kind=paddr ctx=irq rate=1000000",
@@ -236,6 +240,89 @@ bool no_owner_dropped(const ktap::writer &t, const report_inject::module &m)
 }
 
 /*
+ * 100 reports into irq_sub from process context; @d gets the deltas of
+ * the stats once the rings are drained.  0 or -errno.
+ */
+int inject_100(const report_inject::module &m, stats &d)
+{
+	stats before, after;
+	int err = m.read_stats(before);
+
+	if (!err)
+		err = m.inject("kind=paddr addr=" + num(irq_sub) + " span=" +
+			       num(sub_sz) + " size=8 count=100 ctx=process");
+	if (!err)
+		err = report_inject::wait_balanced(m, after, balance_timeout);
+	if (!err)
+		d = report_inject::delta(before, after);
+	return err;
+}
+
+/*
+ * A context consumes access reports if and only if it has a perf event:
+ * there is no access_reports file, and the same running paddr context
+ * leaves reports to dropped_no_owner without perf events, drains them
+ * with the report sink (added by commit), and leaves them again once a
+ * commit removed the sink.
+ */
+bool consumes_reports_iff_perf_event(const ktap::writer &t,
+				     const damon_sysfs::session &s,
+				     const report_inject::module &m)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	const damon_sysfs::context ctx = kd.get_context(0);
+	const std::string knob = ctx.sample().path("access_reports");
+	damon_sysfs::paddr_monitor pm;
+	bool ok = true;
+	int err;
+
+	pm.start = mon_start;
+	pm.end = mon_end;
+	s.reset();
+	err = damon_sysfs::setup_paddr_monitor(s, pm);
+	if (!err && damon_sysfs::exists(knob)) {
+		t.diagf("%s exists", knob.c_str());
+		ok = false;
+	}
+	if (err || !start_kdamond(t, kd)) {
+		t.diagf("paddr setup without perf events: %s",
+			err_name(err).c_str());
+		s.reset();
+		return false;
+	}
+	for (const bool sink : { false, true, false }) {
+		stats d;
+
+		if (sink != ctx.has_report_sink()) {
+			err = ctx.set_report_sink(sink);
+			if (!err)
+				err = kd.state("commit");
+		}
+		if (!err)
+			err = inject_100(m, d);
+		if (err) {
+			t.diagf("%s the report sink: %s", sink ? "with" : "without",
+				err_name(err).c_str());
+			ok = false;
+			break;
+		}
+		if (get(d, "pushed") != 100 ||
+		    get(d, sink ? "drained" : "dropped_no_owner") != 100 ||
+		    get(d, sink ? "dropped_no_owner" : "drained") != 0) {
+			t.diagf("%s the report sink: %s", sink ? "with" : "without",
+				report_inject::format(d).c_str());
+			ok = false;
+		}
+	}
+	if (!kd.running()) {
+		t.diag("the kdamond stopped");
+		ok = false;
+	}
+	s.reset();
+	return ok;
+}
+
+/*
  * Reports from a pinned hrtimer into irq_sub, 4000 a second, while DAMON
  * looks: for at least 2.5 s and until DAMON rated the sub-range hot in
  * watch_hot_wanted snapshots (at most 25 s of reports), then the
@@ -252,7 +339,7 @@ bool irq_reports_hot(const ktap::writer &t, const report_inject::module &m,
 
 	err = m.inject("kind=paddr addr=" + num(irq_sub) + " span=" + num(sub_sz) +
 		       " stride=" + num(scatter_stride(sub_sz)) +
-		       " size=8 access=read count=100000 ctx=irq rate=4000 burst=4 cpu=" +
+		       " size=8 count=100000 ctx=irq rate=4000 burst=4 cpu=" +
 		       num(cpu));
 	if (err) {
 		t.diagf("inject: %s", err_name(err).c_str());
@@ -326,7 +413,7 @@ void paddr_cases(ktap::writer &t, const damon_sysfs::session &s,
 
 	pm.start = mon_start;
 	pm.end = mon_end;
-	pm.access_reports = true;
+	pm.report_sink = true;
 	err = damon_sysfs::setup_paddr_monitor(s, pm);
 	if (err)
 		t.diagf("paddr setup: %s", err_name(err).c_str());
@@ -384,7 +471,7 @@ void second_owner_cases(ktap::writer &t, const damon_sysfs::session &s,
 
 	pm.start = mon_start;
 	pm.end = mon_end;
-	pm.access_reports = true;
+	pm.report_sink = true;
 	s.reset();
 	err = s.set_nr_kdamonds(2);
 	if (!err)
@@ -409,11 +496,11 @@ void second_owner_cases(ktap::writer &t, const damon_sysfs::session &s,
 	t.result(err == -EBUSY, "second_owner_start_ebusy");
 	t.result(kd0.running() && !kd1.running(), "first_owner_survives_start");
 
-	err = ctx1.set_access_reports(false);
+	err = ctx1.set_report_sink(false);
 	if (!err)
 		err = kd1.start();
 	if (!err)
-		err = ctx1.set_access_reports(true);
+		err = ctx1.set_report_sink(true);
 	if (err) {
 		t.diagf("starting the second kdamond without reports: %s",
 			err_name(err).c_str());
@@ -464,7 +551,7 @@ void vaddr_cases(ktap::writer &t, const damon_sysfs::session &s,
 	if (child.ok())
 		err = damon_sysfs::setup_vaddr_monitor(s, vm);
 	if (!err)
-		err = kd.get_context(0).set_access_reports(true);
+		err = kd.get_context(0).set_report_sink(true);
 	if (err)
 		t.diagf("vaddr setup: %s", err_name(err).c_str());
 	if (!t.result(!err, "vaddr_configure")) {
@@ -527,7 +614,7 @@ int run()
 {
 	require_damon_sysfs_or_skip(true);
 
-	ktap::writer t(23);
+	ktap::writer t(24);
 	damon_sysfs::session s;
 	report_inject::module m;
 
@@ -539,6 +626,8 @@ int run()
 	t.result(bad_input_rejected(t, m), "bad_input_rejected");
 	t.result(busy_rejected(t, m), "busy_rejected");
 	t.result(no_owner_dropped(t, m), "no_owner_dropped");
+	t.result(consumes_reports_iff_perf_event(t, s, m),
+		 "consumes_reports_iff_perf_event");
 	paddr_cases(t, s, m);
 	second_owner_cases(t, s, m);
 	vaddr_cases(t, s, m);

@@ -91,7 +91,6 @@ std::vector<new_file> new_files(unsigned int nr_events)
 {
 	std::vector<new_file> v;
 
-	v.push_back({ sample_dir + "/access_reports", 0600 });
 	for (const char *f : sample_stat_files)
 		v.push_back({ sample_dir + "/stats/" + f, 0400 });
 	v.push_back({ pe_dir + "/nr_perf_events", 0600 });
@@ -549,7 +548,7 @@ void kmsg_case(ktap::writer &t, const damon_sysfs::session &s,
 		int err;
 
 		s.reset();
-		m.access_reports = true;
+		m.report_sink = true;
 		err = s.set_nr_kdamonds(2);
 		if (!err)
 			err = damon_sysfs::configure_paddr_monitor(kd0, m);

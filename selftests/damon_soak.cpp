@@ -23,7 +23,10 @@
  *                   sample_period; now and then a config the test PMU
  *                   refuses (the commit fails with EINVAL, the kdamond
  *                   keeps running), then the event restored
- *   access_reports  toggle monitoring_attrs/sample/access_reports, commit
+ *   report_sink     add or remove the report sink (the software dummy
+ *                   event, which never samples) after the other events,
+ *                   commit; with no other event it alone makes the
+ *                   context consume access reports
  *   hotplug         take a CPU other than cpu0 offline (at most all but
  *                   two), or bring one back online
  *   pmu             unload the test PMU under the running kdamond (perf
@@ -326,7 +329,7 @@ struct controller_counts {
 	unsigned long ons = 0, offs = 0, commits = 0;
 	unsigned long interval_commits = 0;
 	unsigned long event_ups = 0, event_downs = 0, event_changes = 0;
-	unsigned long refused_commits = 0, access_reports_toggles = 0;
+	unsigned long refused_commits = 0, report_sink_toggles = 0;
 	unsigned long cpu_offlines = 0, cpu_onlines = 0;
 	unsigned long pmu_unloads = 0, pmu_loads = 0;
 	unsigned long bursts = 0, burst_reports = 0;
@@ -383,7 +386,8 @@ struct event {
 struct config {
 	bool paddr = false;
 	bool page_faults = false;	/* the page-faults event allowed */
-	bool access_reports = false;
+	/* the report sink after @events */
+	bool report_sink = false;
 	unsigned long sample_us = 5000, aggr_us = 100000, update_us = 1000000;
 	std::vector<event> events;
 };
@@ -663,8 +667,8 @@ private:
 		s += " sample " + std::to_string(cfg.sample_us) + " aggr " +
 		     std::to_string(cfg.aggr_us) + " update " +
 		     std::to_string(cfg.update_us);
-		if (cfg.access_reports)
-			s += " access_reports";
+		if (cfg.report_sink)
+			s += " report_sink";
 		s += " events [";
 		for (size_t i = 0; i < cfg.events.size(); i++)
 			s += (i ? ", " : "") + describe_event(cfg.events[i]);
@@ -719,7 +723,7 @@ private:
 	{
 		cfg.paddr = chance(33);
 		cfg.page_faults = chance(35);
-		cfg.access_reports = chance(20);
+		cfg.report_sink = chance(20);
 		random_intervals();
 		cfg.events.clear();
 		for (uint64_t i = 1 + rnd(3); i; i--)
@@ -747,6 +751,9 @@ private:
 
 		for (const event &e : cfg.events)
 			v.push_back(e.a);
+		/* last: the indices of the others do not move */
+		if (cfg.report_sink)
+			v.push_back(damon_sysfs::report_sink_event());
 		return v;
 	}
 
@@ -764,7 +771,6 @@ private:
 			m.sample_us = cfg.sample_us;
 			m.aggr_us = cfg.aggr_us;
 			m.update_us = cfg.update_us;
-			m.access_reports = cfg.access_reports;
 			err = retry_busy([this, &m] {
 				return damon_sysfs::setup_paddr_monitor(sk.s, m);
 			});
@@ -776,11 +782,7 @@ private:
 			m.aggr_us = cfg.aggr_us;
 			m.update_us = cfg.update_us;
 			err = retry_busy([this, &m] {
-				int e = damon_sysfs::setup_vaddr_monitor(sk.s, m);
-
-				if (!e && ctx.has_access_reports())
-					e = ctx.set_access_reports(cfg.access_reports);
-				return e;
+				return damon_sysfs::setup_vaddr_monitor(sk.s, m);
 			});
 		}
 		if (!err)
@@ -876,7 +878,7 @@ private:
 		else if (r < 50)
 			events();
 		else if (r < 56)
-			access_reports();
+			report_sink();
 		else if (r < 68)
 			hotplug();
 		else if (r < 76)
@@ -1030,19 +1032,12 @@ private:
 		return !err && s == "on";
 	}
 
-	void access_reports()
+	void report_sink()
 	{
-		if (!ctx.has_access_reports())
-			return;
-		n.access_reports_toggles++;
-		cfg.access_reports = !cfg.access_reports;
-		{
-			std::unique_lock<std::shared_mutex> l(sk.config_lock);
-
-			expect("write_access_reports",
-			       ctx.set_access_reports(cfg.access_reports), { 0 });
-		}
-		commit("access_reports", cfg.access_reports ? "Y" : "N");
+		n.report_sink_toggles++;
+		cfg.report_sink = !cfg.report_sink;
+		write_events();
+		commit("report_sink", cfg.report_sink ? "on" : "off");
 	}
 
 	void hotplug()
@@ -1274,7 +1269,6 @@ const char *const writeback_files[] = {
 	"monitoring_attrs/intervals/update_us",
 	"monitoring_attrs/nr_regions/min",
 	"monitoring_attrs/nr_regions/max",
-	"monitoring_attrs/sample/access_reports",
 	"targets/0/pid_target",
 	"schemes/0/action",
 	"schemes/0/apply_interval_us",
@@ -1560,10 +1554,10 @@ int run()
 	t.diagf("soak: %.1f s, %lu cycles (vaddr %lu, paddr %lu, with page faults %lu), %lu actions",
 		soak_s, n.cycles, n.vaddr_cycles, n.paddr_cycles,
 		n.page_fault_cycles, n.actions);
-	t.diagf("soak: on %lu, off %lu, commits %lu (intervals %lu, events up %lu, down %lu, changed %lu, refused %lu, access_reports %lu)",
+	t.diagf("soak: on %lu, off %lu, commits %lu (intervals %lu, events up %lu, down %lu, changed %lu, refused %lu, report_sink %lu)",
 		n.ons, n.offs, n.commits, n.interval_commits, n.event_ups,
 		n.event_downs, n.event_changes, n.refused_commits,
-		n.access_reports_toggles);
+		n.report_sink_toggles);
 	t.diagf("soak: hotplug offline %lu, online %lu; test PMU unloads %lu, loads %lu; bursts %lu (%lu reports); update_sample_stats %lu; EBUSY retries %lu",
 		n.cpu_offlines, n.cpu_onlines, n.pmu_unloads, n.pmu_loads,
 		n.bursts, n.burst_reports, n.sample_stats, n.busy_retries);

@@ -9,8 +9,9 @@
  * therefore make their reports in one burst a tick and a CPU.
  *
  * 1. Throughput and loss of the per-CPU report rings.  A paddr context
- *    with access_reports on owns the rings (sampling 5 ms, aggregation
- *    100 ms, 10..1000 regions over [256 MiB, 320 MiB)).  For 10k, 50k,
+ *    with the report sink (a perf event that never samples) owns the
+ *    rings (sampling 5 ms, aggregation 100 ms, 10..1000 regions over
+ *    [256 MiB, 320 MiB)).  For 10k, 50k,
  *    100k, 200k and 400k reports per second per CPU, damon_report_inject
  *    makes reports from its pinned hard-IRQ hrtimer (ctx=irq, rate=R,
  *    burst=R/HZ: one burst a tick, at most 1024, so 400k gets 256k) on
@@ -409,7 +410,7 @@ bool run_throughput(const ktap::writer &t, const damon_sysfs::session &s,
 	pm.sample_us = sample_us;
 	pm.aggr_us = aggr_us;
 	pm.update_us = update_us;
-	pm.access_reports = true;
+	pm.report_sink = true;
 
 	s.reset();
 	err = damon_sysfs::setup_paddr_monitor(s, pm);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A seeded fuzzer for the DAMON sysfs files that the perf events series
- * adds or touches: monitoring_attrs/sample/access_reports,
- * monitoring_attrs/sample/perf_events/nr_perf_events, every file of a perf
- * event directory, and where they interact, nr_contexts, nr_targets,
+ * adds or touches: monitoring_attrs/sample/perf_events/nr_perf_events,
+ * every file of a perf event directory (also as the report sink, the
+ * dummy event that never samples but makes the context consume access
+ * reports), and where they interact, nr_contexts, nr_targets,
  * pid_target, operations and the state commands (on, off, commit,
  * update_sample_stats, update_schemes_*, ...).
  *
@@ -192,7 +193,7 @@ bool small_input(const std::string &val, unsigned long limit = 65536)
  * nr_contexts, nr_targets, nr_schemes: EINVAL, ERANGE, EBUSY (their
  * mutex_trylock of damon_sysfs_lock), and ENOMEM only for an input above
  * 65536 (a count DAMON tries to allocate).  pid_target: EINVAL, ERANGE.
- * operations, access_reports: EINVAL.  state: EINVAL (bad command, no
+ * operations: EINVAL.  state: EINVAL (bad command, no
  * single context, not running, a configuration DAMON refuses), EBUSY
  * (running, lock, the access reports owned by another context), ENOENT and
  * ENODEV (no PMU of the type, the PMU covers no CPU), EOPNOTSUPP (a
@@ -219,7 +220,7 @@ bool accepted(const std::string &key, int err, const std::string &val,
 		       (err == -ENOMEM && !small_input(val));
 	if (key == "pid_target")
 		return err == -EINVAL || err == -ERANGE;
-	if (key == "operations" || key == "access_reports")
+	if (key == "operations")
 		return err == -EINVAL;
 	if (key.rfind("state(", 0) == 0)
 		return err == -EINVAL || err == -EBUSY || err == -ENOENT ||
@@ -511,6 +512,22 @@ public:
 		    event_value(f));
 	}
 
+	/*
+	 * The report sink as the only event: the software dummy event
+	 * (PERF_TYPE_SOFTWARE, PERF_COUNT_SW_DUMMY), which never samples
+	 * but makes the context consume access reports.
+	 */
+	void put_report_sink()
+	{
+		const std::string d = pe_dir + "/0/";
+
+		put(pe_dir + "/nr_perf_events", "1");
+		put(d + "type", "1");
+		put(d + "config", "9");
+		put(d + "freq", "N");
+		put(d + "sample_period", "1");
+	}
+
 	/* Write a random value to a file that shapes the tree. */
 	void fuzz_shape_file()
 	{
@@ -539,9 +556,7 @@ public:
 			put(ctx_dir + "/operations", ops[rnd(std::size(ops))]);
 			break;
 		default:
-			put(sample_dir + "/access_reports",
-			    chance(60) ? (chance(50) ? "Y" : "N") :
-					 hostile_value("access_reports", true));
+			put_report_sink();
 			break;
 		}
 	}
@@ -601,7 +616,6 @@ public:
 		put(ctx_dir + "/targets/0/pid_target", std::to_string(pid));
 		put(ctx_dir + "/schemes/nr_schemes", "1");
 		put(ctx_dir + "/schemes/0/action", "stat");
-		put(sample_dir + "/access_reports", chance(50) ? "Y" : "N");
 		put(pe_dir + "/nr_perf_events", std::to_string(nr));
 		for (unsigned int i = 0; i < nr; i++)
 			write_good_event(i);

@@ -14,7 +14,10 @@
  *
  *	empty		the timing loop alone
  *	percpu_inc	this_cpu_inc() of a per-CPU counter
- *	report_access	damon_report_access() of the kernel under test
+ *	report_access	damon_report_access() of the kernel under test,
+ *			called through a pointer (it is not exported, see
+ *			damon_report_syms.h): one indirect call more than
+ *			the built-in sampler's direct call
  *	tracepoint	trace_damon_bench_access() of this module, which user
  *			space enables through tracefs for the run
  *	sj_array	a model of SJ's original damon_report_access(): a fixed
@@ -104,7 +107,7 @@
  *	info (read)
  *		"key value" lines about the last run: tsc_khz, the rounds that
  *		did not run in hard-IRQ context with interrupts off, the
- *		deltas of damon_report_read_stats() over it, drops of the
+ *		deltas of the report counters of all CPUs over it, drops of the
  *		models, whether the tracepoint was enabled, and the like.
  */
 
@@ -142,6 +145,8 @@
 #include <asm/msr.h>
 #include <asm/tsc.h>
 #endif
+
+#include "damon_report_syms.h"
 
 #define CREATE_TRACE_POINTS
 #include "damon_bench_trace.h"
@@ -443,7 +448,7 @@ static noinline u64 dbench_batch_report_access(unsigned int n)
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		damon_report_access(dbench_report(i));
+		damon_report_access_fn(dbench_report(i));
 	return dbench_now() - t0;
 }
 
@@ -709,7 +714,7 @@ static int dbench_wait_room(unsigned long room, struct damon_report_stats *st)
 		msecs_to_jiffies(DBENCH_DRAIN_TIMEOUT_MS);
 
 	for (;;) {
-		damon_report_read_stats(st);
+		damon_report_sum_stats_fn(st);
 		if (dbench_reports_queued(st) + room <= DBENCH_REPORT_RING_ENTRIES)
 			return 0;
 		if (fatal_signal_pending(current))
@@ -731,7 +736,6 @@ static void dbench_init_prod_reports(void)
 		/* in the 256..320 MiB range the tests' paddr contexts watch */
 		r->paddr = (256ULL << 20) + (u64)i * 7 * PAGE_SIZE + 64 * (i % 8);
 		r->size = 8;
-		r->cpu = 0;
 		r->flags = DAMON_ACCESS_REPORT_PADDR;
 	}
 }
@@ -772,7 +776,7 @@ static int dbench_run_producer(const struct dbench_prod_args *a)
 	for_each_possible_cpu(cpu)
 		ravi_dropped0 += per_cpu(dbench_ravi_dropped, cpu);
 	sj_dropped0 = dbench_sj_dropped;
-	damon_report_read_stats(&st0);
+	damon_report_sum_stats_fn(&st0);
 
 	for (run.round = 0; done < a->rounds && run.round < max_attempts;
 	     run.round++) {
@@ -782,7 +786,7 @@ static int dbench_run_producer(const struct dbench_prod_args *a)
 		err = smp_call_function_single(a->cpu, dbench_prod_round, &run, 1);
 		if (err)
 			break;
-		damon_report_read_stats(&after);
+		damon_report_sum_stats_fn(&after);
 		dbench_ravi_drain();
 		dbench_copy_drain();
 		if (!run.hardirq) {
@@ -806,7 +810,7 @@ static int dbench_run_producer(const struct dbench_prod_args *a)
 		cond_resched();
 	}
 
-	damon_report_read_stats(&st1);
+	damon_report_sum_stats_fn(&st1);
 	for_each_possible_cpu(cpu)
 		ravi_dropped1 += per_cpu(dbench_ravi_dropped, cpu);
 	dbench_set_info("tsc_khz", dbench_tsc_khz());
@@ -1498,8 +1502,11 @@ DEFINE_SHOW_ATTRIBUTE(dbench_info);
 
 static int __init dbench_init(void)
 {
-	int err = dbench_copy_alloc_rings();
+	int err = damon_report_syms_init();
 
+	if (err)
+		return err;
+	err = dbench_copy_alloc_rings();
 	if (err)
 		return err;
 	dbench_ravi_rings = alloc_percpu(struct dbench_ravi_ring);

@@ -23,7 +23,6 @@ TRACE_EVENT(damon_bench_access,
 		__field(u64, paddr)
 		__field(unsigned long, vaddr)
 		__field(unsigned int, size)
-		__field(unsigned int, cpu)
 		__field(unsigned int, flags)
 	),
 
@@ -31,13 +30,11 @@ TRACE_EVENT(damon_bench_access,
 		__entry->paddr = report->paddr;
 		__entry->vaddr = report->vaddr;
 		__entry->size = report->size;
-		__entry->cpu = report->cpu;
 		__entry->flags = report->flags;
 	),
 
-	TP_printk("paddr=0x%llx vaddr=0x%lx size=%u cpu=%u flags=0x%x",
-		  __entry->paddr, __entry->vaddr, __entry->size, __entry->cpu,
-		  __entry->flags)
+	TP_printk("paddr=0x%llx vaddr=0x%lx size=%u flags=0x%x",
+		  __entry->paddr, __entry->vaddr, __entry->size, __entry->flags)
 );
 
 TRACE_EVENT(damon_bench_ring_overflow,

@@ -4,8 +4,12 @@
  *
  * Calls damon_report_access() with addresses that a test chooses, from
  * process context or from a pinned hard-IRQ hrtimer, so that selftests can
- * drive DAMON's access report rings end to end without a PMU.  Everything
- * is controlled through debugfs, in /sys/kernel/debug/damon_report_inject/:
+ * drive DAMON's access report rings end to end without a PMU.  The kernel
+ * exports neither damon_report_access() nor a sum of the report counters
+ * over all CPUs: the module finds them by name when it loads
+ * (damon_report_syms.h).
+ * Everything is controlled through debugfs, in
+ * /sys/kernel/debug/damon_report_inject/:
  *
  * inject (write)
  *	One line of key=value words:
@@ -17,7 +21,6 @@
  *	stride=<u64>      default PAGE_SIZE
  *	offset=<u64>      default 0
  *	size=<u32>        size of each access (default 0, which means 1)
- *	access=read|write say that the access is a read or a write
  *	count=<n>         number of reports (default 1)
  *	cpu=<cpu>         CPU to report from, -1 (default) for the current one
  *	ctx=process|irq   process (default): report from the writer (or from a
@@ -39,7 +42,7 @@
  * stats (read)
  *	"key value" lines: injected (reports this module made since it was
  *	loaded), irq_pending (reports a running irq injection still has to
- *	make), busy, and the fields of damon_report_read_stats().
+ *	make), busy, and the access report counters of all CPUs.
  *
  * wait (read)
  *	Blocks until no injection runs, then reads "idle".
@@ -73,6 +76,8 @@
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/string.h>
+
+#include "damon_report_syms.h"
 
 /* Longest accepted line written to "inject". */
 #define DRI_LINE_MAX		256
@@ -142,8 +147,7 @@ static void dri_push(struct dri_run *run)
 		report.vaddr = addr;
 	else
 		report.paddr = addr;
-	report.cpu = smp_processor_id();
-	damon_report_access(&report);
+	damon_report_access_fn(&report);
 	atomic_long_inc(&dri_injected);
 	run->done++;
 	if (run->span) {
@@ -341,15 +345,6 @@ static int dri_parse_word(char *word, struct dri_run *req, bool *have_kind,
 	} else if (!strcmp(word, "size")) {
 		if (kstrtouint(val, 0, &req->tmpl.size))
 			return dri_bad(word, val);
-	} else if (!strcmp(word, "access")) {
-		req->tmpl.flags &= ~(DAMON_ACCESS_REPORT_READ |
-				     DAMON_ACCESS_REPORT_WRITE);
-		if (!strcmp(val, "read"))
-			req->tmpl.flags |= DAMON_ACCESS_REPORT_READ;
-		else if (!strcmp(val, "write"))
-			req->tmpl.flags |= DAMON_ACCESS_REPORT_WRITE;
-		else
-			return dri_bad(word, val);
 	} else if (!strcmp(word, "count")) {
 		if (kstrtoul(val, 0, &req->count) || !req->count ||
 		    req->count > DRI_MAX_COUNT)
@@ -497,7 +492,7 @@ static int dri_stats_show(struct seq_file *m, void *unused)
 {
 	struct damon_report_stats st;
 
-	damon_report_read_stats(&st);
+	damon_report_sum_stats_fn(&st);
 	seq_printf(m, "injected %ld\n", atomic_long_read(&dri_injected));
 	seq_printf(m, "irq_pending %ld\n", atomic_long_read(&dri_irq_pending));
 	seq_printf(m, "busy %d\n", test_bit(DRI_BUSY, &dri_flags) ? 1 : 0);
@@ -541,6 +536,9 @@ static int __init dri_init(void)
 	struct dentry *dir;
 	int err;
 
+	err = damon_report_syms_init();
+	if (err)
+		return err;
 	hrtimer_setup(&dri_timer, dri_timer_fn, CLOCK_MONOTONIC,
 		      HRTIMER_MODE_REL_PINNED_HARD);
 

@@ -18,7 +18,10 @@ namespace damon_sysfs {
 namespace {
 
 const std::string kdamonds_dir = std::string(admin_dir) + "/kdamonds";
-const char access_reports_file[] = "monitoring_attrs/sample/access_reports";
+const char nr_perf_events_file[] = "monitoring_attrs/sample/perf_events/nr_perf_events";
+/* PERF_TYPE_SOFTWARE, PERF_COUNT_SW_DUMMY (<linux/perf_event.h>) */
+const unsigned long perf_type_software = 1;
+const unsigned long perf_count_sw_dummy = 9;
 
 /* Closes the descriptor on every path. */
 class fd_guard {
@@ -348,35 +351,63 @@ int context::set_pause(bool pause) const
 	return set("pause", pause ? "Y" : "N");
 }
 
-int context::set_access_reports(bool on) const
+perf_event_attr report_sink_event()
 {
-	return set(access_reports_file, on ? "Y" : "N");
+	perf_event_attr a;
+
+	a.type = perf_type_software;
+	a.config = perf_count_sw_dummy;
+	a.freq = false;
+	a.sample_period = 1;
+	return a;
 }
 
-int context::get_access_reports(bool &on) const
+bool is_report_sink(const perf_event_attr &a)
 {
-	std::string s;
-	int err = get(access_reports_file, s);
-
-	if (err)
-		return err;
-	if (s == "Y" || s == "1")
-		on = true;
-	else if (s == "N" || s == "0")
-		on = false;
-	else
-		return -EINVAL;
-	return 0;
+	return a.type == perf_type_software && a.config == perf_count_sw_dummy;
 }
 
 bool context::has_perf_events() const
 {
-	return exists(path("monitoring_attrs/sample/perf_events/nr_perf_events"));
+	return exists(path(nr_perf_events_file));
+}
+
+int context::get_nr_perf_events(unsigned int &nr) const
+{
+	unsigned long val;
+	int err = get(nr_perf_events_file, val);
+
+	if (!err)
+		nr = static_cast<unsigned int>(val);
+	return err;
 }
 
 int context::set_nr_perf_events(unsigned int nr) const
 {
-	return set("monitoring_attrs/sample/perf_events/nr_perf_events", nr);
+	return set(nr_perf_events_file, nr);
+}
+
+bool context::has_report_sink() const
+{
+	const perf_event e = get_perf_event(0);
+	perf_event_attr a;
+	unsigned int nr;
+
+	return !get_nr_perf_events(nr) && nr == 1 &&
+	       !e.get("type", a.type) && !e.get("config", a.config) &&
+	       is_report_sink(a);
+}
+
+int context::set_report_sink(bool on) const
+{
+	unsigned int nr;
+	int err = get_nr_perf_events(nr);
+
+	if (err)
+		return err;
+	if (on)
+		return nr ? 0 : set_perf_events({ report_sink_event() });
+	return has_report_sink() ? set_nr_perf_events(0) : 0;
 }
 
 perf_event context::get_perf_event(unsigned int idx) const
@@ -444,11 +475,6 @@ int perf_event::get_stats(perf_event_stats &st) const
 			err = e;
 	}
 	return err;
-}
-
-bool context::has_access_reports() const
-{
-	return exists(path(access_reports_file));
 }
 
 int kdamond::set_nr_contexts(unsigned int nr) const
@@ -544,9 +570,8 @@ int configure_paddr_monitor(const kdamond &kd, const paddr_monitor &m)
 		err = ctx.get_target(0).set_regions({ { m.start, m.end } });
 	if (!err)
 		err = add_stat_scheme(ctx, m.pattern, m.apply_interval_us);
-	/* the file is only there on kernels with access reports */
-	if (!err && (m.access_reports || ctx.has_access_reports()))
-		err = ctx.set_access_reports(m.access_reports);
+	if (!err && m.report_sink)
+		err = ctx.set_report_sink(true);
 	return err;
 }
 
@@ -566,7 +591,7 @@ bool access_reports_supported(const session &s)
 		s.reset();
 		return false;
 	}
-	ret = kd.get_context(0).has_access_reports();
+	ret = kd.get_context(0).has_perf_events();
 	s.reset();
 	return ret;
 }

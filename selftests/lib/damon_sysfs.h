@@ -140,6 +140,17 @@ struct perf_event_attr {
 	unsigned long precise_ip = 0;
 };
 
+/*
+ * The report sink: the software dummy event (PERF_TYPE_SOFTWARE,
+ * PERF_COUNT_SW_DUMMY, period 1), which never samples.  A context consumes
+ * the access reports of damon_report_access() (owns the per-CPU rings,
+ * drains them, takes nr_accesses from them) if and only if it has a perf
+ * event; the sink lets a test have that without a sampler, for reports
+ * that a test module makes.
+ */
+perf_event_attr report_sink_event();
+bool is_report_sink(const perf_event_attr &a);
+
 /* A perf event's stats/ files (after an update_sample_stats). */
 struct perf_event_stats {
 	unsigned long nr_accepted = 0;
@@ -172,20 +183,24 @@ public:
 	int set_addr_unit(unsigned long unit) const;
 	/* The context's pause file ("commit" applies it to a running one). */
 	int set_pause(bool pause) const;
-	/*
-	 * monitoring_attrs/sample/access_reports: take accesses from
-	 * damon_report_access() instead of page table Accessed bits.
-	 */
-	int set_access_reports(bool on) const;
-	int get_access_reports(bool &on) const;
-	bool has_access_reports() const;
 	/* monitoring_attrs/sample/ */
 	node sample() const { return node(path("monitoring_attrs/sample")); }
 	bool has_perf_events() const;
+	int get_nr_perf_events(unsigned int &nr) const;
 	int set_nr_perf_events(unsigned int nr) const;
 	perf_event get_perf_event(unsigned int idx) const;
 	/* Write nr_perf_events and each event's files. */
 	int set_perf_events(const std::vector<perf_event_attr> &events) const;
+	/*
+	 * The report sink (see report_sink_event()), on: a context without
+	 * perf events gets the sink as its one event, so that it consumes
+	 * damon_report_access()'s reports; one with other events consumes
+	 * them already and is left alone.  Off: a context whose only event
+	 * is the sink loses it; any other is left alone.
+	 */
+	int set_report_sink(bool on) const;
+	/* Is the context's only perf event the sink? */
+	bool has_report_sink() const;
 };
 
 class kdamond : public node {
@@ -235,7 +250,8 @@ struct paddr_monitor {
 	unsigned long max_nr_regions = 100;
 	access_pattern pattern;
 	unsigned long apply_interval_us = 0;
-	bool access_reports = false;
+	/* Consume access reports through the report sink. */
+	bool report_sink = false;
 };
 
 class session;
@@ -249,9 +265,9 @@ int setup_paddr_monitor(const session &s, const paddr_monitor &m);
 int configure_paddr_monitor(const kdamond &kd, const paddr_monitor &m);
 
 /*
- * Does the kernel have monitoring_attrs/sample/access_reports?  Creates
- * kdamond 0 with one context to look, and removes it again: call it
- * before configuring anything.
+ * Can a context consume access reports, that is does the kernel have
+ * monitoring_attrs/sample/perf_events?  Creates kdamond 0 with one context
+ * to look, and removes it again: call it before configuring anything.
  */
 bool access_reports_supported(const session &s);
 

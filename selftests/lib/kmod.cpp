@@ -96,7 +96,7 @@ module::module(const char *name, const std::string &path,
 	int err;
 
 	if (access(path.c_str(), R_OK)) {
-		err_msg = path + " not found (built only against a kernel that exports damon_report_access)";
+		err_msg = path + " not found (built only against a kernel with damon_report_access in its System.map)";
 		return;
 	}
 	err = finit_module(path, params);

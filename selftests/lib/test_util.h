@@ -20,7 +20,8 @@
 
 /*
  * Exit with KTAP SKIP unless this runs as root on a kernel with the DAMON
- * sysfs interface and, if @access_reports, with access reports.
+ * sysfs interface and, if @access_reports, with contexts that can consume
+ * access reports (monitoring_attrs/sample/perf_events).
  */
 inline void require_damon_sysfs_or_skip(bool access_reports = false)
 {
@@ -32,7 +33,7 @@ inline void require_damon_sysfs_or_skip(bool access_reports = false)
 		damon_sysfs::session probe;
 
 		if (!damon_sysfs::access_reports_supported(probe))
-			ktap::exit_skip("kernel has no monitoring_attrs/sample/access_reports");
+			ktap::exit_skip("kernel has no monitoring_attrs/sample/perf_events");
 	}
 }
 
