@@ -67,7 +67,9 @@
  * - while running, after each update_sample_stats of the controller
  *   (monitoring_attrs/sample/stats/, read until two passes agree so that a
  *   writer's update in between is not mixed in): drained = attributed +
- *   unmatched + stale; no counter goes back; and pushed - drained -
+ *   unmatched + stale; no counter goes back while the context keeps the
+ *   report rings (the counters are those of one ownership: no "on" or
+ *   commit since the last reading); and pushed - drained -
  *   dropped_* is at most the ring capacity (1024) plus one of every
  *   possible CPU, and at least minus the number of possible CPUs and the
  *   drops counted since the last reading.  The kdamond, the only consumer,
@@ -77,7 +79,7 @@
  * - whenever the kdamond is off (once no burst runs): pushed = drained +
  *   dropped_full + dropped_nested + dropped_no_owner and drained =
  *   attributed + unmatched + stale exactly, in total
- *   (damon_report_read_stats() through the damon_report_inject module)
+ *   (the counters of all CPUs, through the damon_report_inject module)
  *   and per CPU, with every ring freed and no owner
  *   (drgn-scripts/damon_report_rings.py --serve, started at the setup: per
  *   CPU from when drgn has loaded the debug info, which takes up to a
@@ -412,6 +414,14 @@ public:
 	controller_counts n;
 	/* the sysfs readings of the report counters: the first and the last */
 	kmod::values first_reading, last_reading;
+	/*
+	 * The counters of sample/stats/ are those of the context's ownership
+	 * of the report rings, which starts again from zero at "on" and at a
+	 * commit that gives a context without events its first one: counted
+	 * per successful "on" and commit, they only grow within one count.
+	 */
+	std::atomic<unsigned long> ownership_epoch{0};
+	unsigned long last_reading_epoch = 0;
 	unsigned long nr_readings = 0, nr_inconsistent = 0;
 
 	bool pmu_present() const { return pmu && pmu->ok(); }
@@ -825,6 +835,8 @@ private:
 		sk.rs.begin();
 		err = state("on");
 		sk.rs.end(!err);
+		if (!err)
+			ownership_epoch++;
 		want = creation_errno({});
 		n.ons++;
 		note(std::string("on: ") + errno_symbol(err));
@@ -842,6 +854,9 @@ private:
 	{
 		int err = state("commit");
 		int want = refused ? -EINVAL : creation_errno(committed);
+
+		if (!err)
+			ownership_epoch++;
 
 		n.commits++;
 		note(std::string(why) + " " + what + ": commit " + errno_symbol(err));
@@ -1213,11 +1228,16 @@ private:
 	void sample_stats_check()
 	{
 		kmod::values v;
+		const unsigned long epoch = ownership_epoch.load();
 		int err = state("update_sample_stats");
 
 		n.sample_stats++;
 		if (!expect("update_sample_stats", err, { 0 }) || !read_sample_stats(v))
 			return;
+		/* compare with the last reading only within one ownership */
+		const bool same = !last_reading.empty() &&
+				  epoch == last_reading_epoch &&
+				  epoch == ownership_epoch.load();
 		nr_readings++;
 		if (first_reading.empty())
 			first_reading = v;
@@ -1225,7 +1245,7 @@ private:
 		const long long cpus = static_cast<long long>(possible);
 		/* drops counted since the last reading may have come meanwhile */
 		const long long slack = cpus + static_cast<long long>(
-			last_reading.empty() ? 0 : dropped(v) - dropped(last_reading));
+			same ? dropped(v) - dropped(last_reading) : 0);
 		const long long diff = static_cast<long long>(get(v, "pushed")) -
 				       static_cast<long long>(get(v, "drained") + dropped(v));
 		std::string why;
@@ -1238,12 +1258,13 @@ private:
 		else if (diff > static_cast<long long>(ring_capacity + 1) * cpus)
 			why = "more reports queued than the rings hold";
 		for (const char *c : counters)
-			if (!last_reading.empty() && get(v, c) < get(last_reading, c))
+			if (same && get(v, c) < get(last_reading, c))
 				why = std::string(c) + " went back from " +
 				      std::to_string(get(last_reading, c));
 		if (!why.empty())
 			sk.jr.finding(journal::running, why + ": " + kmod::format(v));
 		last_reading = v;
+		last_reading_epoch = epoch;
 	}
 };
 
