@@ -13,6 +13,11 @@
 #                      seconds (default 3600) in the VM (results/soak/);
 #                      SOAK_BOOTS=n fresh boots, SOAK_PROFILE=kasan|kcsan
 #                      on a debug profile's kernel (results/soak-<profile>/)
+#   make mutants       seeded defects: build the test kernel with each patch
+#                      of ci/mutants/ and record whether the suite kills
+#                      it, then regenerate Documentation/mutants.md (not in
+#                      make check; about 4 minutes a mutant); MUTANTS="a b"
+#                      runs only those
 #   make hw-report     on a host running a kernel with the series, as root:
 #                      the checklist of each sampling PMU found (Intel PEBS,
 #                      AMD IBS Op, ibs_mprof) or EVENT=<pmu>:<config>..., as
@@ -69,7 +74,7 @@ SMP ?= 2
 MEM ?= 2048
 NODES ?= 1
 
-.PHONY: help demo check check-kasan check-kcsan bench soak hw-report deps kernel-tree kernel selftests export vm \
+.PHONY: help demo check check-kasan check-kcsan bench soak mutants hw-report deps kernel-tree kernel selftests export vm \
 	static-checks posting clean
 
 help:
@@ -117,6 +122,9 @@ bench: kernel-tree
 
 soak: kernel-tree
 	@ci/soak.sh
+
+mutants: kernel-tree
+	@ci/mutants.sh $(MUTANTS)
 
 # Runs on the host, not in the VM; needs no kernel tree.
 hw-report:

@@ -55,7 +55,11 @@ def main():
     qemu = subprocess.run(['qemu-system-x86_64', '--version'],
                           capture_output=True, text=True).stdout.splitlines()
     guest_cpu = guest_cpu.split(':', 1)[-1].strip()
-    host = {'host_cpu': model, 'host_cpus': os.cpu_count(),
+    # as host_key() in ci/lib.sh: what a baseline holds for
+    key = '{}-{}-{}-{}cpus'.format(info.get('vendor_id', '?'),
+                                   info.get('cpu family', '?'),
+                                   info.get('model', '?'), os.cpu_count())
+    host = {'host_cpu': model, 'host_cpus': os.cpu_count(), 'host_key': key,
             'qemu': qemu[0] if qemu else '?', 'kernel_config': kernel,
             'guest': {'cpus': int(cpus), 'mem_mib': int(mem),
                       'nodes': int(nodes), 'cpu': guest_cpu},

@@ -16,19 +16,25 @@
 #                   the test kernel plus configs/<name>.config; bzImage
 #                   and modules, into $BUILD/profile-<name>/kernel/
 #   no-perf-events  UML (ARCH=um), DAMON without perf events; vmlinux
-#   no-damon-vaddr, no-damon-paddr, no-hugetlb, no-cpu-sup-amd
-#                   vm + damon + variant-common fragments (no debug info,
-#                   no lock debugging: they are only compiled) plus
-#                   configs/variant-<name>.config; vmlinux, into the one
-#                   directory all x86_64 variants share, $BUILD/variant-x86/
+#   no-damon-vaddr, no-damon-paddr
+#                   the test kernel's configuration with one DAMON
+#                   operations set off (configs/variant-<name>.config);
+#                   vmlinux, in $BUILD/variant-x86/, a copy of the test
+#                   kernel's build directory
+#   minimal         the smallest x86_64 kernel the series builds in:
+#                   tinyconfig + damon + configs/variant-minimal.config
+#                   (no SMP, NUMA, hugetlb, AMD support or tracing, no
+#                   debug info); vmlinux, into $BUILD/variant-minimal/
 #
-# The x86_64 variants differ from each other in a few options only, so
-# they are built one after another in one directory: kbuild's per-option
-# dependencies (fixdep, include/config/) recompile only the objects that
-# depend on an option that changed, and vmlinux is linked again each time.
-# A variant is up to date when its own stamp, .hws-built-<name>, holds the
-# current key: "this variant built from this state", true whichever
-# variant the directory holds now.
+# The two DAMON variants differ from the test kernel in an option a few
+# objects depend on, so they start from a copy of its build directory
+# (made again when the test kernel was rebuilt) and are built one after
+# the other there: kbuild's per-option dependencies (fixdep,
+# include/config/) recompile only the objects that depend on an option
+# that changed, and vmlinux is linked again each time.  A variant is up to
+# date when its own stamp, .hws-built-<name>, holds the current key: "this
+# variant built from this state", true whichever variant the directory
+# holds now.
 #
 # Dependencies: gcc, make, flex, bison, bc, libelf-dev, libssl-dev, ccache,
 # dwarves.
@@ -63,32 +69,58 @@ build_profile() {
 	kmake "$out" ARCH=x86_64 bzImage modules
 }
 
-# The output directory of a variant.
-variant_dir() {
+# How a variant's fragment says it is built: "um", "test" (on the test
+# kernel's configuration) or "tiny" (tinyconfig + damon).
+variant_base() {
 	local frag=$CFG/variant-$1.config
 	[ -r "$frag" ] || die "unknown variant '$1' (no $frag)"
-	if grep -q '^# ARCH=um$' "$frag"; then
-		echo "$BUILD/variant-$1"
-	else
-		echo "$BUILD/variant-x86"
+	sed -nE 's/^# BASE=(um|test|tiny)$/\1/p' "$frag" | grep . ||
+		die "$frag: no '# BASE=um|test|tiny' line"
+}
+
+# The output directory of a variant.
+variant_dir() {
+	case $(variant_base "$1") in
+	test) echo "$BUILD/variant-x86" ;;
+	*) echo "$BUILD/variant-$1" ;;
+	esac
+}
+
+# $1, the shared directory of the test-based variants, as a copy of the
+# test kernel's build directory (built first if it is not up to date),
+# made again when the test kernel was rebuilt since the last copy.
+seed_from_test_kernel() {
+	local out=$1 main=$BUILD/kernel
+	variant="" run
+	if [ "$(cat "$out/.hws-seed" 2>/dev/null)" != "$(cat "$main/.hws-built")" ]; then
+		info "copying the test kernel's build directory to $out"
+		clone_kernel_build "$main" "$out"
+		rm -f "$out"/.hws-built*
+		cp "$main/.hws-built" "$out/.hws-seed"
 	fi
 }
 
 build_variant() {
 	local name=$1 frag=$CFG/variant-$1.config out
 	out=$(variant_dir "$name")
-	if grep -q '^# ARCH=um$' "$frag"; then
+	case $(variant_base "$name") in
+	um)
 		"$PROJ_ROOT/ci/merge-config.sh" "$out" um allnoconfig \
 			"$CFG/damon.config" "$frag"
 		kmake "$out" ARCH=um vmlinux
-	else
-		# one directory per variant before the shared one: gone
-		rm -rf "$BUILD/variant-$name"
+		;;
+	test)
+		seed_from_test_kernel "$out"
 		"$PROJ_ROOT/ci/merge-config.sh" "$out" x86_64 tinyconfig \
-			"$CFG/vm.config" "$CFG/damon.config" \
-			"$CFG/variant-common.config" "$frag"
+			"${MAIN_FRAGS[@]}" "$frag"
 		kmake "$out" ARCH=x86_64 vmlinux
-	fi
+		;;
+	tiny)
+		"$PROJ_ROOT/ci/merge-config.sh" "$out" x86_64 tinyconfig \
+			"$CFG/damon.config" "$frag"
+		kmake "$out" ARCH=x86_64 vmlinux
+		;;
+	esac
 }
 
 run() {

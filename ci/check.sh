@@ -95,7 +95,9 @@ static_key=$(state_key "$PROJ_ROOT"/ci/*.sh "$PROJ_ROOT"/ci/*.py "$PROJ_ROOT"/ci
 	"$PROJ_ROOT"/ci/upstream-base.* "$PROJ_ROOT"/series.conf \
 	"$PROJ_ROOT"/selftests/damon_bench.baseline \
 	"$PROJ_ROOT"/patches/* "$PROJ_ROOT"/Documentation/benchmarks.md \
-	"$PROJ_ROOT"/Documentation/benchmarks/raw/*/*.json)
+	"$PROJ_ROOT"/Documentation/benchmarks/raw/*/*.json \
+	"$PROJ_ROOT"/ci/mutants/* "$PROJ_ROOT"/Documentation/mutants.md \
+	"$PROJ_ROOT"/Documentation/mutants/results.json)
 if [ -n "$profile" ]; then
 	info "static checks: not run for the $profile profile (make check runs them)"
 else
@@ -122,6 +124,10 @@ echo
 echo "== stage timings"
 printf '%s\n' "${timings[@]}"
 printf '%-16s %5ss\n' total $(($(date +%s) - total_start))
+if [ -s "$ktap/static-logs/timings.txt" ]; then
+	echo "static checks:"
+	sed 's/^/  /' "$ktap/static-logs/timings.txt"
+fi
 echo
 echo "== results (details: $RESULTS/)"
 files=()

@@ -28,7 +28,7 @@ for m in $(echo "$HWS_MOUNTS" | tr ',' ' '); do
 	mount -t 9p -o ro,trans=virtio,version=9p2000.L,cache=loose,msize=512000 "${m%%:*}" "${m#*:}" ||
 		echo "guest-init: cannot mount ${m%%:*} on ${m#*:}"
 done
-export HWS_RESULTS HWS_ACCEL HWS_MOUNTS
+export HWS_RESULTS HWS_ACCEL HWS_HOST HWS_MOUNTS
 hostname damon-vm
 
 rc=1

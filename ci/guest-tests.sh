@@ -123,4 +123,6 @@ else
 fi
 dmesg > "$R/dmesg.txt"
 cat /proc/sys/kernel/tainted > "$R/tainted.txt"
+# the NMI counts: whether an "unknown NMI" report could have happened
+cat /proc/interrupts > "$R/interrupts.txt"
 exit 0

@@ -41,10 +41,36 @@ KSFT_SKIP=4
 die() { echo "error: $*" >&2; exit "$KSFT_FAIL"; }
 info() { echo ">> $*" >&2; }
 
+# The host as benchmark baselines name it (selftests/damon_bench.baseline):
+# CPU vendor, family and model and the number of CPUs, e.g.
+# GenuineIntel-6-143-2cpus.  TCG's speed ratios between kinds of work
+# differ between host CPUs, so a baseline holds on its host only.
+host_key() {
+	awk -F'\t*: ' -v n="$(nproc)" '
+		$1 == "vendor_id" { v = $2 } $1 == "cpu family" { f = $2 }
+		$1 == "model" { m = $2 } /^$/ { exit }
+		END { printf "%s-%s-%s-%scpus\n", v, f, m, n }' /proc/cpuinfo
+}
+
 # Run a command under the global kernel-build lock.
 with_build_lock() {
 	mkdir -p "$CACHE"
 	flock "$BUILD_LOCK" "$@"
+}
+
+# Copy the kernel build directory $1 to $2 (replacing it) so that a build
+# there with a configuration a few options apart recompiles only what
+# depends on them.  objtool is built with absolute output paths, so kbuild
+# rebuilds it in the copy, and every object depends on the objtool binary
+# (scripts/Makefile.lib, cmd_gen_objtooldep): the rebuilt binary, the same
+# program, and its objects get the original binary's time back so that
+# neither objtool is linked again nor the whole kernel recompiled.
+clone_kernel_build() {
+	local src=$1 dst=$2
+	rm -rf "$dst"
+	cp -a "$src" "$dst"
+	kmake "$dst" ARCH=x86_64 tools/objtool > /dev/null
+	find "$dst/tools/objtool" -exec touch -h -r "$src/tools/objtool/objtool" {} +
 }
 
 # kbuild wrapper for the main build directory or a variant one.

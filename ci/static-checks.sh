@@ -15,6 +15,10 @@
 #                      warning that the base does not have
 #   kernel-doc         scripts/kernel-doc -Wall on touched files: exit
 #                      status 0 and no new warning
+#   bench_copy_in_step the benchmark module's copies of report.c's static
+#                      functions match it (ci/bench-copy-check.py)
+#   mutants_doc_generated  Documentation/mutants.md matches the recorded
+#                      make mutants results (ci/mutants-report.py --check)
 #   htmldocs           make htmldocs of mm/damon and admin-guide/mm/damon:
 #                      no warning about those files (ci/docs-check.sh)
 #   variant/<v>        the compile-only config variants build
@@ -50,12 +54,10 @@ set -euo pipefail
 out=${1:?usage: $0 KTAP_FILE}
 readonly BSRC=$BUILD/bisect-src
 readonly BOUT=$BUILD/bisect
-# The x86_64 variants share one build directory (ci/build-kernel.sh): the
-# two whose option most objects depend on (about 85% each: hugetlb and
-# AMD CPU support) go first and last, so that each of them is switched off
-# and back on once, and the two DAMON ones, a few objects each, between.
-readonly VARIANTS=(no-perf-events no-hugetlb no-damon-vaddr no-damon-paddr
-		   no-cpu-sup-amd)
+# The compile-only variants (ci/build-kernel.sh): the two DAMON ones are
+# built on a copy of the test kernel's build directory, a few objects
+# each; minimal is a tinyconfig kernel of its own; no-perf-events is UML.
+readonly VARIANTS=(no-perf-events no-damon-vaddr no-damon-paddr minimal)
 log_dir=$(dirname "$out")/static-logs
 mkdir -p "$log_dir"
 
@@ -487,6 +489,37 @@ check_bench_doc() {
 	fi
 }
 
+# damon_bench's copies of report.c's static functions (selftests/
+# damon_bench/damon_bench.c) match the series' report.c but for the
+# differences ci/bench-copy-check.py lists (review C8).
+check_bench_copy() {
+	local rc_file=$log_dir/report.c res
+	if ! git -C "$KTREE" show series:mm/damon/report.c > "$rc_file" 2>/dev/null; then
+		skip bench_copy_in_step "the series has no mm/damon/report.c"
+		return
+	fi
+	if res=$(python3 "$PROJ_ROOT/ci/bench-copy-check.py" "$rc_file" \
+		"$PROJ_ROOT/selftests/damon_bench/damon_bench.c" 2>&1); then
+		ok bench_copy_in_step "$res"
+	else
+		echo "$res" > "$log_dir/bench-copy.diff"
+		fail bench_copy_in_step "$(sed -n 2,4p <<< "$res" | tr '\n' ' ')($log_dir/bench-copy.diff)"
+	fi
+}
+
+# Documentation/mutants.md is what ci/mutants-report.py writes from the
+# recorded make mutants results, every mutant of ci/mutants/list has a
+# result of its current patch, and every survivor is explained.
+check_mutants_doc() {
+	local res
+	if res=$(/usr/bin/python3 "$PROJ_ROOT/ci/mutants-report.py" --check 2>&1); then
+		ok mutants_doc_generated "$res"
+	else
+		echo "$res" > "$log_dir/mutants-doc.log"
+		fail mutants_doc_generated "$(head -n 4 <<< "$res" | tr '\n' ' ')($log_dir/mutants-doc.log)"
+	fi
+}
+
 # patches/ applies with git am to upstream v$KVER_UPSTREAM's versions of the
 # files it touches (review C10), rebuilt from Debian's base without a
 # network: the files ci/upstream-base.audit marks "debian" through
@@ -638,17 +671,21 @@ cleanup() {
 }
 all_checks=(check_export check_checkpatch check_nmi_path check_nmi_handlers
 	check_per_patch_build check_sparse check_kernel_doc check_docs
-	check_bench_doc check_variants
+	check_bench_doc check_bench_copy check_mutants_doc check_variants
 	check_b4 check_git_am check_upstream_git_am check_posting
 	check_harness_selftest)
 
 [ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 trap cleanup EXIT
 
+# how long each check took, in the log and on stderr (make check's output)
+: > "$log_dir/timings.txt"
 for check in ${STATIC_CHECKS:-${all_checks[*]}}; do
 	declare -F "$check" > /dev/null ||
 		die "STATIC_CHECKS: no check $check (known: ${all_checks[*]})"
+	t0=$SECONDS
 	"$check"
+	printf '%-24s %5d s\n' "$check" $((SECONDS - t0)) | tee -a "$log_dir/timings.txt" >&2
 done
 cleanup
 if [ -n "${STATIC_CHECKS:-}" ]; then

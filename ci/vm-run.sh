@@ -113,7 +113,7 @@ cmdline+=" root=/dev/root rootfstype=9p ro"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=512000"
 cmdline+=" init=$PROJ_ROOT/ci/guest-init.sh"
 # Unknown parameters without a dot reach init as environment variables.
-cmdline+=" HWS_ACCEL=$accel"
+cmdline+=" HWS_ACCEL=$accel HWS_HOST=$(host_key)"
 # The guest mounts a tmpfs on /tmp and /run: share the checkout (and a
 # build or kernel directory outside it) again so that a checkout below
 # /tmp stays visible at the same path.

@@ -186,6 +186,12 @@ detector() {
 	no_ubsan_report) echo CONFIG_UBSAN ;;
 	esac
 }
+# NMIs the guest's CPUs received, from /proc/interrupts at the end ("" if
+# not recorded): with none, no NMI can have been unknown.
+nmis() {
+	awk '$1 == "NMI:" { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i; f = 1 }
+	     END { if (f) print s + 0 }' "$vmr/interrupts.txt" 2>/dev/null
+}
 log=$vmr/dmesg.txt
 [ -s "$log" ] || log=$vmr/console.log
 {
@@ -201,6 +207,9 @@ log=$vmr/dmesg.txt
 			echo "not ok $n $name"
 		elif [ -n "$kconfig" ] && [ -n "$opt" ] && ! grep -q "^$opt=y" "$kconfig" 2>/dev/null; then
 			echo "ok $n $name # SKIP $opt not set in $kconfig"
+		elif [ "$name" = no_unknown_nmi ] && [ "$(nmis)" = 0 ]; then
+			# no PMU raised an NMI (none in TCG): the handlers never ran
+			echo "ok $n $name # SKIP no NMI was delivered in the guest (/proc/interrupts NMI: 0 on every CPU), so none could be unknown"
 		else
 			echo "ok $n $name"
 		fi

@@ -22,10 +22,12 @@
  *
  * Usage: damon_bench [--smoke | --full]
  *   --smoke (the default, what make check runs): short runs, and the
- *     cases fail when a ratio fell to half of its value in the baseline
+ *     cases fail when a ratio fell to its "fails at" value in the baseline
  *     file (damon_bench.baseline next to this program, or
- *     $DAMON_BENCH_BASELINE) for this accelerator, or below (a 2x
- *     regression); they SKIP when the file has no value for it.
+ *     $DAMON_BENCH_BASELINE) for this accelerator, or below (a regression
+ *     beyond the spread of the runs the baseline was made of); they SKIP
+ *     when the file has no value for the accelerator or was made on
+ *     another host (machine::host()).
  *   --full: the whole benchmark, with one case per goal of the issue
  *     (they fail when a goal is not met) and the same regression cases.
  *
@@ -248,8 +250,17 @@ std::string baseline_path()
 	return p ? p : drgn::exe_dir() + "/damon_bench.baseline";
 }
 
-/* "accel.ratio value" lines, '#' comments: 0 or -errno. */
-int read_baseline(const std::string &path, std::map<std::string, double> &b)
+struct baseline {
+	std::string host;
+	/* "accel.ratio": median and the value at or below which it fails */
+	std::map<std::string, std::pair<double, double>> ratios;
+};
+
+/*
+ * A "host KEY" line and "accel.ratio median fails_at" lines, '#' comments:
+ * 0 or -errno.
+ */
+int read_baseline(const std::string &path, baseline &b)
 {
 	std::ifstream f(path);
 	std::string line;
@@ -258,16 +269,22 @@ int read_baseline(const std::string &path, std::map<std::string, double> &b)
 		return -ENOENT;
 	while (std::getline(f, line)) {
 		std::istringstream l(line);
-		std::string key;
-		double v;
+		std::string key, extra;
+		double median, fail_at;
 
 		if (line.empty() || line[0] == '#')
 			continue;
-		if (!(l >> key >> v))
+		if (line.rfind("host ", 0) == 0) {
+			if (!(l >> key >> b.host) || l >> extra)
+				return -EINVAL;
+			continue;
+		}
+		if (!(l >> key >> median >> fail_at) || l >> extra ||
+		    fail_at >= median)
 			return -EINVAL;
-		b[key] = v;
+		b.ratios[key] = { median, fail_at };
 	}
-	return 0;
+	return b.host.empty() ? -EINVAL : 0;
 }
 
 /* ---- the runs ---- */
@@ -668,8 +685,9 @@ int run()
 		}
 	}
 
-	std::map<std::string, double> base;
+	baseline base;
 	const std::string bpath = baseline_path();
+	const std::string host = machine::host();
 	err = read_baseline(bpath, base);
 	if (err)
 		t.diagf("baseline %s: %s", bpath.c_str(), err_name(err).c_str());
@@ -683,7 +701,7 @@ int run()
 	const std::string san = machine::sanitizer();
 	for (const ratio &r : ratios) {
 		const std::string name = std::string("no_regression_") + r.key;
-		auto it = base.find(accel + "." + r.key);
+		auto it = base.ratios.find(accel + "." + r.key);
 
 		if (!san.empty()) {
 			t.skip(name, "baselines are for kernels without " + san);
@@ -693,19 +711,23 @@ int run()
 			t.result(false, name);
 			continue;
 		}
-		if (it == base.end()) {
+		if (it == base.ratios.end()) {
 			t.skip(name, "no baseline for accelerator " + accel);
 			continue;
 		}
-		jbase[r.key] = it->second;
+		if (base.host != host) {
+			t.skip(name, "baseline made on host " + base.host + ", this is " +
+				     host + " (make bench BENCH_KERNEL=test makes one here)");
+			continue;
+		}
+		jbase[r.key] = it->second.first;
 		if (std::isnan(r.value)) {
 			t.result(false, name);
 			continue;
 		}
-		/* a 2x regression: the ratio fell to half its baseline */
 		t.diagf("%s: %.2f, baseline %.2f, fails at %.2f or below", r.key,
-			r.value, it->second, it->second / 2);
-		t.result(r.value > it->second / 2, name);
+			r.value, it->second.first, it->second.second);
+		t.result(r.value > it->second.second, name);
 	}
 
 	std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
@@ -713,6 +735,7 @@ int run()
 	out["mode"] = full_mode ? "full" : "smoke";
 	out["accelerator"] = accel;
 	out["cpu_model"] = machine::cpu_model();
+	out["host"] = host;
 	out["kernel"] = machine::kernel_release();
 	out["nr_cpus"] = monitor::nr_cpus();
 	out["bench_cpu"] = bench_cpu;

@@ -53,14 +53,18 @@ class BenchReportCheck(TmpTest):
         self.write('root/bench.md', GENERATED)
         self.write('root/raw/test-kernel/host.json', json.dumps(
             {'host_cpu': 'cpu', 'host_cpus': 2, 'qemu': 'QEMU',
+             'host_key': 'GenuineIntel-6-143-2cpus',
              'guest': {'cpus': 2, 'mem_mib': 2048, 'nodes': 1, 'cpu': 'tcg'}}))
-        self.write('root/raw/test-kernel/damon_bench-smoke-01.json', json.dumps(
-            {'accelerator': 'tcg', 'kernel': '7.3.4+', 'nr_cpus': 2,
-             'baseline': None, 'goals': {},
-             'ratios': {'tracepoint_over_report_access': 3.359,
-                        'ravi_ring_over_report_access': 0.2878,
-                        'linear_over_bsearch_1000': 16.67,
-                        'per_page_over_bsearch_10': 11098.3}}))
+        for i, (tp, pp) in enumerate([(3.359, 11098.3), (3.2, 10000),
+                                      (3.5, 12000)]):
+            self.write('root/raw/test-kernel/damon_bench-smoke-0{}.json'.format(i + 1),
+                       json.dumps(
+                {'accelerator': 'tcg', 'kernel': '7.3.4+', 'nr_cpus': 2,
+                 'baseline': None, 'goals': {},
+                 'ratios': {'tracepoint_over_report_access': tp,
+                            'ravi_ring_over_report_access': 0.2878,
+                            'linear_over_bsearch_1000': 16.67,
+                            'per_page_over_bsearch_10': pp}}))
         self.cur = bp.current(self.root)
 
     def prov(self, sid):
@@ -99,8 +103,13 @@ class BenchReportCheck(TmpTest):
         self.assertIn('series ' + self.cur['series_id'][:19], out)
         with open(self.root + '/damon_bench.baseline') as f:
             base = f.read()
-        self.assertIn('\ntcg.tracepoint_over_report_access 3.36\n', base)
-        self.assertIn('\ntcg.per_page_over_bsearch_10 11100\n', base)
+        self.assertIn('\nhost GenuineIntel-6-143-2cpus\n', base)
+        # median, and median - 4 * (median - min)
+        self.assertIn('\ntcg.per_page_over_bsearch_10 11100 6710\n', base)
+        # a narrow spread: 20% below the median
+        self.assertIn('\ntcg.tracepoint_over_report_access 3.36 2.69\n', base)
+        # no spread: 20% below the median
+        self.assertIn('\ntcg.linear_over_bsearch_1000 16.7 13.3\n', base)
 
     def test_other_series_is_refused_and_named(self):
         other = 'sha256:' + '0' * 64
@@ -146,10 +155,30 @@ class BenchReportCheck(TmpTest):
             self.assertIn('| test-kernel | provenance unknown (before C9) |',
                           f.read())
         # a result slipped into a marked set is refused
-        self.write('root/raw/test-kernel/damon_bench-smoke-02.json', '{}')
+        self.write('root/raw/test-kernel/damon_bench-smoke-09.json', '{}')
         rc, out = self.report('--check')
         self.assertEqual(rc, 1, out)
-        self.assertIn('damon_bench-smoke-02.json is not among the files', out)
+        self.assertIn('damon_bench-smoke-09.json is not among the files', out)
+
+    def test_baseline_needs_a_host_and_a_spread(self):
+        host = os.path.join(self.set, 'host.json')
+        with open(host) as f:
+            keyed = f.read()
+        self.write('root/raw/test-kernel/host.json', json.dumps(
+            {'host_cpu': 'cpu', 'host_cpus': 2, 'qemu': 'QEMU',
+             'guest': {'cpus': 2, 'mem_mib': 2048, 'nodes': 1, 'cpu': 'tcg'}}))
+        self.stamp_all(self.cur['series_id'])
+        rc, out = self.report()
+        self.assertEqual(rc, 1, out)
+        self.assertIn('no host_key in host.json', out)
+        self.write('root/raw/test-kernel/host.json', keyed)
+        for i in (2, 3):
+            os.remove(os.path.join(self.set,
+                                   'damon_bench-smoke-0{}.json'.format(i)))
+        self.stamp_all(self.cur['series_id'])
+        rc, out = self.report()
+        self.assertEqual(rc, 1, out)
+        self.assertIn('1 smoke runs without a baseline', out)
 
     def test_hand_edited_baseline_fails(self):
         self.stamp_all(self.cur['series_id'])
@@ -159,7 +188,7 @@ class BenchReportCheck(TmpTest):
         with open(path) as f:
             text = f.read()
         with open(path, 'w') as f:
-            f.write(text.replace(' 3.36\n', ' 1.5\n'))
+            f.write(text.replace(' 3.36 2.69\n', ' 3.36 1.5\n'))
         rc, out = self.report('--check')
         self.assertEqual(rc, 1, out)
         self.assertIn('damon_bench.baseline differs from the raw results', out)

@@ -13,7 +13,7 @@ GOOD = 'TAP version 13\n1..2\nok 1 a\nok 2 b\n'
 
 class VmVerdict(TmpTest):
     def vm(self, programs, dmesg='', kmemleak='', expected=None,
-           kconfig=None):
+           kconfig=None, interrupts=None):
         """Make a VM results dir; programs: name -> (ktap or None, rc)."""
         vmr = os.path.join(self.tmp, 'vm')
         self.write('vm/tests.list', ''.join(p + '\n' for p in programs))
@@ -25,6 +25,8 @@ class VmVerdict(TmpTest):
         self.write('vm/dmesg.txt', dmesg or 'Linux version 7.3\n')
         self.write('vm/kmemleak.txt', kmemleak)
         self.write('vm/tainted.txt', '0\n')
+        if interrupts is not None:
+            self.write('vm/interrupts.txt', interrupts)
         self.write('vm/exit-status', '0\n')
         args = [vmr, os.path.join(self.tmp, 'ktap')]
         if expected is not None:
@@ -109,6 +111,24 @@ class VmVerdict(TmpTest):
         self.assertEqual(rc, 0, out)
         # KCSAN and UBSAN cannot report: SKIP, not pass
         self.assertEqual(totals(out)[2], 2, out)
+
+    def test_unknown_nmi_without_nmis_is_skip(self):
+        head = '           CPU0       CPU1\n  0:         40          0  IO-APIC   timer\n'
+        rc, out = self.kernel_log(interrupts=head + ' NMI:          0          0   Non-maskable interrupts\n')
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(totals(out)[2], 1, out)
+        with open(os.path.join(self.tmp, 'ktap', 'kernel-log.ktap')) as f:
+            self.assertIn('no_unknown_nmi # SKIP no NMI was delivered', f.read())
+        # NMIs delivered: the case can fail, so it counts as a pass
+        rc, out = self.kernel_log(interrupts=head + ' NMI:          3          0   Non-maskable interrupts\n')
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(totals(out)[2], 0, out)
+        # and a report fails it whatever the counts say
+        rc, out = self.kernel_log(
+            dmesg='Uhhuh. NMI received for unknown reason 2c on CPU 0.\n',
+            interrupts=head + ' NMI:          0          0   Non-maskable interrupts\n')
+        self.assertEqual(rc, 1, out)
+        self.assertIn('FAILED: no_unknown_nmi', out)
 
     def test_report_without_detector_config_still_fails(self):
         rc, out = self.kernel_log(dmesg='UBSAN: shift-out-of-bounds in x\n',

@@ -113,7 +113,6 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/bitmap.h>
 #include <linux/cpumask.h>
 #include <linux/damon.h>
 #include <linux/debugfs.h>
@@ -498,8 +497,9 @@ static noinline u64 dbench_batch_rcu_deref(unsigned int n)
 /*
  * A copy of mm/damon/report.c's damon_report_access() and
  * damon_report_ring_push(), with dbench_copy_ for damon_report_, except
- * that the ring pointer is read with rcu_dereference_raw().  Keep it in
- * step with report.c.
+ * that the ring pointer is read with rcu_dereference_raw(); the static
+ * check bench_copy_in_step (ci/bench-copy-check.py) fails when it no
+ * longer matches report.c.
  */
 #define DBENCH_COPY_RING_ENTRIES	1024
 
@@ -849,9 +849,10 @@ static struct damon_target dbench_target;
 
 /*
  * What follows down to dbench_report_attribute() is a copy of
- * mm/damon/report.c's attribution (its functions are static): the types
- * and functions keep the layout and the steps of the originals, with
- * dbench_ for damon_.  Keep it in step with report.c.
+ * mm/damon/report.c's attribution (its functions are static), with
+ * dbench_report_ for damon_report_; the static check bench_copy_in_step
+ * (ci/bench-copy-check.py) fails when it no longer matches report.c,
+ * except where that check lists why the copy differs.
  */
 struct dbench_report_target {
 	struct damon_target *target;
@@ -866,23 +867,23 @@ struct dbench_report_snapshot {
 	unsigned int nr_targets;
 	unsigned int max_targets;
 	struct damon_region **regions;
-	unsigned long *accessed;
+	u32 *sources;
 	unsigned int max_regions;
 };
 
 static struct dbench_report_snapshot dbench_snapshot;
 
-static void dbench_free_snapshot(struct dbench_report_snapshot *snap)
+static void dbench_report_free_snapshot(struct dbench_report_snapshot *snap)
 {
 	kvfree(snap->targets);
 	kvfree(snap->regions);
-	bitmap_free(snap->accessed);
+	kvfree(snap->sources);
 	memset(snap, 0, sizeof(*snap));
 }
 
-static int dbench_reserve_snapshot(struct dbench_report_snapshot *snap,
-				   unsigned int nr_targets,
-				   unsigned int nr_regions)
+static int dbench_report_reserve_snapshot(struct dbench_report_snapshot *snap,
+					  unsigned int nr_targets,
+					  unsigned int nr_regions)
 {
 	const gfp_t gfp = GFP_KERNEL | __GFP_NOWARN;
 
@@ -897,20 +898,21 @@ static int dbench_reserve_snapshot(struct dbench_report_snapshot *snap,
 	}
 	if (nr_regions > snap->max_regions) {
 		kvfree(snap->regions);
-		bitmap_free(snap->accessed);
+		kvfree(snap->sources);
 		snap->max_regions = 0;
 		snap->regions = kvmalloc_array(nr_regions,
 					       sizeof(*snap->regions), gfp);
-		snap->accessed = bitmap_alloc(nr_regions, gfp);
-		if (!snap->regions || !snap->accessed)
+		snap->sources = kvmalloc_array(nr_regions,
+					       sizeof(*snap->sources), gfp);
+		if (!snap->regions || !snap->sources)
 			return -ENOMEM;
 		snap->max_regions = nr_regions;
 	}
 	return 0;
 }
 
-static int dbench_take_snapshot(struct damon_ctx *ctx,
-				struct dbench_report_snapshot *snap)
+static int dbench_report_take_snapshot(struct damon_ctx *ctx,
+				       struct dbench_report_snapshot *snap)
 {
 	struct damon_target *t;
 	struct damon_region *r;
@@ -922,7 +924,7 @@ static int dbench_take_snapshot(struct damon_ctx *ctx,
 		nr_regions += t->nr_regions;
 	}
 	snap->nr_targets = 0;
-	err = dbench_reserve_snapshot(snap, nr_targets, nr_regions);
+	err = dbench_report_reserve_snapshot(snap, nr_targets, nr_regions);
 	if (err)
 		return err;
 
@@ -941,13 +943,14 @@ static int dbench_take_snapshot(struct damon_ctx *ctx,
 		nr_regions += rt->nr_regions;
 	}
 	if (nr_regions)
-		bitmap_zero(snap->accessed, nr_regions);
+		memset(snap->sources, 0, nr_regions * sizeof(*snap->sources));
 	return 0;
 }
 
 static bool dbench_report_mark(struct dbench_report_snapshot *snap,
 			       struct dbench_report_target *rt,
-			       unsigned long start, unsigned long last)
+			       unsigned long start, unsigned long last,
+			       u32 source)
 {
 	unsigned int lo = 0, hi = rt->nr_regions;
 	bool marked = false;
@@ -961,7 +964,7 @@ static bool dbench_report_mark(struct dbench_report_snapshot *snap,
 			hi = mid;
 	}
 	for (; lo < rt->nr_regions && rt->regions[lo]->ar.start <= last; lo++) {
-		__set_bit(rt->first + lo, snap->accessed);
+		snap->sources[rt->first + lo] |= source;
 		marked = true;
 	}
 	return marked;
@@ -985,6 +988,13 @@ static bool dbench_report_paddr_range(const struct damon_access_report *report,
 	return true;
 }
 
+static u32 dbench_report_source_bit(const struct damon_access_report *report)
+{
+	if (report->source && report->source <= DAMON_MAX_PERF_EVENTS)
+		return BIT(report->source - 1);
+	return DAMON_REPORT_SOURCE_OTHER;
+}
+
 static noinline bool dbench_report_attribute(struct damon_ctx *ctx,
 					     struct dbench_report_snapshot *snap,
 					     const struct damon_access_report *report)
@@ -992,6 +1002,7 @@ static noinline bool dbench_report_attribute(struct damon_ctx *ctx,
 	unsigned long start, last;
 	bool marked = false;
 	unsigned int i;
+	u32 source = dbench_report_source_bit(report);
 
 	if (damon_target_has_pid(ctx)) {
 		if (!(report->flags & DAMON_ACCESS_REPORT_VADDR) || !report->mm)
@@ -1013,7 +1024,7 @@ static noinline bool dbench_report_attribute(struct damon_ctx *ctx,
 
 		if (damon_target_has_pid(ctx) && rt->mm != report->mm)
 			continue;
-		if (dbench_report_mark(snap, rt, start, last))
+		if (dbench_report_mark(snap, rt, start, last, source))
 			marked = true;
 	}
 	return marked;
@@ -1116,7 +1127,7 @@ static void dbench_free_regions(void)
 				container_of(r, struct dbench_region, r));
 	}
 	dbench_target.nr_regions = 0;
-	dbench_free_snapshot(&dbench_snapshot);
+	dbench_report_free_snapshot(&dbench_snapshot);
 }
 
 static int dbench_alloc_regions(unsigned int nr)
@@ -1221,7 +1232,7 @@ static int dbench_run_attribution(const struct dbench_attr_args *a)
 	if (err)
 		goto out;
 	/* the first snapshot allocates its buffers; the timed ones do not */
-	err = dbench_take_snapshot(&dbench_ctx, &dbench_snapshot);
+	err = dbench_report_take_snapshot(&dbench_ctx, &dbench_snapshot);
 	if (err)
 		goto out;
 
@@ -1256,7 +1267,7 @@ static int dbench_run_attribution(const struct dbench_attr_args *a)
 
 		preempt_disable();
 		t0 = dbench_now();
-		err = dbench_take_snapshot(&dbench_ctx, &dbench_snapshot);
+		err = dbench_report_take_snapshot(&dbench_ctx, &dbench_snapshot);
 		t1 = dbench_now();
 		preempt_enable();
 		if (err)

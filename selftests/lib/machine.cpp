@@ -18,21 +18,32 @@ std::string cpu_model()
 	return "unknown";
 }
 
-std::string accelerator()
+/* $name, or name= of the kernel command line, or "unknown" */
+static std::string vm_setting(const std::string &name)
 {
-	const char *a = std::getenv("HWS_ACCEL");
+	const char *v = std::getenv(name.c_str());
 	std::string cmdline;
 	size_t pos;
 
-	if (a && *a)
-		return a;
+	if (v && *v)
+		return v;
 	std::ifstream f("/proc/cmdline");
 	std::getline(f, cmdline);
-	pos = cmdline.find("HWS_ACCEL=");
+	pos = (" " + cmdline).find(" " + name + "=");
 	if (pos == std::string::npos)
 		return "unknown";
-	cmdline = cmdline.substr(pos + 10);
+	cmdline = cmdline.substr(pos + name.size() + 1);
 	return cmdline.substr(0, cmdline.find(' '));
+}
+
+std::string accelerator()
+{
+	return vm_setting("HWS_ACCEL");
+}
+
+std::string host()
+{
+	return vm_setting("HWS_HOST");
 }
 
 std::string kernel_release()

@@ -19,6 +19,12 @@ std::string cpu_model();
  */
 std::string accelerator();
 
+/*
+ * The host the test VM runs on, as ci/lib.sh host_key() names it
+ * ($HWS_HOST or HWS_HOST= on the kernel command line); "unknown" elsewhere.
+ */
+std::string host();
+
 /* uname -r, or "unknown". */
 std::string kernel_release();
 
