@@ -30,9 +30,13 @@
 #                      tests.list that names every program of EXPECTED_TESTS
 #                      (the build's TEST_GEN_PROGS, make list_tests), when
 #                      given
-#   kernel-log.ktap    one case per class of kernel report: any WARN, BUG,
-#                      Oops, lockdep, KASAN, KCSAN, UBSAN, hung task, unknown NMI or
-#                      kmemleak report fails the run, and so does a taint
+#   kernel-log.ktap    one case per class of kernel report of
+#                      ci/kernel-log-patterns (the list the selftests'
+#                      log watch reads too): any WARN, BUG, Oops, lockdep,
+#                      KASAN, KCSAN, UBSAN, memory corruption, sleep in
+#                      atomic, hung task, unknown NMI (a SKIP when the
+#                      guest received no NMI) or kmemleak report fails the
+#                      run, and so does a taint
 #                      flag of a kernel bug: W (a WARN), D (an Oops), L (a
 #                      soft lockup) or B (a bad page); the test modules'
 #                      O and E are expected; with KCONFIG (the booted
@@ -165,17 +169,13 @@ ours=$(python3 "$PROJ_ROOT/ci/ktap_summary.py" --dmesg --name kunit "$out/kunit.
 	fi
 } > "$out/kunit-parser.ktap"
 
-# name|extended regex on the kernel log
-readonly CHECKS=(
-	"no_warn|WARNING: |------------\[ cut here \]------------"
-	"no_bug_or_oops|BUG: |Oops|general protection fault|Kernel panic|kernel BUG at"
-	"no_lockdep_report|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|lock held when returning|INFO: lockdep is turned off"
-	"no_kasan_report|BUG: KASAN|KASAN:"
-	"no_kcsan_report|BUG: KCSAN"
-	"no_ubsan_report|UBSAN:"
-	"no_hung_task|blocked for more than|soft lockup|rcu_sched self-detected stall|rcu: INFO"
-	"no_unknown_nmi|NMI received for unknown reason|Dazed and confused"
-)
+# name|extended regex on the kernel log: the "always" classes of
+# ci/kernel-log-patterns, the list the selftests' log watch reads too
+mapfile -t CHECKS < <(awk '!/^#/ && $2 == "always" {
+	c = $1; sub(/^[^ ]+ [^ ]+ /, ""); print c "|" $0 }' \
+	"${KERNEL_LOG_PATTERNS:-$PROJ_ROOT/ci/kernel-log-patterns}")
+[ ${#CHECKS[@]} -gt 0 ] || die "no kernel log patterns (ci/kernel-log-patterns)"
+readonly CHECKS
 # The option that builds a check's detector in: without it (in KCONFIG) the
 # check cannot fail and is a SKIP, unless it found a report all the same.
 detector() {
@@ -194,6 +194,10 @@ nmis() {
 }
 log=$vmr/dmesg.txt
 [ -s "$log" ] || log=$vmr/console.log
+# the log without "[ time] " prefixes: patterns may anchor at the start
+plain=$(mktemp)
+trap 'rm -f "$plain"' EXIT
+sed -E 's/^\[ *[0-9]+\.[0-9]+\] ?//' "$log" > "$plain" 2>/dev/null || true
 {
 	echo "TAP version 13"
 	echo "1..$((${#CHECKS[@]} + 3))"
@@ -202,7 +206,7 @@ log=$vmr/dmesg.txt
 		n=$((n + 1))
 		name=${c%%|*} re=${c#*|}
 		opt=$(detector "$name")
-		if hits=$(grep -E "$re" "$log" 2>/dev/null | head -n 5) && [ -n "$hits" ]; then
+		if hits=$(grep -E "$re" "$plain" 2>/dev/null | head -n 5) && [ -n "$hits" ]; then
 			echo "$hits" | sed 's/^/# /'
 			echo "not ok $n $name"
 		elif [ -n "$kconfig" ] && [ -n "$opt" ] && ! grep -q "^$opt=y" "$kconfig" 2>/dev/null; then

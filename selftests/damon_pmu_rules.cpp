@@ -522,8 +522,16 @@ void neighbour_case(ktap::writer &t, const damon_sysfs::session &s,
 	t.diagf("target: accepted %lu, dropped %lu, foreign %lu, invalid %lu; drained: attributed %lu, unmatched %lu",
 		st.nr_accepted, st.nr_dropped, st.nr_foreign, st.nr_invalid,
 		attributed, unmatched);
-	/* a report of the target can only miss the regions by a hair */
-	ok = ok && st.nr_accepted > 0 && st.nr_dropped == 0 &&
+	/*
+	 * The neighbours' samples are counted as foreign, not queued: had they
+	 * been, 2500 samples of each CPU an interval would overflow the
+	 * 1024-entry rings and lose most of the target's too.  A late kdamond
+	 * may still drop a few of the target's (under TCG the test PMU's
+	 * 200k interrupts a second delay it: 668 of 20002 in one run): at
+	 * most a tenth.  A report of the target can only miss the regions by
+	 * a hair.
+	 */
+	ok = ok && st.nr_accepted > 0 && st.nr_dropped * 10 < st.nr_accepted &&
 	     st.nr_foreign > st.nr_accepted && unmatched * 100 <= attributed;
 	t.result(ok && !kd.stop(), "vaddr_neighbour_samples_not_reported");
 	pmu.set_any_task(false);

@@ -112,6 +112,17 @@ class VmVerdict(TmpTest):
         # KCSAN and UBSAN cannot report: SKIP, not pass
         self.assertEqual(totals(out)[2], 2, out)
 
+    def test_patterns_are_the_shared_list(self):
+        # a class only ci/kernel-log-patterns had before the verdict read
+        # it, anchored at the line start once the time prefix is gone
+        rc, out = self.kernel_log(
+            dmesg='[   12.345678] BUG kmalloc-64 (Not tainted): Poison overwritten\n')
+        self.assertEqual(rc, 1, out)
+        self.assertIn('FAILED: no_memory_corruption', out)
+        # "clean" patterns (stack dumps) are the selftests' only
+        rc, out = self.kernel_log(dmesg='[    1.000000] Call Trace:\n')
+        self.assertEqual(rc, 0, out)
+
     def test_unknown_nmi_without_nmis_is_skip(self):
         head = '           CPU0       CPU1\n  0:         40          0  IO-APIC   timer\n'
         rc, out = self.kernel_log(interrupts=head + ' NMI:          0          0   Non-maskable interrupts\n')

@@ -117,15 +117,17 @@ private:
 };
 
 /*
- * Does the kernel log line @l report a kernel bug: a WARN or BUG, an Oops,
- * a lockdep, KASAN, KFENCE, KMSAN, UBSAN, refcount, debug objects or list
- * corruption report, a hung task, an RCU stall, a lockup, an NMI no handler
- * claimed, sleeping in atomic context, or any stack dump ("Call Trace")?
- * With @faults_injected, the stack dumps
- * of failed allocations and debug objects running out of memory are
- * expected, not bugs.
+ * Does the kernel log line @l report a kernel bug: does it match a pattern
+ * of ci/kernel-log-patterns (installed next to the programs, or
+ * $DAMON_HWS_KERNEL_LOG_PATTERNS), the list ci/vm-verdict.sh judges a VM
+ * run's log with?  Those marked "clean", stack dumps, only count without
+ * @faults_injected: failed allocations and debug objects running out of
+ * memory print them when faults are injected on purpose.
  */
 bool bad_log_line(const std::string &l, bool faults_injected = false);
+
+/* Why the patterns could not be read, or "" (log_watch fails then). */
+std::string log_patterns_error();
 
 /*
  * The kernel log from construction on: poll() reads the new lines, keeps
