@@ -19,8 +19,10 @@
 #   checkpatch/      checkpatch.pl --strict per patch, sign-off check on:
 #                    only the types of ci/checkpatch-exceptions other than
 #                    MISSING_SIGN_OFF are ignored
-#   recipients.txt   To: (maintainers) and Cc: (reviewers, lists) from
-#                    scripts/get_maintainer.pl; get_maintainer.txt with roles
+#   recipients.txt   the cover letter's To: (maintainers) and Cc: (reviewers,
+#                    lists), from scripts/get_maintainer.pl on all patches;
+#                    each patch file carries its own To: and Cc: headers;
+#                    get_maintainer.txt with roles
 #   series-commit    the commit of 'series' the posting was made from
 # and prints what to do next.  Exit status 0 only when everything passed.
 #
@@ -207,8 +209,6 @@ for i, path in enumerate(sorted(paths)):
 PY
 ! grep -q '\*\*\* \(SUBJECT\|BLURB\) HERE \*\*\*' "$pdir"/patches/0000-cover-letter.patch ||
 	die "internal error: cover letter placeholders left in $pdir/patches/0000-cover-letter.patch"
-cat "$pdir"/patches/*.patch > "$pdir/series.mbx"
-info "wrote $nr patches, a cover letter and series.mbx to $pdir"
 
 # --- checkpatch, sign-off check on ---------------------------------------
 ignore=$(awk '!/^#/ && NF && $1 != "MISSING_SIGN_OFF" {printf "%s%s", sep, $1; sep=","}' \
@@ -250,6 +250,44 @@ gm_run --norolestats --nom > "$tmp/cc" || die "get_maintainer.pl failed"
 gm_run > "$pdir/get_maintainer.txt" || true
 mapfile -t to < <(drop_self < "$tmp/to" | awk 'NF && !seen[$0]++')
 mapfile -t cc < <(drop_self < "$tmp/cc" | awk 'NF && !seen[$0]++' | grep -vxF -f <(printf '%s\n' "${to[@]}" "") || true)
+[ ${#to[@]} -gt 0 ] || die "get_maintainer.pl named no maintainer (see $pdir/get_maintainer.txt)"
+
+# Each patch To: and Cc: its own maintainers, reviewers and lists (the
+# ibs_mprof patch the x86 perf maintainers, the DAMON patches the DAMON
+# list), the cover letter all of them, as headers git send-email and b4
+# read from the files.
+add_recipients() {
+	local f=$1 t c
+	shift
+	t=$(printf '%s\n' "${@}" | sed -n 's/^To: //p' | paste -sd, - | sed 's/,/, /g')
+	c=$(printf '%s\n' "${@}" | sed -n 's/^Cc: //p' | paste -sd, - | sed 's/,/, /g')
+	python3 - "$f" "$t" "$c" <<'PY'
+import sys
+path, to, cc = sys.argv[1:]
+s = open(path).read()
+head, sep, rest = s.partition('\n\n')
+extra = ''.join('\n{}: {}'.format(k, v) for k, v in (('To', to), ('Cc', cc)) if v)
+open(path, 'w').write(head + extra + sep + rest)
+PY
+}
+cover_rcpt=()
+for a in "${to[@]}"; do cover_rcpt+=("To: $a"); done
+for a in "${cc[@]}"; do cover_rcpt+=("Cc: $a"); done
+add_recipients "$pdir/patches/0000-cover-letter.patch" "${cover_rcpt[@]}"
+for p in "${plist[@]}"; do
+	pt=() pc=()
+	mapfile -t pt < <(cd "$tree" && ./scripts/get_maintainer.pl --nogit --nogit-fallback \
+		--nogit-chief-penguins --norolestats --nor --nol "$p" | drop_self | awk 'NF && !seen[$0]++')
+	mapfile -t pc < <(cd "$tree" && ./scripts/get_maintainer.pl --nogit --nogit-fallback \
+		--nogit-chief-penguins --norolestats --nom "$p" | drop_self | awk 'NF && !seen[$0]++')
+	[ ${#pt[@]} -gt 0 ] || die "get_maintainer.pl named no maintainer for $(basename "$p")"
+	rcpt=()
+	for a in "${pt[@]}"; do rcpt+=("To: $a"); done
+	for a in "${pc[@]}"; do rcpt+=("Cc: $a"); done
+	add_recipients "$p" "${rcpt[@]}"
+done
+cat "$pdir"/patches/*.patch > "$pdir/series.mbx"
+info "wrote $nr patches, a cover letter and series.mbx to $pdir (each with its own To: and Cc:)"
 {
 	echo "# Recipients of \"$(head -n 1 "$cover_txt")\" ($nr patches), from"
 	echo "# scripts/get_maintainer.pl --nogit --nogit-fallback on the patches"
@@ -258,27 +296,14 @@ mapfile -t cc < <(drop_self < "$tmp/cc" | awk 'NF && !seen[$0]++' | grep -vxF -f
 	for a in "${to[@]}"; do echo "To: $a"; done
 	for a in "${cc[@]}"; do echo "Cc: $a"; done
 } > "$pdir/recipients.txt"
-[ ${#to[@]} -gt 0 ] || die "get_maintainer.pl named no maintainer (see $pdir/get_maintainer.txt)"
 
 # --- what next -------------------------------------------------------------
 # Single-quoted for the shell.
 sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
-send_email="       git send-email --dry-run --no-thread \\"
-b4_send="       b4 send --dry-run \\"
-opt="--to"
-for a in "${to[@]}"; do
-	send_email+=$'\n'"         --to=$(sq "$a") \\"
-	b4_send+=$'\n'"         $(printf '%-4s' "$opt") $(sq "$a") \\"
-	opt=""
-done
-opt="--cc"
-for a in "${cc[@]}"; do
-	send_email+=$'\n'"         --cc=$(sq "$a") \\"
-	b4_send+=$'\n'"         $(printf '%-4s' "$opt") $(sq "$a") \\"
-	opt=""
-done
-send_email+=$'\n'"         $(rel "$pdir")/patches/*.patch"
-b4_send=${b4_send% \\}
+# git send-email takes each file's own To: and Cc: headers; b4 prep
+# computes per-patch recipients itself (--auto-to-cc, get_maintainer.pl).
+send_email="       git send-email --dry-run --no-thread $(rel "$pdir")/patches/*.patch"
+b4_send="       b4 prep --auto-to-cc && b4 send --dry-run"
 cat <<EOF
 
 == posting prepared in $(rel "$pdir") -- nothing was sent
@@ -286,7 +311,8 @@ cat <<EOF
   work tree:   $(rel "$tree") (${branch:+branch $branch, }base..HEAD; 'series' untouched)
   patches:     $(rel "$pdir/patches")/ (cover letter from patches/cover-letter.txt)
   mbox:        $(rel "$pdir/series.mbx")
-  recipients:  $(rel "$pdir/recipients.txt"): ${#to[@]} To, ${#cc[@]} Cc
+  recipients:  $(rel "$pdir/recipients.txt"): ${#to[@]} To, ${#cc[@]} Cc for the
+               cover letter; each patch has its own To: and Cc: headers
   checkpatch:  $cp_note
   make check:  $checks_note
   base-commit: $base_note

@@ -375,6 +375,27 @@ posting_remove() {
 	posting_tmp=""
 }
 
+# The patches of $1 whose To:/Cc: headers miss the list or maintainers of
+# what they touch: the DAMON list for mm/damon/, x86@kernel.org for
+# arch/x86/, linux-perf-users for perf code; each as " <patch>:<address>".
+posting_recipients_missing() {
+	local p files hdr want a
+	for p in "$1"/[0-9][0-9][0-9][0-9]-*.patch; do
+		case $p in */0000-cover-letter.patch) continue ;; esac
+		files=$(sed -n 's#^diff --git a/\([^ ]*\) .*#\1#p' "$p")
+		hdr=$(sed '/^$/q' "$p" | grep -E '^(To|Cc): ')
+		want=()
+		grep -q '^mm/damon/\|^include/linux/damon.h\|^include/trace/events/damon.h' <<< "$files" &&
+			want+=(damon@lists.linux.dev)
+		grep -q '^arch/x86/events/' <<< "$files" && want+=(x86@kernel.org linux-perf-users@vger.kernel.org)
+		grep -q '^kernel/events/\|^include/linux/perf_event.h' <<< "$files" &&
+			want+=(linux-perf-users@vger.kernel.org)
+		for a in "${want[@]}"; do
+			grep -qF "$a" <<< "$hdr" || echo -n " $(basename "$p" .patch | cut -c1-4):$a"
+		done
+	done
+}
+
 check_posting() {
 	local name=posting_b4_shazam log=$log_dir/posting.log pdir src c bad=""
 	local sob="Signed-off-by: $POSTING_NAME <$POSTING_EMAIL>"
@@ -402,10 +423,14 @@ check_posting() {
 				[ "$(git -C "$pristine" log -1 --format=%B "$c" | sed '/^$/d' | tail -n 1)" = "$sob" ] ||
 				bad+=" $(git -C "$pristine" log -1 --format=%h "$c")"
 		done
+		if [ -z "$bad" ]; then
+			bad=$(posting_recipients_missing "$pdir/patches")
+			[ -z "$bad" ] || bad=" recipients:$bad"
+		fi
 		if [ -n "$bad" ]; then
-			fail $name "not authored or not signed off (last trailer) by the submitter:$bad"
+			fail $name "not authored or not signed off (last trailer) by the submitter, or without its maintainers:$bad"
 		else
-			ok $name "${#commits[@]} patches signed off, checkpatch and get_maintainer.pl ran, b4 shazam gives the series"
+			ok $name "${#commits[@]} patches signed off, each To:/Cc: its maintainers and lists, checkpatch ran, b4 shazam gives the series"
 		fi
 	fi
 	posting_remove

@@ -73,6 +73,28 @@ class StaticChecks(TmpTest):
         self.assertTrue(cases[0].startswith('skip|build/0001-'), cases)
         self.assertIn('docs-only', cases[0])
 
+    def test_posting_patch_without_its_list_is_named(self):
+        patch = ('From x\nSubject: [PATCH 1/2] mm/damon: x\n{}\n---\n'
+                 'diff --git a/mm/damon/core.c b/mm/damon/core.c\n')
+        self.write('p/0001-mm-damon-x.patch', patch.format('Cc: linux-mm@kvack.org'))
+        self.write('p/0002-perf-x86.patch', 'Subject: x\nTo: x86@kernel.org\n'
+                   'Cc: linux-perf-users@vger.kernel.org\n\n---\n'
+                   'diff --git a/arch/x86/events/amd/ibs.c b/arch/x86/events/amd/ibs.c\n')
+        rc, out = bash('''
+			. "$S" "$T/out/static.ktap" > /dev/null 2>&1
+			echo "[$(posting_recipients_missing "$T/p")]"
+		''', env={'S': STATIC, 'T': self.tmp, 'KTREE': self.ktree,
+                  'BUILD': self.build})
+        self.assertEqual(rc, 0, out)
+        self.assertIn('[ 0001:damon@lists.linux.dev]', out)
+        self.write('p/0001-mm-damon-x.patch', patch.format('Cc: damon@lists.linux.dev'))
+        rc, out = bash('''
+			. "$S" "$T/out/static.ktap" > /dev/null 2>&1
+			echo "[$(posting_recipients_missing "$T/p")]"
+		''', env={'S': STATIC, 'T': self.tmp, 'KTREE': self.ktree,
+                  'BUILD': self.build})
+        self.assertIn('[]', out)
+
     def test_failed_case_gets_its_own_note(self):
         rc, out = bash('''
 			. "$S" "$T/out/static.ktap" > /dev/null 2>&1
