@@ -105,6 +105,12 @@ class VmVerdict(TmpTest):
         self.assertEqual(rc, 1, out)
         self.assertIn('FAILED: no_kmemleak_report', out)
 
+    def test_kmemleak_not_asked_for_is_skip(self):
+        rc, out = self.kernel_log(
+            kmemleak='kmemleak: not scanned (HWS_KMEMLEAK=0)\n')
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(totals(out)[2], 1, out)
+
     def test_detector_not_in_config_is_skip(self):
         rc, out = self.kernel_log(
             kconfig='CONFIG_PROVE_LOCKING=y\nCONFIG_KASAN=y\n')
