@@ -135,25 +135,35 @@ run_one() {
 failed_cases() {
 	local d=$out/$1 f
 	{
-		grep -hE '^\s*not ok' "$d/ktap/kunit.log" 2>/dev/null |
-			sed -E 's/^\[[^]]*\] *//; s/^\s*not ok [0-9]+ /kunit: /'
+		sed -nE 's/^\[[^]]*\] *//; s/^\s*not ok [0-9]+ (.*)/kunit: \1/p' \
+			"$d/ktap/kunit.log" 2>/dev/null || true
 		for f in "$d"/ktap/*.ktap; do
-			grep -E '^\s*not ok' "$f" | sed -E "s/^\\s*not ok [0-9]+ /$(basename "$f" .ktap): /"
+			sed -nE "s/^\\s*not ok [0-9]+ (.*)/$(basename "$f" .ktap): \\1/p" "$f" || true
 		done
-	} | sed 's/ *#.*//' | sort -u | head -n 6
+	} | sed 's/ *#.*//' | sort -u | head -n 6 || true
 }
 
 mkdir -p "$out"
 # the control: every test any selected mutant names, on the series itself
 all_tests=$(printf '%s\n' "${selected[@]}" | cut -d'|' -f2 | tr ' ' '\n' | sort -u | tr '\n' ' ')
 seed
-info "control: the series itself with $all_tests"
-t0=$SECONDS
-if ! run_one control "$all_tests"; then
-	failed_cases control >&2
-	die "the control run failed (details: $out/control/): fix the suite first"
+# MUTANTS_REUSE_CONTROL=1: keep a passed control of the same kernel-tree
+# HEAD and tests (when rerunning after the script itself stopped)
+ckey="$(git -C "$KTREE" rev-parse HEAD) $all_tests"
+if [ "${MUTANTS_REUSE_CONTROL:-0}" = 1 ] && [ "$(cat "$out/control/key" 2>/dev/null)" = "$ckey" ]; then
+	info "control: reusing $out/control (passed on $ckey)"
+	control_s=$(cat "$out/control/seconds")
+else
+	info "control: the series itself with $all_tests"
+	t0=$SECONDS
+	if ! run_one control "$all_tests"; then
+		failed_cases control >&2
+		die "the control run failed (details: $out/control/): fix the suite first"
+	fi
+	control_s=$((SECONDS - t0))
+	echo "$ckey" > "$out/control/key"
+	echo "$control_s" > "$out/control/seconds"
 fi
-control_s=$((SECONDS - t0))
 
 results=$out/results.jsonl
 : > "$results"
@@ -174,7 +184,7 @@ for e in "${selected[@]}"; do
 		restore
 		case $rc in
 		0) verdict=survived ;;
-		1) verdict=killed why=$(failed_cases "$name" | tr '\n' ';') ;;
+		1) verdict=killed why=$(failed_cases "$name" | tr '\n' ';' || true) ;;
 		*) why="does not build: $(grep -m 1 'error:' "$out/$name/build.log" || tail -n 1 "$out/$name/build.log")" ;;
 		esac
 	fi
