@@ -37,7 +37,6 @@ import sys
 import textwrap
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-sys.path.insert(0, os.path.join(ROOT, 'selftests'))
 sys.path.insert(0, os.path.join(ROOT, 'ci'))
 import damon_bench_tables as dbt  # noqa: E402
 import bench_provenance as bp  # noqa: E402

@@ -22,6 +22,8 @@
 #   htmldocs           make htmldocs of mm/damon and admin-guide/mm/damon:
 #                      no warning about those files (ci/docs-check.sh)
 #   variant/<v>        the compile-only config variants build
+#   kunit_py_damon     tools/testing/kunit/kunit.py run --kunitconfig
+#                      mm/damon/tests (UML): every KUnit case passes
 #   b4_shazam          the mbox applies with b4 shazam to the pristine base
 #   series_mbx_git_am  patches/series.mbx applies with plain git am to the
 #                      pristine base and gives exactly the series
@@ -282,6 +284,26 @@ check_uml_kunit() {
 		ok variant_kunit/no-perf-events "$res"
 	else
 		fail variant_kunit/no-perf-events "${res:-no KTAP} (see $log)"
+	fi
+}
+
+# DAMON's own KUnit configuration, mm/damon/tests/.kunitconfig, run the
+# way a DAMON developer runs it: tools/testing/kunit/kunit.py run (UML,
+# its parser).  UML has no perf events, so the perf suites are not in it;
+# the test kernel runs them at boot.
+check_kunit_py() {
+	local bd=$BUILD/kunit-damon log=$log_dir/kunit-py.log res
+	if ! git -C "$KTREE" cat-file -e series:mm/damon/tests/.kunitconfig 2>/dev/null; then
+		skip kunit_py_damon "the series has no mm/damon/tests/.kunitconfig"
+		return
+	fi
+	if with_build_lock python3 "$KTREE/tools/testing/kunit/kunit.py" run \
+		--build_dir="$bd" --kunitconfig="$KTREE/mm/damon/tests" \
+		--make_options="CC=ccache gcc" --jobs="$JOBS" --timeout=300 \
+		> "$log" 2>&1; then
+		ok kunit_py_damon "$(grep -m 1 -E 'Testing complete' "$log" | sed 's/^\[[^]]*\] //')"
+	else
+		fail kunit_py_damon "$(grep -E 'Testing complete|FAILED|ERROR|error:' "$log" | head -n 3 | sed 's/^\[[^]]*\] //' | tr '\n' ' ')(see $log)"
 	fi
 }
 
@@ -697,6 +719,7 @@ cleanup() {
 all_checks=(check_export check_checkpatch check_nmi_path check_nmi_handlers
 	check_per_patch_build check_sparse check_kernel_doc check_docs
 	check_bench_doc check_bench_copy check_mutants_doc check_variants
+	check_kunit_py
 	check_b4 check_git_am check_upstream_git_am check_posting
 	check_harness_selftest)
 
