@@ -522,49 +522,49 @@ check_nmi_handlers() {
 	fi
 }
 
+# Case $1 from a checker command ($3...) that prints its verdict: ok with
+# its output, or a failure with its first lines and the whole output in
+# $log_dir/$2.
+checker_case() {
+	local name=$1 log=$log_dir/$2 res
+	shift 2
+	if res=$("$@" 2>&1); then
+		ok "$name" "$res"
+	else
+		echo "$res" > "$log"
+		fail "$name" "$(head -n 4 <<< "$res" | tr '\n' ' ')($log)"
+	fi
+}
+
 # Documentation/benchmarks.md's results and selftests/damon_bench.baseline
 # are generated from the raw JSON next to it (ci/bench-report.py): nobody
 # typed or edited them, and the raw sets are of the current series and
 # base (or marked as made before provenance was recorded).
 check_bench_doc() {
-	local res
-	if res=$(/usr/bin/python3 "$PROJ_ROOT/ci/bench-report.py" --check 2>&1); then
-		ok bench_doc_generated "$res"
-	else
-		echo "$res" > "$log_dir/bench-doc.diff"
-		fail bench_doc_generated "$(grep '^bench-report\|^  ' <<< "$res" | head -n 4 | tr '\n' ' ')($log_dir/bench-doc.diff)"
-	fi
+	checker_case bench_doc_generated bench-doc.diff \
+		/usr/bin/python3 "$PROJ_ROOT/ci/bench-report.py" --check
 }
 
 # damon_bench's copies of report.c's static functions (selftests/
 # damon_bench/damon_bench.c) match the series' report.c but for the
 # differences ci/bench-copy-check.py lists (review C8).
 check_bench_copy() {
-	local rc_file=$log_dir/report.c res
+	local rc_file=$log_dir/report.c
 	if ! git -C "$KTREE" show series:mm/damon/report.c > "$rc_file" 2>/dev/null; then
 		skip bench_copy_in_step "the series has no mm/damon/report.c"
 		return
 	fi
-	if res=$(python3 "$PROJ_ROOT/ci/bench-copy-check.py" "$rc_file" \
-		"$PROJ_ROOT/selftests/damon_bench/damon_bench.c" 2>&1); then
-		ok bench_copy_in_step "$res"
-	else
-		echo "$res" > "$log_dir/bench-copy.diff"
-		fail bench_copy_in_step "$(sed -n 2,4p <<< "$res" | tr '\n' ' ')($log_dir/bench-copy.diff)"
-	fi
+	checker_case bench_copy_in_step bench-copy.diff python3 \
+		"$PROJ_ROOT/ci/bench-copy-check.py" "$rc_file" \
+		"$PROJ_ROOT/selftests/damon_bench/damon_bench.c"
 }
 
 # Documentation/mutants.md is what ci/mutants-report.py writes from the
 # recorded make mutants results, every mutant of ci/mutants/list has a
 # result of its current patch, and every survivor is explained.
 check_mutants_doc() {
-	local res
-	if res=$(/usr/bin/python3 "$PROJ_ROOT/ci/mutants-report.py" --check 2>&1); then
-		ok mutants_doc_generated "$res"
-	else
-		echo "$res" > "$log_dir/mutants-doc.log"
-		fail mutants_doc_generated "$(head -n 4 <<< "$res" | tr '\n' ' ')($log_dir/mutants-doc.log)"
-	fi
+	checker_case mutants_doc_generated mutants-doc.log \
+		/usr/bin/python3 "$PROJ_ROOT/ci/mutants-report.py" --check
 }
 
 # patches/ applies with git am to upstream v$KVER_UPSTREAM's versions of the
