@@ -47,7 +47,7 @@ readonly MAIN_FRAGS=("$CFG/vm.config" "$CFG/damon.config" "$CFG/debug.config"
 	"$CFG/guest.config")
 
 variant=${1:-}
-[ -d "$KTREE/.git" ] || die "no kernel-tree/: run 'make kernel-tree' first"
+have_ktree || die "no kernel-tree/: run 'make kernel-tree' first"
 
 build_main() {
 	local out=$BUILD/kernel

@@ -19,7 +19,7 @@ set -euo pipefail
 dir=${PATCHES_DIR:-$PROJ_ROOT/patches}
 cover_txt=$PROJ_ROOT/patches/cover-letter.txt
 ver=${SERIES_VERSION:-1}
-[ -d "$KTREE/.git" ] || die "no kernel-tree/: run 'make kernel-tree'"
+have_ktree || die "no kernel-tree/: run 'make kernel-tree'"
 
 nr=$(git -C "$KTREE" rev-list --count base..series)
 mkdir -p "$dir"

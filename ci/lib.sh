@@ -23,6 +23,14 @@ export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-10G}
 BUILD_LOCK=$CACHE/kernel-build.lock
 JOBS=${JOBS:-$(nproc)}
 
+# kernel-tree/ is a git submodule of this project: its .git is a file
+# naming .git/modules/kernel-tree (or, in trees provisioned before it was
+# one, a directory).  Test for it with have_ktree, not with -d .git; an
+# empty kernel-tree/ (a fresh clone) is not a tree: git -C would find the
+# superproject.
+have_ktree() { [ -e "$KTREE/.git" ]; }
+ktree_gitdir() { git -C "$KTREE" rev-parse --absolute-git-dir; }
+
 # Kernel parameters of every VM run on a debug profile's kernel (make
 # check-kasan/kcsan, make soak SOAK_PROFILE=).  pci=noacpi: under KASAN or
 # KCSAN in TCG the ACPI interpreter is so slow that QEMU's PCI routing

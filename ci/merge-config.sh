@@ -44,7 +44,7 @@ for f in "${frags[@]}"; do
 	[ -r "$f" ] || die "no config fragment $f"
 done
 stamp=$out/.merge-config.stamp
-want=$( (echo "$arch $base"; cat "${frags[@]}"; cat "$KTREE/.git/BASE_INFO" 2>/dev/null) | sha1sum)
+want=$( (echo "$arch $base"; cat "${frags[@]}"; cat "$(ktree_gitdir)/BASE_INFO" 2>/dev/null) | sha1sum)
 if [ -f "$out/.config" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] &&
    [ -z "$(misses "$out/.config" "${frags[@]}")" ]; then
 	exit 0

@@ -38,7 +38,7 @@ out=$RESULTS/mutants
 mbuild=$BUILD/mutant
 sdir=$BUILD/selftests
 
-[ -d "$KTREE/.git" ] || die "no kernel-tree/: run 'make kernel-tree' first"
+have_ktree || die "no kernel-tree/: run 'make kernel-tree' first"
 [ -z "$(git -C "$KTREE" status --porcelain --untracked-files=no)" ] ||
 	die "$KTREE has uncommitted changes: mutants are applied to the series as committed"
 

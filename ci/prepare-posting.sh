@@ -81,7 +81,7 @@ esac
 	die "POSTING_BRANCH='$branch' is not a valid branch name"
 
 # --- the checks ------------------------------------------------------------
-if [ ! -d "$KTREE/.git" ]; then
+if ! have_ktree; then
 	info "no kernel-tree/: provisioning it from patches/"
 	"$PROJ_ROOT/ci/provision.sh"
 fi
@@ -136,7 +136,7 @@ tree=$pdir/tree
 git -C "$KTREE" worktree prune
 if [ -e "$tree" ]; then
 	if ! common=$(git -C "$tree" rev-parse --git-common-dir 2>/dev/null) ||
-	   ! [ "$common" -ef "$KTREE/.git" ]; then
+	   ! [ "$common" -ef "$(ktree_gitdir)" ]; then
 		die "$tree exists and is not a work tree of kernel-tree/: move it away"
 	fi
 	[ -z "$(git -C "$tree" status --porcelain --untracked-files=no)" ] ||
@@ -174,8 +174,9 @@ git -C "$tree" -c user.name="$name" -c user.email="$email" \
 	format-patch -q --cover-letter --thread=shallow --no-signature --base=base \
 	--subject-prefix="$prefix" --numbered -o "$pdir/patches" base..HEAD
 base_commit=$(git -C "$KTREE" rev-parse base)
-base_src=$(sed -n 's/^package=//p' "$KTREE/.git/BASE_INFO" 2>/dev/null || true)
-base_ver=$(sed -n 's/^kernelversion=//p' "$KTREE/.git/BASE_INFO" 2>/dev/null || true)
+base_info=$(ktree_gitdir)/BASE_INFO
+base_src=$(sed -n 's/^package=//p' "$base_info" 2>/dev/null || true)
+base_ver=$(sed -n 's/^kernelversion=//p' "$base_info" 2>/dev/null || true)
 base_note="$base_commit (Linux ${base_ver:-?}, from ${base_src:-?})"
 base_warn=""
 if [ -n "$upstream_base" ]; then

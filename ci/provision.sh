@@ -148,12 +148,49 @@ apply_series() {
 	if ! git -C "$KTREE" -c user.name="$SERIES_AUTHOR_NAME" \
 		-c user.email="$SERIES_AUTHOR_EMAIL" am -q -3 --keep-cr "${patches[@]}"; then
 		git -C "$KTREE" am --abort || true
-		die "patches/ does not apply to the base ($(cat "$KTREE/.git/BASE_INFO" 2>/dev/null | tr '\n' ' ')): rebase the series"
+		die "patches/ does not apply to the base ($(tr '\n' ' ' < "$(ktree_gitdir)/BASE_INFO")): rebase the series"
 	fi
 }
 
+# The commit the superproject's gitlink kernel-tree pins, or nothing when
+# KTREE is not this project's submodule path (KTREE=elsewhere).
+pinned_base() {
+	[ "$KTREE" -ef "$PROJ_ROOT/kernel-tree" ] || return 0
+	git -C "$PROJ_ROOT" ls-files -s -- kernel-tree | awk '$1 == "160000" {print $2}'
+}
+
+# The pin must be the base this machine provisioned: the base commit is a
+# function of the package alone (fixed identity and dates), so a mismatch
+# means series.conf and the gitlink disagree.  A base from KERNEL_GIT is
+# another commit by design: the submodule then shows it with a '+'.
+check_pin() {
+	local base=$1 pin
+	pin=$(pinned_base)
+	[ -n "$pin" ] && [ -z "${KERNEL_GIT:-}" ] && [ "$pin" != "$base" ] &&
+		die "the superproject pins kernel-tree at $pin but $(sed -n 's/^package=//p' "$repo/BASE_INFO") $KSRC_VERSION gives base $base: after changing KSRC_VERSION on purpose, pin the new base with 'git update-index --cacheinfo 160000,$base,kernel-tree' and commit it"
+	return 0
+}
+
+# Make kernel-tree/ the checked-out submodule, offline: the URL is
+# overridden (in .git/config only) by the local object store of the base,
+# so 'git submodule update --init' clones from it and never from the
+# network.  With KTREE elsewhere, a plain clone.
+init_tree() {
+	local repo=$1
+	if [ -n "$(pinned_base)" ]; then
+		git -C "$PROJ_ROOT" config submodule.kernel-tree.url "$repo"
+		git -C "$PROJ_ROOT" config submodule.kernel-tree.update checkout
+		# file:// clones of submodules need this since git 2.38.1
+		git -C "$PROJ_ROOT" -c protocol.file.allow=always \
+			submodule update -q --init -- kernel-tree
+	else
+		git clone -q --no-checkout "$repo" "$KTREE"
+	fi
+	git -C "$KTREE" fetch -q "$repo" 'refs/tags/base:refs/tags/base'
+}
+
 main() {
-	local repo backup
+	local repo backup base
 
 	if [ -n "${KERNEL_GIT:-}" ]; then
 		: "${KERNEL_REF:?KERNEL_GIT needs KERNEL_REF, e.g. v7.3.4}"
@@ -161,11 +198,24 @@ main() {
 	else
 		repo=$(debian_base)
 	fi
+	base=$(git -C "$repo" rev-parse refs/tags/base)
+	check_pin "$base"
+	# a tree made before kernel-tree/ was a submodule: register it
+	if [ -n "$(pinned_base)" ] && have_ktree; then
+		git -C "$PROJ_ROOT" config submodule.kernel-tree.url "$repo"
+		git -C "$PROJ_ROOT" config submodule.kernel-tree.update checkout
+	fi
 
-	if [ -d "$KTREE/.git" ] &&
-	   [ "$(git -C "$KTREE" rev-parse -q --verify refs/tags/base 2>/dev/null)" = "$(git -C "$repo" rev-parse refs/tags/base)" ]; then
-		if [ "$(tree_patch_ids)" = "$(file_patch_ids)" ] &&
-		   [ "$(git -C "$KTREE" symbolic-ref -q --short HEAD)" = series ]; then
+	if have_ktree &&
+	   [ "$(git -C "$KTREE" rev-parse -q --verify refs/tags/base 2>/dev/null)" = "$base" ]; then
+		if [ "$(tree_patch_ids)" = "$(file_patch_ids)" ]; then
+			# 'git submodule update' detaches HEAD at the pin
+			if [ "$(git -C "$KTREE" symbolic-ref -q --short HEAD)" != series ]; then
+				[ -z "$(git -C "$KTREE" status --porcelain --untracked-files=no)" ] ||
+					die "kernel-tree/ has uncommitted changes; commit or stash them first"
+				git -C "$KTREE" checkout -q series
+				info "kernel-tree/: branch 'series' checked out again"
+			fi
 			info "kernel-tree/ is up to date with patches/"
 			return
 		fi
@@ -178,15 +228,15 @@ main() {
 			die "kernel-tree/ has uncommitted changes; commit or stash them first"
 		fi
 	else
-		[ ! -e "$KTREE" ] || die "$KTREE exists but is not this base's tree; move it away"
+		# a fresh clone has an empty kernel-tree/ (the unpopulated submodule)
+		[ ! -e "$KTREE" ] || [ -z "$(ls -A "$KTREE")" ] ||
+			die "$KTREE exists but is not this base's tree; move it away"
 		info "creating kernel-tree/ from $repo"
-		git clone -q --no-checkout "$repo" "$KTREE"
-		git -C "$KTREE" fetch -q origin 'refs/tags/base:refs/tags/base'
-		git -C "$KTREE" checkout -q -b series base
+		init_tree "$repo"
 	fi
-	cp "$repo/BASE_INFO" "$KTREE/.git/BASE_INFO"
+	cp "$repo/BASE_INFO" "$(ktree_gitdir)/BASE_INFO"
 	apply_series
-	info "kernel-tree/: $(tr '\n' ' ' < "$KTREE/.git/BASE_INFO")"
+	info "kernel-tree/: $(tr '\n' ' ' < "$(ktree_gitdir)/BASE_INFO")"
 }
 
 # Sourced (by ci/tests/), it only defines the functions.
