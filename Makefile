@@ -90,10 +90,7 @@ kernel: kernel-tree
 	@ci/build-kernel.sh
 
 selftests: kernel-tree
-	@$(MAKE) -s -C selftests KDIR=$(ROOT)/kernel-tree OUTPUT=$(BUILD)/selftests \
-		KBUILD_OUTPUT_DIR=$(BUILD)/kernel
-	@$(MAKE) -s -C selftests KDIR=$(ROOT)/kernel-tree OUTPUT=$(BUILD)/selftests \
-		list_tests > $(BUILD)/selftests/tests.list
+	@ci/build-selftests.sh
 
 export:
 	@ci/export-series.sh
@@ -105,7 +102,7 @@ static-checks: kernel selftests
 vm: kernel
 	@ci/vm-run.sh -c $(SMP) -m $(MEM) -n $(NODES)
 
-demo: kernel selftests
+demo: kernel-tree
 	@ci/demo.sh
 
 check:

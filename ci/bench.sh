@@ -72,8 +72,7 @@ grep -q "\"series_id\": \"$cur\"" "$prov" ||
 
 sdir=$BUILD/selftests-$kernel
 info "selftests against $kbuild into $sdir"
-make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$sdir" \
-	KBUILD_OUTPUT_DIR="$kbuild"
+"$PROJ_ROOT/ci/build-selftests.sh" "$sdir" "$kbuild"
 
 out=$RESULTS/bench/$kernel
 raw=$PROJ_ROOT/Documentation/benchmarks/raw/$kernel-kernel

@@ -12,6 +12,9 @@
 #                   debug objects, which distort timings) and without the
 #                   guest fragment (KVM, only for a test); bzImage and
 #                   modules, into $BUILD/kernel-bench/
+#   demo            the demo kernel of make demo: the benchmark kernel's
+#                   configuration plus configs/demo.config (no debug info,
+#                   no KUnit); bzImage and modules, into $BUILD/kernel-demo/
 #   kasan, kcsan    the debug profiles of make check-kasan / check-kcsan:
 #                   the test kernel plus configs/<name>.config; bzImage
 #                   and modules, into $BUILD/profile-<name>/kernel/
@@ -55,10 +58,12 @@ build_main() {
 	kmake "$out" ARCH=x86_64 bzImage modules
 }
 
-build_bench() {
-	local out=$BUILD/kernel-bench
-	"$PROJ_ROOT/ci/merge-config.sh" "$out" x86_64 tinyconfig \
-		"$CFG/vm.config" "$CFG/damon.config"
+# the benchmark kernel ($1 = bench) or the demo kernel ($1 = demo)
+build_lean() {
+	local out=$BUILD/kernel-$1
+	local -a frags=("$CFG/vm.config" "$CFG/damon.config")
+	[ "$1" = bench ] || frags+=("$CFG/$1.config")
+	"$PROJ_ROOT/ci/merge-config.sh" "$out" x86_64 tinyconfig "${frags[@]}"
 	kmake "$out" ARCH=x86_64 bzImage modules
 }
 
@@ -127,7 +132,7 @@ run() {
 	local out=$BUILD/kernel key stamp
 	case $variant in
 	"") ;;
-	bench) out=$BUILD/kernel-bench ;;
+	bench | demo) out=$BUILD/kernel-$variant ;;
 	kasan | kcsan) out=$BUILD/profile-$variant/kernel ;;
 	*) out=$(variant_dir "$variant") ;;
 	esac
@@ -143,8 +148,8 @@ run() {
 	rm -f "$stamp"
 	if [ -z "$variant" ]; then
 		build_main
-	elif [ "$variant" = bench ]; then
-		build_bench
+	elif [ "$variant" = bench ] || [ "$variant" = demo ]; then
+		build_lean "$variant"
 	elif [ "$variant" = kasan ] || [ "$variant" = kcsan ]; then
 		build_profile "$variant"
 	else

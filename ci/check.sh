@@ -64,14 +64,12 @@ stage kernel
 
 stage selftests
 # The test module is built against the test kernel, under the build lock.
-make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$kroot/selftests" \
-	KBUILD_OUTPUT_DIR="$kroot/kernel" BUILD_LOCK="$BUILD_LOCK" \
+# tests.list, the build's TEST_GEN_PROGS: the guest runs it, the verdict
+# checks that the list it ran names them all.
+"$PROJ_ROOT/ci/build-selftests.sh" "$kroot/selftests" "$kroot/kernel" \
 	> "$RESULTS/build-selftests.log" 2>&1 ||
 	{ cat "$RESULTS/build-selftests.log" >&2; die "selftests build failed"; }
-# The build's TEST_GEN_PROGS: the guest runs tests.list, the verdict checks
-# that the list it ran names them all.
-make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$kroot/selftests" list_tests > "$RESULTS/test-gen-progs.list"
-cp "$RESULTS/test-gen-progs.list" "$kroot/selftests/tests.list"
+cp "$kroot/selftests/tests.list" "$RESULTS/test-gen-progs.list"
 # Upstream's DAMON kselftests of kernel-tree/, installed as kselftest's
 # install target does; ci/guest-tests.sh runs them with run_kselftest.sh.
 # Only with UPSTREAM_KSELFTESTS=1 for now: under TCG here sysfs.sh takes

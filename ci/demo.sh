@@ -8,12 +8,14 @@
 # shown as an access heatmap over time in the terminal, with a one-line
 # verdict (hot set found, precision and recall, phase change detection
 # time); the same heatmap as a PNG in $RESULTS/demo/heatmap.png.
-# Expects `make kernel selftests` to have run (the Makefile's demo target
-# does that).
 #
-# Without EVENT, the test kernel boots in a VM and the samples come from
-# the test PMU (selftests/damon_test_pmu/), which replays the generator's
-# access distribution: there is no sampling PMU in a TCG guest.
+# Without EVENT, the demo kernel (ci/build-kernel.sh demo: the benchmark
+# kernel's configuration without debug info and KUnit, a short cold build;
+# make check keeps the debug test kernel) boots in a VM and the samples
+# come from the test PMU (selftests/damon_test_pmu/), which replays the
+# generator's access distribution: there is no sampling PMU in a TCG
+# guest.  Only damon_accuracy and the test PMU module are built
+# ($BUILD/selftests-demo).
 #
 # With EVENT=<pmu>:<config>[:<config1>[:<precise_ip>]] the demo runs on
 # this machine instead, which must run a kernel with the series, as root,
@@ -32,9 +34,17 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 out=$RESULTS/demo
-prog=$BUILD/selftests/damon_accuracy
-[ -x "$prog" ] || die "no $prog: run 'make selftests'"
+kbuild=$BUILD/kernel-demo sdir=$BUILD/selftests-demo
+prog=$sdir/damon_accuracy
 mkdir -p "$out"
+if [ -z "${EVENT:-}" ]; then
+	info "the demo kernel (log: $out/build-kernel.log)"
+	"$PROJ_ROOT/ci/build-kernel.sh" demo > "$out/build-kernel.log" 2>&1 ||
+		{ tail -n 40 "$out/build-kernel.log" >&2; die "demo kernel build failed"; }
+	"$PROJ_ROOT/ci/build-selftests.sh" "$sdir" "$kbuild" damon_accuracy damon_test_pmu.ko
+else
+	"$PROJ_ROOT/ci/build-selftests.sh" "$sdir" "$kbuild" damon_accuracy 2>/dev/null
+fi
 
 rc=0
 if [ -n "${EVENT:-}" ]; then
@@ -44,7 +54,7 @@ if [ -n "${EVENT:-}" ]; then
 		"$prog" --demo | tee "$out/demo.txt" || rc=$?
 else
 	info "demo in the VM (test PMU; about 2 minutes under TCG)"
-	"$PROJ_ROOT/ci/vm-run.sh" -c 2 -m 2048 -t 600 -r "$out/vm" -- \
+	"$PROJ_ROOT/ci/vm-run.sh" -k "$kbuild/arch/x86/boot/bzImage" -c 2 -m 2048 -t 600 -r "$out/vm" -- \
 		/bin/sh -c "cd /tmp && DAMON_ACCURACY_RESULTS=\$HWS_RESULTS/demo.json $prog --demo > \$HWS_RESULTS/demo.txt 2>&1; rc=\$?; dmesg > \$HWS_RESULTS/dmesg.txt; exit \$rc" || rc=$?
 	cat "$out/vm/demo.txt" 2>/dev/null || true
 	cp "$out/vm/demo.json" "$out/demo.json" 2>/dev/null || true

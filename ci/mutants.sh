@@ -65,8 +65,7 @@ trap restore EXIT
 
 info "test kernel and selftests"
 "$PROJ_ROOT/ci/build-kernel.sh"
-make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$sdir" \
-	KBUILD_OUTPUT_DIR="$BUILD/kernel" BUILD_LOCK="$BUILD_LOCK"
+"$PROJ_ROOT/ci/build-selftests.sh" "$sdir" "$BUILD/kernel"
 
 # $mbuild as a copy of the test kernel's build directory when the test
 # kernel was rebuilt since the last copy (as ci/build-kernel.sh does for

@@ -73,8 +73,7 @@ info "${profile:-test} kernel"
 	{ tail -n 40 "$out/build-kernel.log" >&2; die "kernel build failed (log: $out/build-kernel.log)"; }
 
 info "selftests against $kroot/kernel"
-make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$kroot/selftests" \
-	KBUILD_OUTPUT_DIR="$kroot/kernel" BUILD_LOCK="$BUILD_LOCK" \
+"$PROJ_ROOT/ci/build-selftests.sh" "$kroot/selftests" "$kroot/kernel" \
 	> "$out/build-selftests.log" 2>&1 ||
 	{ cat "$out/build-selftests.log" >&2; die "selftests build failed"; }
 
