@@ -81,6 +81,35 @@ check_export() {
 		fail export_roundtrip "see $log_dir/export.diff"
 	fi
 	rm -rf "$tmp"
+	submodule_pin_case "$PROJ_ROOT"
+}
+
+# What is wrong with the superproject ROOT's gitlink kernel-tree (in its
+# HEAD), or nothing: it must pin kernel-tree's base, which is also the
+# base-commit of patches/series.mbx.
+submodule_pin_problem() {
+	local root=$1 pin mbx base
+	pin=$(git -C "$root" ls-tree HEAD kernel-tree | awk '$2 == "commit" {print $3}')
+	mbx=$(sed -n 's/^base-commit: //p' "$root/patches/series.mbx" | head -n 1)
+	base=$(git -C "$KTREE" rev-parse -q --verify 'base^{commit}' || true)
+	if [ -z "$pin" ]; then
+		echo "HEAD has no gitlink kernel-tree"
+	elif [ "$pin" != "$base" ]; then
+		echo "HEAD pins kernel-tree at $pin, its base is ${base:-missing} (after 'git commit -a'? git update-index --cacheinfo 160000,$base,kernel-tree)"
+	elif [ "$mbx" != "$base" ]; then
+		echo "patches/series.mbx has base-commit ${mbx:-none}, kernel-tree's base is $base"
+	fi
+}
+
+submodule_pin_case() {
+	local problem
+	if grep -q '^package=git:' "$(ktree_gitdir)/BASE_INFO" 2>/dev/null; then
+		skip submodule_pins_base "kernel-tree/ is based on KERNEL_GIT, the pin names Debian's base"
+	elif problem=$(submodule_pin_problem "$1") && [ -z "$problem" ]; then
+		ok submodule_pins_base
+	else
+		fail submodule_pins_base "$problem"
+	fi
 }
 
 check_checkpatch() {
@@ -577,24 +606,14 @@ check_mutants_doc() {
 # Debian's code, patches that do not apply, and a result that differs from
 # the series' own files with Debian's changes reverted.
 # UPSTREAM_PATCHES_DIR, UPSTREAM_AUDIT, UPSTREAM_REVERT: other inputs (tests).
-check_upstream_git_am() {
-	local pdir=${UPSTREAM_PATCHES_DIR:-$PROJ_ROOT/patches}
-	local audit=${UPSTREAM_AUDIT:-$PROJ_ROOT/ci/upstream-base.audit}
-	local revert=${UPSTREAM_REVERT:-$PROJ_ROOT/ci/upstream-base.revert.patch}
-	local log=$log_dir/upstream-git-am.log tmp up f verdict blob want why=""
-	local marker pkg
-	local -a patches=() files=() deb=() rev_files=()
+# Read ci/upstream-base.audit for check_upstream_git_am, into its locals
+# pkg, marker, files (the base files the series changes), deb (those
+# audited as changed by Debian), rev_files (those the revert patch
+# changes) and why (what disagrees with the audit, or nothing).
+upstream_audit() {
+	local verdict blob f
 	local -A audited=()
 
-	for f in "$pdir"/[0-9][0-9][0-9][0-9]-*.patch; do
-		case $f in */0000-cover-letter.patch) continue ;; esac
-		[ -e "$f" ] && patches+=("$f")
-	done
-	if [ ${#patches[@]} -eq 0 ]; then
-		skip upstream_git_am "series is empty"
-		return
-	fi
-	: > "$log"
 	pkg=$(awk '$1 == "package" {print $2, $3}' "$audit")
 	marker=$(awk '$1 == "marker" {sub(/^marker /, ""); print}' "$audit")
 	while read -r verdict blob f; do
@@ -628,15 +647,15 @@ check_upstream_git_am() {
 		printf '%s\n' "${rev_files[@]}" | grep -qxF "$f" ||
 			why+="$f audited as debian, not in the revert patch; "
 	done
-	if [ -n "$why" ]; then
-		fail upstream_git_am "ci/upstream-base.audit: ${why%; }"
-		return
-	fi
+}
 
-	tmp=$(mktemp -d)
-	up=$tmp/up
-	# One tree of the base's versions of the series' and the revert's
-	# files; "upstream" = that tree with Debian's changes reverted.
+# In the new repository $1, "upstream" = the base's versions of the
+# series' and the revert's files with Debian's changes reverted, then the
+# series applied with git am; and the series on Debian's files with the
+# revert after it, which must give the very same files.  Prints why not
+# and fails, or prints nothing.  Uses check_upstream_git_am's locals.
+upstream_am_problem() {
+	local up=$1 f
 	git init -q -b upstream "$up"
 	git -C "$up" config user.name "$SERIES_AUTHOR_NAME"
 	git -C "$up" config user.email "$SERIES_AUTHOR_EMAIL"
@@ -647,38 +666,57 @@ check_upstream_git_am() {
 	git -C "$up" add -A
 	git -C "$up" commit -q -m "base: $pkg (the series' files)"
 	git -C "$up" tag debian-base
-	if ! git -C "$up" apply --index "$revert" >> "$log" 2>&1; then
-		fail upstream_git_am "ci/upstream-base.revert.patch does not apply to the base ($log)"
-		rm -rf "$tmp"
-		return
-	fi
+	git -C "$up" apply --index "$revert" >> "$log" 2>&1 || {
+		echo "ci/upstream-base.revert.patch does not apply to the base ($log)"
+		return 1; }
 	git -C "$up" commit -q -m "upstream v$KVER_UPSTREAM (the series' files, Debian's changes reverted)"
 	if [ -n "$marker" ] && git -C "$up" grep -nE "$marker" >> "$log" 2>&1; then
-		fail upstream_git_am "Debian's code left after the revert ($(git -C "$up" grep -lE "$marker" | tr '\n' ' ')see $log)"
-		rm -rf "$tmp"
-		return
+		echo "Debian's code left after the revert ($(git -C "$up" grep -lE "$marker" | tr '\n' ' ')see $log)"
+		return 1
 	fi
-	if ! git -C "$up" am -q --keep-cr "${patches[@]}" >> "$log" 2>&1; then
-		fail upstream_git_am "patches/ does not apply to upstream v$KVER_UPSTREAM: $(grep -m1 -E '^(error|Patch failed)' "$log" || tail -n 1 "$log") ($log)"
-		rm -rf "$tmp"
-		return
-	fi
-	# The same series on Debian's files, then Debian's changes reverted:
-	# must be the very same files.
+	git -C "$up" am -q --keep-cr "${patches[@]}" >> "$log" 2>&1 || {
+		echo "patches/ does not apply to upstream v$KVER_UPSTREAM: $(grep -m1 -E '^(error|Patch failed)' "$log" || tail -n 1 "$log") ($log)"
+		return 1; }
 	git -C "$up" checkout -q -b on-debian debian-base
 	if ! git -C "$up" am -q --keep-cr "${patches[@]}" >> "$log" 2>&1 ||
 	   ! git -C "$up" apply --index "$revert" >> "$log" 2>&1; then
-		fail upstream_git_am "patches/ on the base, then the revert: does not apply ($log)"
-		rm -rf "$tmp"
-		return
+		echo "patches/ on the base, then the revert: does not apply ($log)"
+		return 1
 	fi
 	git -C "$up" commit -q -m "series on Debian's files, Debian's changes reverted"
-	if ! git -C "$up" diff --exit-code upstream on-debian >> "$log" 2>&1; then
-		fail upstream_git_am "patches/ on upstream v$KVER_UPSTREAM differs from patches/ on the base with Debian's changes reverted ($log)"
-		rm -rf "$tmp"
+	git -C "$up" diff --exit-code upstream on-debian >> "$log" 2>&1 || {
+		echo "patches/ on upstream v$KVER_UPSTREAM differs from patches/ on the base with Debian's changes reverted ($log)"
+		return 1; }
+}
+
+check_upstream_git_am() {
+	local pdir=${UPSTREAM_PATCHES_DIR:-$PROJ_ROOT/patches}
+	local audit=${UPSTREAM_AUDIT:-$PROJ_ROOT/ci/upstream-base.audit}
+	local revert=${UPSTREAM_REVERT:-$PROJ_ROOT/ci/upstream-base.revert.patch}
+	local log=$log_dir/upstream-git-am.log tmp f why="" problem
+	local marker pkg
+	local -a patches=() files=() deb=() rev_files=()
+
+	for f in "$pdir"/[0-9][0-9][0-9][0-9]-*.patch; do
+		case $f in */0000-cover-letter.patch) continue ;; esac
+		[ -e "$f" ] && patches+=("$f")
+	done
+	if [ ${#patches[@]} -eq 0 ]; then
+		skip upstream_git_am "series is empty"
 		return
 	fi
-	ok upstream_git_am "${#patches[@]} patches apply with git am to upstream v$KVER_UPSTREAM's versions of the ${#files[@]} base files they change (${#deb[@]} audited files rebuilt by reverting Debian's changes: ${deb[*]}; the others audited as not changed by Debian, ci/upstream-base.audit)"
+	: > "$log"
+	upstream_audit
+	if [ -n "$why" ]; then
+		fail upstream_git_am "ci/upstream-base.audit: ${why%; }"
+		return
+	fi
+	tmp=$(mktemp -d)
+	if problem=$(upstream_am_problem "$tmp/up"); then
+		ok upstream_git_am "${#patches[@]} patches apply with git am to upstream v$KVER_UPSTREAM's versions of the ${#files[@]} base files they change (${#deb[@]} audited files rebuilt by reverting Debian's changes: ${deb[*]}; the others audited as not changed by Debian, ci/upstream-base.audit)"
+	else
+		fail upstream_git_am "$problem"
+	fi
 	rm -rf "$tmp"
 }
 

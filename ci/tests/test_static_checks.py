@@ -95,6 +95,31 @@ class StaticChecks(TmpTest):
                   'BUILD': self.build})
         self.assertIn('[]', out)
 
+    def test_submodule_pin_must_be_the_base(self):
+        # a superproject whose gitlink kernel-tree is the series tip, as
+        # 'git commit -a' records it
+        rc, out = bash('''
+			set -e
+			base=$(git -C "$K" rev-parse base) tip=$(git -C "$K" rev-parse series)
+			git init -q "$R"; cd "$R"; mkdir patches
+			printf 'base-commit: %s\\n' "$base" > patches/series.mbx
+			git update-index --add --cacheinfo "160000,$tip,kernel-tree"
+			git add patches
+			git -c user.name=t -c user.email=t@invalid commit -q -m tip
+			. "$S" "$T/out/static.ktap" > /dev/null 2>&1
+			echo "[$(submodule_pin_problem "$R")]"
+			git update-index --cacheinfo "160000,$base,kernel-tree"
+			git -c user.name=t -c user.email=t@invalid commit -q -m base
+			echo "[$(submodule_pin_problem "$R")]"
+		''', env={'S': STATIC, 'T': self.tmp, 'K': self.ktree,
+                  'KTREE': self.ktree, 'BUILD': self.build,
+                  'R': self.tmp + '/super'})
+        self.assertEqual(rc, 0, out)
+        lines = [l for l in out.splitlines() if l.startswith('[')]
+        self.assertEqual(len(lines), 2, out)
+        self.assertIn('pins kernel-tree at', lines[0])
+        self.assertEqual(lines[1], '[]')
+
     def test_failed_case_gets_its_own_note(self):
         rc, out = bash('''
 			. "$S" "$T/out/static.ktap" > /dev/null 2>&1
