@@ -84,14 +84,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <poll.h>
 #include <random>
-#include <sstream>
 #include <string>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <thread>
@@ -103,6 +100,7 @@ namespace {
 using json = nlohmann::json;
 using steady = std::chrono::steady_clock;
 using masim::phase;
+using monitor::tracefs_dir;
 
 enum run_mode { MODE_SMOKE, MODE_FULL, MODE_DEMO };
 
@@ -143,6 +141,7 @@ unsigned long pmu_event_hz_get()
 }
 
 const unsigned long pmu_event_hz = pmu_event_hz_get();
+const unsigned long pmu_period_ns = 1000000000ul / pmu_event_hz;
 /* A real PMU's event in the demo: samples per second and CPU. */
 const unsigned long real_freq = 4000;
 /* DAMON calls a region hot from this nr_accesses on. */
@@ -191,26 +190,6 @@ double secs(steady::time_point tp)
 	return std::chrono::duration<double>(tp.time_since_epoch()).count();
 }
 
-/* utime + stime of @pid in seconds, or -1. */
-double task_cpu_s(pid_t pid)
-{
-	std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-	std::string line, state;
-	unsigned long utime = 0, stime = 0;
-
-	if (!std::getline(f, line) || line.rfind(')') == std::string::npos)
-		return -1;
-	std::istringstream in(line.substr(line.rfind(')') + 2));
-	std::string skip;
-
-	/* fields 3 (state) to 13, then utime (14) and stime (15) */
-	for (int i = 3; i <= 13; i++)
-		in >> skip;
-	if (!(in >> utime >> stime))
-		return -1;
-	return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
-}
-
 /* ---- DAMON's snapshots from the damon:damon_aggregated tracepoint ---- */
 
 struct dregion {
@@ -223,23 +202,12 @@ struct snapshot {
 	std::vector<dregion> regions;
 };
 
-std::string tracefs_dir()
-{
-	for (const char *d : { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" })
-		if (damon_sysfs::exists(std::string(d) + "/instances"))
-			return d;
-	mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr);
-	if (damon_sysfs::exists("/sys/kernel/tracing/instances"))
-		return "/sys/kernel/tracing";
-	return "";
-}
-
 const char *const event_path = "events/damon/damon_aggregated";
 
 /* Why the tracepoint cannot be used, or "". */
 std::string tracepoint_unavailable()
 {
-	const std::string tdir = tracefs_dir();
+	const std::string tdir = tracefs_dir("instances");
 	std::string format;
 
 	if (tdir.empty())
@@ -261,7 +229,7 @@ std::string tracepoint_unavailable()
  */
 class tracer {
 public:
-	tracer() : dir(tracefs_dir() + "/instances/damon_accuracy")
+	tracer() : dir(tracefs_dir("instances") + "/instances/damon_accuracy")
 	{
 		rmdir(dir.c_str());
 		if (mkdir(dir.c_str(), 0700)) {
@@ -482,17 +450,6 @@ int replay(const test_pmu::pmu &pmu, const masim::generator &gen,
 	return 0;
 }
 
-/* One test PMU event: its period is in ns. */
-damon_sysfs::perf_event_attr pmu_event(const test_pmu::pmu &pmu)
-{
-	damon_sysfs::perf_event_attr a;
-
-	a.type = static_cast<unsigned long>(pmu.type());
-	a.freq = false;
-	a.sample_period = 1000000000ul / pmu_event_hz;
-	return a;
-}
-
 /*
  * Add test PMU events to the running context of @kd, one a commit, until
  * it has nr_pmu_events.  Each event steps through the address list one
@@ -503,13 +460,14 @@ damon_sysfs::perf_event_attr pmu_event(const test_pmu::pmu &pmu)
 int stagger_events(const damon_sysfs::kdamond &kd, const test_pmu::pmu &pmu)
 {
 	const damon_sysfs::context ctx = kd.get_context(0);
-	std::vector<damon_sysfs::perf_event_attr> events = { pmu_event(pmu) };
+	const auto ev = pmu.event_with_period(pmu_period_ns);
+	std::vector<damon_sysfs::perf_event_attr> events = { ev };
 
 	while (events.size() < nr_pmu_events) {
 		int err;
 
 		std::this_thread::sleep_for(std::chrono::milliseconds(64));
-		events.push_back(pmu_event(pmu));
+		events.push_back(ev);
 		err = ctx.set_perf_events(events);
 		if (!err)
 			err = kd.state("commit");
@@ -617,34 +575,37 @@ void score(const snapshot &s, const std::vector<masim::region> &regions,
 	recall = truth > 0 ? true_pos / truth : 1;
 }
 
-double median(std::vector<double> v)
-{
-	if (v.empty())
-		return NAN;
-	std::sort(v.begin(), v.end());
-	return v.size() % 2 ? v[v.size() / 2] :
-		(v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
 json num_or_null(double v)
 {
 	return std::isnan(v) ? json() : json(v);
 }
 
-/* Score the snapshots of @r and fill in its summary and JSON. */
-void evaluate(run_result &r, double t0)
+/* The phase of @r that the time @t (since the start) falls in, or -1. */
+int phase_at(const run_result &r, double t)
+{
+	int ph = -1;
+
+	for (size_t i = 0; i < r.t_start.size(); i++)
+		if (t >= r.t_start[i])
+			ph = static_cast<int>(i);
+	return ph;
+}
+
+/*
+ * Score every snapshot of @r up to its end against the hot set of its
+ * phase; the medians over the steady part of the phases.
+ */
+void score_snapshots(run_result &r, double t0)
 {
 	std::vector<double> steady_p, steady_r;
 
 	for (const snapshot &s : r.snaps) {
 		const double t = s.t - t0;
-		int ph = -1;
 
 		if (t > r.t_end)
 			continue;
-		for (size_t i = 0; i < r.t_start.size(); i++)
-			if (t >= r.t_start[i])
-				ph = static_cast<int>(i);
+		const int ph = phase_at(r, t);
+
 		if (ph < 0)
 			continue;
 
@@ -660,6 +621,11 @@ void evaluate(run_result &r, double t0)
 	}
 	r.precision_median = median(steady_p);
 	r.recall_median = median(steady_r);
+}
+
+/* Each phase's detection time: to its first good snapshot, NAN if none. */
+void detect_phases(run_result &r)
+{
 	for (size_t i = 0; i < r.phases.size(); i++) {
 		double d = NAN;
 
@@ -673,7 +639,54 @@ void evaluate(run_result &r, double t0)
 		}
 		r.detect_ms.push_back(d);
 	}
+}
 
+/* The phases of @r with the medians of their steady parts. */
+json phases_json(const run_result &r)
+{
+	json phases = json::array();
+
+	for (size_t i = 0; i < r.phases.size(); i++) {
+		std::vector<double> pp, rr;
+
+		for (const scored &sc : r.scores) {
+			if (sc.phase == static_cast<int>(i) &&
+			    sc.t >= r.t_start[i] + settle_s) {
+				pp.push_back(sc.precision);
+				rr.push_back(sc.recall);
+			}
+		}
+		phases.push_back({ { "t_start_s", r.t_start[i] },
+				   { "seconds", r.phases[i].seconds },
+				   { "shares", r.phases[i].shares },
+				   { "precision_median", num_or_null(median(pp)) },
+				   { "recall_median", num_or_null(median(rr)) } });
+	}
+	return phases;
+}
+
+/* The scored snapshots of @r with their regions. */
+json snapshots_json(const run_result &r)
+{
+	json snaps = json::array();
+
+	for (const scored &sc : r.scores) {
+		json regs = json::array();
+
+		for (const dregion &d : sc.snap->regions)
+			regs.push_back({ d.start, d.end, d.nr_accesses });
+		snaps.push_back({ { "t_s", sc.t },
+				  { "phase", sc.phase },
+				  { "precision", sc.precision },
+				  { "recall", sc.recall },
+				  { "regions", regs } });
+	}
+	return snaps;
+}
+
+/* The run's settings, the generator's regions and the results in r.j. */
+void fill_json(run_result &r)
+{
 	json &j = r.j;
 	j["method"] = r.method;
 	j["sample_us"] = sample_us;
@@ -694,36 +707,9 @@ void evaluate(run_result &r, double t0)
 		j["gen_regions"].push_back({ { "name", g.name },
 					     { "start", g.start },
 					     { "end", g.end } });
-	j["phases"] = json::array();
-	for (size_t i = 0; i < r.phases.size(); i++) {
-		std::vector<double> pp, rr;
-
-		for (const scored &sc : r.scores) {
-			if (sc.phase == static_cast<int>(i) &&
-			    sc.t >= r.t_start[i] + settle_s) {
-				pp.push_back(sc.precision);
-				rr.push_back(sc.recall);
-			}
-		}
-		j["phases"].push_back({ { "t_start_s", r.t_start[i] },
-					{ "seconds", r.phases[i].seconds },
-					{ "shares", r.phases[i].shares },
-					{ "precision_median", num_or_null(median(pp)) },
-					{ "recall_median", num_or_null(median(rr)) } });
-	}
+	j["phases"] = phases_json(r);
 	j["t_end_s"] = r.t_end;
-	j["snapshots"] = json::array();
-	for (const scored &sc : r.scores) {
-		json regs = json::array();
-
-		for (const dregion &d : sc.snap->regions)
-			regs.push_back({ d.start, d.end, d.nr_accesses });
-		j["snapshots"].push_back({ { "t_s", sc.t },
-					   { "phase", sc.phase },
-					   { "precision", sc.precision },
-					   { "recall", sc.recall },
-					   { "regions", regs } });
-	}
+	j["snapshots"] = snapshots_json(r);
 	j["precision_median"] = num_or_null(r.precision_median);
 	j["recall_median"] = num_or_null(r.recall_median);
 	j["detect_ms"] = json::array();
@@ -731,6 +717,224 @@ void evaluate(run_result &r, double t0)
 		j["detect_ms"].push_back(num_or_null(d));
 	j["detect_bound_ms"] = r.detect_bound_ms;
 	j["kdamond_cpu_ms_per_s"] = num_or_null(r.cpu_ms_per_s);
+}
+
+/* Score the snapshots of @r and fill in its summary and JSON. */
+void evaluate(run_result &r, double t0)
+{
+	score_snapshots(r, t0);
+	detect_phases(r);
+	fill_json(r);
+}
+
+/*
+ * Set DAMON up to monitor the generator @pid with r.method, without a
+ * scheme; "perf" gets its first event: the test PMU's (its address list
+ * cleared) when @pmu, else @real.  0 or -errno.
+ */
+int setup_monitoring(const damon_sysfs::session &s,
+		     const damon_sysfs::context &ctx, pid_t pid,
+		     const test_pmu::pmu *pmu,
+		     const damon_sysfs::perf_event_attr &real, run_result &r)
+{
+	damon_sysfs::vaddr_monitor m;
+	int err;
+
+	s.reset();
+	m.pid = pid;
+	m.sample_us = sample_us;
+	m.aggr_us = aggr_us;
+	m.update_us = update_us;
+	m.min_nr_regions = min_nr_regions;
+	m.max_nr_regions = max_nr_regions;
+	err = damon_sysfs::setup_vaddr_monitor(s, m);
+	/* no scheme: only the monitoring's cost counts */
+	if (!err)
+		err = ctx.set_nr_schemes(0);
+	if (!err && r.method == "perf") {
+		damon_sysfs::perf_event_attr a = real;
+
+		if (pmu) {
+			a = pmu->event_with_period(pmu_period_ns);
+			err = pmu->set_addrs("clear");
+			r.replayed = true;
+		}
+		/* the other test PMU events come in stagger_events() */
+		if (!err)
+			err = ctx.set_perf_events({ a });
+		r.nr_events = 1;
+		if (!pmu)
+			r.samples_per_s = a.freq ? a.sample_freq : NAN;
+	}
+	return err;
+}
+
+/*
+ * DAMON is running and traced since @start: wait for its first snapshot,
+ * give a replayed run all its test PMU events, and let it settle.  False,
+ * with the kdamond stopped and r.error set, when either fails.
+ */
+bool wait_sampling(const damon_sysfs::kdamond &kd, tracer &tr,
+		   const test_pmu::pmu *pmu, steady::time_point start,
+		   run_result &r)
+{
+	int err;
+
+	while (!tr.count()) {
+		if (steady::now() - start > std::chrono::seconds(30)) {
+			kd.stop();
+			r.error = "no damon_aggregated event within 30 s";
+			return false;
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	}
+	if (pmu) {
+		err = stagger_events(kd, *pmu);
+		if (err) {
+			kd.stop();
+			r.error = "adding test PMU events: " + monitor::err_name(err);
+			return false;
+		}
+		r.nr_events = nr_pmu_events;
+	}
+	std::this_thread::sleep_for(std::chrono::milliseconds(500));
+	return true;
+}
+
+/*
+ * Switch the generator (and the test PMU's replay, with @pmu) through
+ * the phases of @r, each for its length, and note when each started
+ * (since @t0).  False, with the kdamond stopped and r.error set, when a
+ * switch fails.
+ */
+bool play_phases(const damon_sysfs::kdamond &kd, masim::generator &gen,
+		 const test_pmu::pmu *pmu, double t0, run_result &r)
+{
+	std::mt19937_64 rng(42);
+	int err;
+
+	for (const phase &p : r.phases) {
+		steady::time_point when = steady::now();
+		steady::time_point gen_when;
+
+		if (pmu) {
+			err = replay(*pmu, gen, p.shares, rng);
+			if (err) {
+				kd.stop();
+				r.error = "writing the test PMU's addrs: " +
+					  monitor::err_name(err);
+				return false;
+			}
+		}
+		err = gen.set_shares(p.shares, gen_when);
+		if (err) {
+			kd.stop();
+			r.error = "switching the generator: " + monitor::err_name(err);
+			return false;
+		}
+		/* the switch is when the first of the two was written */
+		r.t_start.push_back(secs(when) - t0);
+		note("%s: phase %zu at %.3f s: %s (switch took %.1f ms)",
+		     r.method.c_str(), r.t_start.size(), r.t_start.back(),
+		     masim::describe(r.regions, p).c_str(),
+		     std::chrono::duration<double, std::milli>(gen_when - when).count());
+		const steady::time_point next = when +
+			std::chrono::duration_cast<steady::duration>(
+				std::chrono::duration<double>(p.seconds));
+		for (auto at = when + rereplay_period; pmu && at < next;
+		     at += rereplay_period) {
+			std::this_thread::sleep_until(at);
+			replay(*pmu, gen, p.shares, rng);
+		}
+		std::this_thread::sleep_until(next);
+	}
+	return true;
+}
+
+/* The samples the perf events of @ctx accepted and the sampler's stats. */
+void read_sample_stats(const damon_sysfs::kdamond &kd,
+		       const damon_sysfs::context &ctx, run_result &r)
+{
+	damon_sysfs::perf_event_stats st;
+	std::string sst;
+
+	if (kd.state("update_sample_stats"))
+		return;
+	for (unsigned int i = 0; i < r.nr_events; i++) {
+		damon_sysfs::perf_event_stats e;
+
+		if (ctx.get_perf_event(i).get_stats(e))
+			continue;
+		st.nr_accepted += e.nr_accepted;
+		st.nr_invalid += e.nr_invalid;
+		st.nr_dropped += e.nr_dropped;
+		st.nr_cpus = std::max(st.nr_cpus, e.nr_cpus);
+	}
+
+	for (const char *f : { "pushed", "drained", "attributed",
+			       "unmatched", "stale" }) {
+		unsigned long v = 0;
+
+		ctx.sample().get(std::string("stats/") + f, v);
+		sst += std::string(" ") + f + " " + std::to_string(v);
+	}
+	note("perf: sample stats:%s", sst.c_str());
+	r.accepted_per_s = st.nr_accepted / r.t_end;
+	r.invalid_per_s = st.nr_invalid / r.t_end;
+	note("perf: %lu samples accepted (%.0f/s), %lu invalid, %lu dropped, %lu CPUs",
+	     st.nr_accepted, r.accepted_per_s, st.nr_invalid,
+	     st.nr_dropped, st.nr_cpus);
+}
+
+/*
+ * What "perf" sampled over the run: with @pmu, the test PMU's samples
+ * since @pmu_v0 (a rate per second and CPU); DAMON's counts.
+ */
+void note_perf_stats(const damon_sysfs::kdamond &kd,
+		     const damon_sysfs::context &ctx, const test_pmu::pmu *pmu,
+		     const kmod::values &pmu_v0, run_result &r)
+{
+	if (pmu) {
+		kmod::values v1;
+
+		if (!pmu->read_stats(v1)) {
+			kmod::values d = kmod::delta(pmu_v0, v1);
+
+			note("perf: test PMU: %s", kmod::format(d).c_str());
+			r.samples_per_s = d["samples"] / r.t_end /
+					  monitor::nr_cpus();
+		}
+	}
+	read_sample_stats(kd, ctx, r);
+}
+
+/* How many cache lines a second the generator wrote, and where. */
+void note_generator_writes(const masim::generator &gen, const run_result &r)
+{
+	std::vector<uint64_t> w = gen.writes();
+	uint64_t total = 0;
+	std::string ws;
+
+	for (size_t i = 0; i < w.size(); i++) {
+		total += w[i];
+		ws += " " + r.regions[i].name + " " + std::to_string(w[i]);
+	}
+	note("%s: generator wrote %.1f M cache lines/s:%s", r.method.c_str(),
+	     total / 1e6 / (r.t_end - r.t_start[0]), ws.c_str());
+}
+
+/* The snapshots @tr took during the run, scored into @r. */
+void collect_snapshots(tracer &tr, double t0, run_result &r)
+{
+	r.snaps = tr.taken();
+	if (tr.lost())
+		note("%s: %lu snapshots incomplete (trace events lost)",
+		     r.method.c_str(), tr.lost());
+	r.ran = true;
+	evaluate(r, t0);
+	note("%s: %zu snapshots, %zu regions in the last", r.method.c_str(),
+	     r.scores.size(), r.scores.empty() ? 0 :
+	     r.scores.back().snap->regions.size());
 }
 
 /*
@@ -746,7 +950,6 @@ run_result run_method(const damon_sysfs::session &s, tracer &tr,
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
 	const damon_sysfs::context ctx = kd.get_context(0);
 	masim::generator gen(masim::default_regions());
-	damon_sysfs::vaddr_monitor m;
 	run_result r;
 	int err;
 
@@ -762,32 +965,7 @@ run_result run_method(const damon_sysfs::session &s, tracer &tr,
 		note("%s: region %s %#lx-%#lx (%lu MiB)", method.c_str(),
 		     g.name.c_str(), g.start, g.end, (g.end - g.start) >> 20);
 
-	s.reset();
-	m.pid = gen.pid();
-	m.sample_us = sample_us;
-	m.aggr_us = aggr_us;
-	m.update_us = update_us;
-	m.min_nr_regions = min_nr_regions;
-	m.max_nr_regions = max_nr_regions;
-	err = damon_sysfs::setup_vaddr_monitor(s, m);
-	/* no scheme: only the monitoring's cost counts */
-	if (!err)
-		err = ctx.set_nr_schemes(0);
-	if (!err && method == "perf") {
-		damon_sysfs::perf_event_attr a = real;
-
-		if (pmu) {
-			a = pmu_event(*pmu);
-			err = pmu->set_addrs("clear");
-			r.replayed = true;
-		}
-		/* the other test PMU events come in stagger_events() */
-		if (!err)
-			err = ctx.set_perf_events({ a });
-		r.nr_events = 1;
-		if (!pmu)
-			r.samples_per_s = a.freq ? a.sample_freq : NAN;
-	}
+	err = setup_monitoring(s, ctx, gen.pid(), pmu, real, r);
 	if (err) {
 		r.error = "DAMON setup: " + monitor::err_name(err);
 		return r;
@@ -807,142 +985,31 @@ run_result run_method(const damon_sysfs::session &s, tracer &tr,
 	const double t0 = secs(start);
 	const pid_t kpid = kd.pid();
 
-	/* DAMON is running and traced: wait for its first snapshot */
-	while (!tr.count()) {
-		if (steady::now() - start > std::chrono::seconds(30)) {
-			kd.stop();
-			r.error = "no damon_aggregated event within 30 s";
-			return r;
-		}
-		std::this_thread::sleep_for(std::chrono::milliseconds(20));
-	}
-	if (pmu) {
-		err = stagger_events(kd, *pmu);
-		if (err) {
-			kd.stop();
-			r.error = "adding test PMU events: " + monitor::err_name(err);
-			return r;
-		}
-		r.nr_events = nr_pmu_events;
-	}
-	std::this_thread::sleep_for(std::chrono::milliseconds(500));
+	if (!wait_sampling(kd, tr, pmu, start, r))
+		return r;
 
 	/* the kdamond's CPU time from here: without the set-up commits */
-	const double cpu0 = task_cpu_s(kpid);
+	const double cpu0 = monitor::task_cpu_ms(kpid);
 	const steady::time_point cpu_start = steady::now();
-	steady::time_point next = cpu_start;
-	std::mt19937_64 rng(42);
 
-	for (const phase &p : phases) {
-		steady::time_point when = steady::now();
-		steady::time_point gen_when;
-
-		if (pmu) {
-			err = replay(*pmu, gen, p.shares, rng);
-			if (err) {
-				kd.stop();
-				r.error = "writing the test PMU's addrs: " +
-					  monitor::err_name(err);
-				return r;
-			}
-		}
-		err = gen.set_shares(p.shares, gen_when);
-		if (err) {
-			kd.stop();
-			r.error = "switching the generator: " + monitor::err_name(err);
-			return r;
-		}
-		/* the switch is when the first of the two was written */
-		r.t_start.push_back(secs(when) - t0);
-		note("%s: phase %zu at %.3f s: %s (switch took %.1f ms)",
-		     method.c_str(), r.t_start.size(), r.t_start.back(),
-		     masim::describe(r.regions, p).c_str(),
-		     std::chrono::duration<double, std::milli>(gen_when - when).count());
-		next = when + std::chrono::duration_cast<steady::duration>(
-				std::chrono::duration<double>(p.seconds));
-		for (auto at = when + rereplay_period; pmu && at < next;
-		     at += rereplay_period) {
-			std::this_thread::sleep_until(at);
-			replay(*pmu, gen, p.shares, rng);
-		}
-		std::this_thread::sleep_until(next);
-	}
+	if (!play_phases(kd, gen, pmu, t0, r))
+		return r;
 	const steady::time_point stop = steady::now();
-	const double cpu1 = task_cpu_s(kpid);
+	const double cpu1 = monitor::task_cpu_ms(kpid);
 
 	r.t_end = secs(stop) - t0;
 	if (cpu0 >= 0 && cpu1 >= 0)
-		r.cpu_ms_per_s = (cpu1 - cpu0) * 1000 /
+		r.cpu_ms_per_s = (cpu1 - cpu0) /
 			std::chrono::duration<double>(stop - cpu_start).count();
-	if (method == "perf") {
-		damon_sysfs::perf_event_stats st;
-
-		if (pmu) {
-			kmod::values v1;
-
-			if (!pmu->read_stats(v1)) {
-				kmod::values d = kmod::delta(pmu_v0, v1);
-
-				note("perf: test PMU: %s", kmod::format(d).c_str());
-				r.samples_per_s = d["samples"] / r.t_end /
-						  monitor::nr_cpus();
-			}
-		}
-		if (!kd.state("update_sample_stats")) {
-			std::string sst;
-
-			for (unsigned int i = 0; i < r.nr_events; i++) {
-				damon_sysfs::perf_event_stats e;
-
-				if (ctx.get_perf_event(i).get_stats(e))
-					continue;
-				st.nr_accepted += e.nr_accepted;
-				st.nr_invalid += e.nr_invalid;
-				st.nr_dropped += e.nr_dropped;
-				st.nr_cpus = std::max(st.nr_cpus, e.nr_cpus);
-			}
-
-			for (const char *f : { "pushed", "drained", "attributed",
-					       "unmatched", "stale" }) {
-				unsigned long v = 0;
-
-				ctx.sample().get(std::string("stats/") + f, v);
-				sst += std::string(" ") + f + " " + std::to_string(v);
-			}
-			note("perf: sample stats:%s", sst.c_str());
-			r.accepted_per_s = st.nr_accepted / r.t_end;
-			r.invalid_per_s = st.nr_invalid / r.t_end;
-			note("perf: %lu samples accepted (%.0f/s), %lu invalid, %lu dropped, %lu CPUs",
-			     st.nr_accepted, r.accepted_per_s, st.nr_invalid,
-			     st.nr_dropped, st.nr_cpus);
-		}
-	}
+	if (method == "perf")
+		note_perf_stats(kd, ctx, pmu, pmu_v0, r);
 	/* the aggregation interval in flight at the end */
 	std::this_thread::sleep_for(std::chrono::microseconds(3 * aggr_us));
 	kd.stop();
 	if (pmu)
 		pmu->set_addrs("clear");
-
-	std::vector<uint64_t> w = gen.writes();
-	uint64_t total = 0;
-	std::string ws;
-
-	for (size_t i = 0; i < w.size(); i++) {
-		total += w[i];
-		ws += " " + r.regions[i].name + " " + std::to_string(w[i]);
-	}
-	note("%s: generator wrote %.1f M cache lines/s:%s", method.c_str(),
-	     total / 1e6 / (r.t_end - r.t_start[0]), ws.c_str());
-
-	r.snaps = tr.taken();
-	if (tr.lost())
-		note("%s: %lu snapshots incomplete (trace events lost)",
-		     method.c_str(), tr.lost());
-	r.ran = true;
-	evaluate(r, t0);
-	note("%s: %zu snapshots, %zu regions in the last", method.c_str(),
-	     r.scores.size(), r.scores.empty() ? 0 :
-	     r.scores.back().snap->regions.size());
+	note_generator_writes(gen, r);
+	collect_snapshots(tr, t0, r);
 	return r;
 }
 
@@ -1057,15 +1124,6 @@ void print_heatmap(const run_result &r, bool tty)
 
 /* ---- results ---- */
 
-std::string results_path()
-{
-	const char *p = std::getenv("DAMON_ACCURACY_RESULTS");
-
-	if (p && *p)
-		return p;
-	return std::string("/tmp/damon_accuracy-") + mode_name() + ".json";
-}
-
 void write_results(const std::vector<run_result> &runs, double seconds)
 {
 	json out;
@@ -1081,12 +1139,12 @@ void write_results(const std::vector<run_result> &runs, double seconds)
 		if (r.ran)
 			out["runs"].push_back(r.j);
 
-	const std::string path = results_path();
-	std::ofstream f(path);
+	const std::string path = results_path("DAMON_ACCURACY_RESULTS",
+					      "damon_accuracy", mode_name());
+	const bool written = write_results_file(path, out.dump(1));
 
-	f << out.dump(1) << '\n';
 	note("results in %s", path.c_str());
-	if (!f)
+	if (!written)
 		note("writing %s failed", path.c_str());
 }
 
@@ -1115,12 +1173,13 @@ std::vector<std::string> methods()
 	std::exit(ktap::KSFT_SKIP);
 }
 
-int run()
+/*
+ * Skip (or fail the demo) when not root, without DAMON sysfs or the
+ * tracepoint, or with a bad DAMON_DEMO_EVENT (@real_spec, parsed into
+ * @real).
+ */
+void check_environment(const char *real_spec, damon_sysfs::perf_event_attr &real)
 {
-	const std::vector<std::string> ms = methods();
-	const bool want_perf = std::find(ms.begin(), ms.end(), "perf") != ms.end();
-	const char *real_spec = mode == MODE_DEMO ? std::getenv("DAMON_DEMO_EVENT") : nullptr;
-	damon_sysfs::perf_event_attr real;
 	std::string why;
 
 	if (geteuid())
@@ -1132,49 +1191,39 @@ int run()
 	why = tracepoint_unavailable();
 	if (!why.empty())
 		cannot_run(why);
+}
 
-	damon_sysfs::session s;
-
-	if (want_perf) {
-		if (s.set_nr_kdamonds(1) || s.get_kdamond(0).set_nr_contexts(1) ||
-		    !s.get_kdamond(0).get_context(0).has_perf_events()) {
-			s.reset();
-			cannot_run("kernel has no monitoring_attrs/sample/perf_events");
-		}
+/* Skip (or fail the demo) when the kernel has no perf events ABI. */
+void check_perf_events(const damon_sysfs::session &s)
+{
+	if (s.set_nr_kdamonds(1) || s.get_kdamond(0).set_nr_contexts(1) ||
+	    !s.get_kdamond(0).get_context(0).has_perf_events()) {
 		s.reset();
+		cannot_run("kernel has no monitoring_attrs/sample/perf_events");
 	}
+	s.reset();
+}
 
-	const bool use_test_pmu = want_perf && !(real_spec && *real_spec);
-	/* loaded only when used; the destructor unloads it */
-	std::unique_ptr<test_pmu::pmu> pmu;
+/* Load the test PMU, or skip (or fail the demo) without it. */
+std::unique_ptr<test_pmu::pmu> load_test_pmu()
+{
+	auto pmu = std::make_unique<test_pmu::pmu>();
 
-	if (use_test_pmu) {
-		pmu = std::make_unique<test_pmu::pmu>();
-		if (!pmu->ok()) {
-			why = std::string(test_pmu::name) + ": " + pmu->error();
-			pmu.reset();
-			cannot_run(why);
-		}
-	}
+	if (!pmu->ok()) {
+		const std::string why = std::string(test_pmu::name) + ": " +
+					pmu->error();
 
-	auto tr = std::make_unique<tracer>();
-
-	if (!tr->ok()) {
-		why = "trace instance: " + tr->error();
-		tr.reset();
+		/* cannot_run() exits without running destructors */
 		pmu.reset();
 		cannot_run(why);
 	}
+	return pmu;
+}
 
-	const std::vector<phase> phases = make_phases();
-	std::unique_ptr<ktap::writer> t;
-	std::vector<run_result> runs;
-	const auto start = steady::now();
-
-	if (mode != MODE_DEMO) {
-		t = std::make_unique<ktap::writer>(3 * ms.size());
-		tw = t.get();
-	}
+/* The settings of this run and how "perf" samples, as diagnostics. */
+void note_settings(bool use_test_pmu, bool want_perf,
+		   const damon_sysfs::perf_event_attr &real)
+{
 	note("mode %s, accelerator %s, cpu '%s', kernel %s, %u CPUs",
 	     mode_name(), machine::accelerator().c_str(), machine::cpu_model().c_str(),
 	     machine::kernel_release().c_str(), monitor::nr_cpus());
@@ -1188,39 +1237,74 @@ int run()
 		note("perf: real PMU event type %lu config %#lx config1 %#lx precise_ip %lu, %lu samples/s per CPU, no replay",
 		     real.type, real.config, real.config1, real.precise_ip,
 		     real.sample_freq);
+}
 
-	for (const std::string &method : ms) {
-		run_result r = run_method(s, *tr, method, phases,
-					  method == "perf" ? pmu.get() : nullptr,
-					  real);
+/*
+ * Each phase of @r: when it was detected or, if not within the bound, the
+ * snapshots of the bound (how many, the best one's scores and time), so
+ * that a failed detection case says which phase and how close it came.
+ */
+void note_detection(const run_result &r)
+{
+	for (size_t i = 0; i < r.detect_ms.size(); i++) {
+		const double d = r.detect_ms[i];
+		const scored *best = nullptr;
+		unsigned int n = 0;
 
-		s.reset();
-		if (!r.ran) {
-			note("%s: %s", method.c_str(), r.error.c_str());
-		} else {
-			summarize(r);
+		if (!std::isnan(d) && d <= r.detect_bound_ms)
+			continue;
+		for (const scored &sc : r.scores) {
+			if (sc.phase != static_cast<int>(i) ||
+			    (sc.t - r.t_start[i]) * 1000 > r.detect_bound_ms)
+				continue;
+			n++;
+			if (!best || std::min(sc.precision, sc.recall) >
+				     std::min(best->precision, best->recall))
+				best = &sc;
 		}
-		if (t) {
-			t->result(r.ran && r.precision_median >= good,
-				  method + "_precision");
-			t->result(r.ran && r.recall_median >= good,
-				  method + "_recall");
-			t->result(r.ran && all_detected(r),
-				  method + "_phase_change_detected");
+		if (!best) {
+			note("%s: phase %zu: no snapshot within %.0f ms of its start",
+			     r.method.c_str(), i + 1, r.detect_bound_ms);
+			continue;
 		}
-		runs.push_back(std::move(r));
+		note("%s: phase %zu: not detected within %.0f ms (%s): %u snapshots, best precision %.3f recall %.3f at +%.0f ms",
+		     r.method.c_str(), i + 1, r.detect_bound_ms,
+		     std::isnan(d) ? "never" : "later", n, best->precision,
+		     best->recall, (best->t - r.t_start[i]) * 1000);
 	}
+}
 
-	const double took = std::chrono::duration<double>(steady::now() - start).count();
+/*
+ * Note how the run @r went and, with @t (not the demo), its three cases,
+ * each after its own diagnostics.
+ */
+void report_run(ktap::writer *t, const run_result &r)
+{
+	const std::string &method = r.method;
 
-	write_results(runs, took);
-	note("%s mode took %.1f s", mode_name(), took);
-	if (t)
-		return t->exit_code();
+	if (!r.ran) {
+		note("%s: %s", method.c_str(), r.error.c_str());
+	} else {
+		summarize(r);
+	}
+	if (!t)
+		return;
+	t->result(r.ran && r.precision_median >= good, method + "_precision");
+	if (r.ran)
+		note("%s: recall median %.3f, wanted >= %.2f", method.c_str(),
+		     r.recall_median, good);
+	t->result(r.ran && r.recall_median >= good, method + "_recall");
+	if (r.ran) {
+		note("%s: detection ms [%s], bound %.0f", method.c_str(),
+		     fmt_detect(r).c_str(), r.detect_bound_ms);
+		note_detection(r);
+	}
+	t->result(r.ran && all_detected(r), method + "_phase_change_detected");
+}
 
-	/* the demo */
-	const run_result &r = runs.front();
-
+/* The demo's heatmap and verdict for its one run @r; the exit code. */
+int demo_verdict(const run_result &r)
+{
 	if (!r.ran) {
 		std::printf("verdict: the run failed: %s\n", r.error.c_str());
 		return ktap::KSFT_FAIL;
@@ -1240,6 +1324,67 @@ int run()
 		    found ? "hot set found" : "hot set NOT found",
 		    r.precision_median * 100, r.recall_median * 100, det);
 	return found ? ktap::KSFT_PASS : ktap::KSFT_FAIL;
+}
+
+int run()
+{
+	const std::vector<std::string> ms = methods();
+	const bool want_perf = std::find(ms.begin(), ms.end(), "perf") != ms.end();
+	const char *real_spec = mode == MODE_DEMO ? std::getenv("DAMON_DEMO_EVENT") : nullptr;
+	damon_sysfs::perf_event_attr real;
+	std::string why;
+
+	check_environment(real_spec, real);
+
+	damon_sysfs::session s;
+
+	if (want_perf)
+		check_perf_events(s);
+
+	const bool use_test_pmu = want_perf && !(real_spec && *real_spec);
+	/* loaded only when used; the destructor unloads it */
+	std::unique_ptr<test_pmu::pmu> pmu;
+
+	if (use_test_pmu)
+		pmu = load_test_pmu();
+
+	auto tr = std::make_unique<tracer>();
+
+	if (!tr->ok()) {
+		why = "trace instance: " + tr->error();
+		tr.reset();
+		pmu.reset();
+		cannot_run(why);
+	}
+
+	const std::vector<phase> phases = make_phases();
+	std::unique_ptr<ktap::writer> t;
+	std::vector<run_result> runs;
+	const auto start = steady::now();
+
+	if (mode != MODE_DEMO) {
+		t = std::make_unique<ktap::writer>(3 * ms.size());
+		tw = t.get();
+	}
+	note_settings(use_test_pmu, want_perf, real);
+
+	for (const std::string &method : ms) {
+		run_result r = run_method(s, *tr, method, phases,
+					  method == "perf" ? pmu.get() : nullptr,
+					  real);
+
+		s.reset();
+		report_run(t.get(), r);
+		runs.push_back(std::move(r));
+	}
+
+	const double took = std::chrono::duration<double>(steady::now() - start).count();
+
+	write_results(runs, took);
+	note("%s mode took %.1f s", mode_name(), took);
+	if (t)
+		return t->exit_code();
+	return demo_verdict(runs.front());
 }
 
 } /* namespace */

@@ -68,6 +68,7 @@ namespace {
 
 using json = nlohmann::json;
 using monitor::err_name;
+using kmod::value_of;
 
 const char *const mod_name = "damon_bench";
 const std::string dbg_dir = "/sys/kernel/debug/damon_bench";
@@ -137,8 +138,7 @@ summary summarize(std::vector<double> v)
 	std::sort(v.begin(), v.end());
 	s.n = v.size();
 	s.min = v.front();
-	s.median = v.size() % 2 ? v[v.size() / 2] :
-		(v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+	s.median = median(v);
 	/* nearest rank */
 	s.p99 = v[static_cast<size_t>(std::ceil(0.99 * v.size())) - 1];
 	double total = 0;
@@ -189,13 +189,6 @@ int read_info(kmod::values &v)
 	return kmod::read_values(dbg_dir + "/info", v);
 }
 
-unsigned long get(const kmod::values &v, const char *key)
-{
-	auto it = v.find(key);
-
-	return it == v.end() ? 0 : it->second;
-}
-
 /* Run one command of the module; 0 or -errno. */
 int run_cmd(const ktap::writer &t, const std::string &cmd)
 {
@@ -209,17 +202,6 @@ int run_cmd(const ktap::writer &t, const std::string &cmd)
 }
 
 /* ---- tracefs ---- */
-
-std::string tracefs_dir()
-{
-	for (const char *d : { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" })
-		if (damon_sysfs::exists(std::string(d) + "/events"))
-			return d;
-	mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr);
-	if (damon_sysfs::exists("/sys/kernel/tracing/events"))
-		return "/sys/kernel/tracing";
-	return "";
-}
 
 /* Events written to @cpu's trace buffer so far (entries + overrun). */
 long trace_written(const std::string &tdir, unsigned int cpu)
@@ -380,7 +362,7 @@ void print_producer(const ktap::writer &t, const char *phase,
 		    const producer_result &r)
 {
 	t.diagf("producer (%s): ns per call, batches of %lu, hard-IRQ, irqs off",
-		phase, get(r.info, "batch"));
+		phase, value_of(r.info, "batch"));
 	for (const char *m : prod_methods) {
 		auto it = r.s.find(m);
 
@@ -434,7 +416,8 @@ bool run_attribution(const ktap::writer &t, const plan &p, unsigned int regions,
 	}
 	r.regions = regions;
 
-	const double reports = static_cast<double>(get(r.info, "reports_per_interval"));
+	const double reports =
+		static_cast<double>(value_of(r.info, "reports_per_interval"));
 	const summary &bs = r.s["bsearch"].sum, &snap = r.s["snapshot"].sum;
 	const summary &rec = r.s["pp_record"].sum, &des = r.s["pp_destroy"].sum;
 	const summary &walk = r.s["pp_walk"].sum, &wxas = r.s["pp_walk_xas"].sum;
@@ -459,7 +442,7 @@ bool run_attribution(const ktap::writer &t, const plan &p, unsigned int regions,
 void print_attribution(const ktap::writer &t, const attribution_result &r)
 {
 	t.diagf("attribution, %u regions of 1 GiB, %lu reports per interval:",
-		r.regions, get(r.info, "reports_per_interval"));
+		r.regions, value_of(r.info, "reports_per_interval"));
 	for (const auto &kv : r.s) {
 		const summary &s = kv.second.sum;
 		const char *unit = kv.first == "pp_walk" || kv.first == "pp_walk_xas" ?
@@ -487,16 +470,6 @@ struct ratio {
 	double goal;
 	double value = NAN;
 };
-
-std::string results_path()
-{
-	const char *p = std::getenv("DAMON_BENCH_RESULTS");
-
-	if (p && *p)
-		return p;
-	return std::string("/tmp/damon_bench-") + (full_mode ? "full" : "smoke") +
-		".json";
-}
 
 json attribution_json(const attribution_result &r)
 {
@@ -529,22 +502,23 @@ json producer_json(const producer_result &r)
 bool producer_sane(const ktap::writer &t, const producer_result &r, bool owned)
 {
 	/* every attempt made each method's calls; the hard-IRQ ones count */
-	const unsigned long calls = get(r.info, "attempts") * get(r.info, "batch");
-	const unsigned long pushed = get(r.info, "report_pushed");
-	bool ok = r.ran && get(r.info, "rounds") == r.rounds && calls &&
-		  pushed == calls && !get(r.info, "report_dropped_nested") &&
-		  !get(r.info, "sj_dropped") && !get(r.info, "ravi_dropped") &&
-		  !get(r.info, "copy_dropped") &&
-		  get(r.info, "tracepoint_enabled") == 1 &&
+	const unsigned long calls =
+		value_of(r.info, "attempts") * value_of(r.info, "batch");
+	const unsigned long pushed = value_of(r.info, "report_pushed");
+	bool ok = r.ran && value_of(r.info, "rounds") == r.rounds && calls &&
+		  pushed == calls && !value_of(r.info, "report_dropped_nested") &&
+		  !value_of(r.info, "sj_dropped") && !value_of(r.info, "ravi_dropped") &&
+		  !value_of(r.info, "copy_dropped") &&
+		  value_of(r.info, "tracepoint_enabled") == 1 &&
 		  r.trace_delta >= static_cast<long>(calls);
 
 	if (owned)
 		/* the writer waits for room: nothing is dropped */
-		ok = ok && !get(r.info, "report_dropped_no_owner") &&
-		     !get(r.info, "report_dropped_full") &&
+		ok = ok && !value_of(r.info, "report_dropped_no_owner") &&
+		     !value_of(r.info, "report_dropped_full") &&
 		     r.s.at("report_access").sum.n == r.rounds;
 	else
-		ok = ok && get(r.info, "report_dropped_no_owner") == calls;
+		ok = ok && value_of(r.info, "report_dropped_no_owner") == calls;
 	if (!ok)
 		t.diagf("expected %u rounds in hard IRQ, the tracepoint written each time and %s",
 			r.rounds,
@@ -555,29 +529,27 @@ bool producer_sane(const ktap::writer &t, const producer_result &r, bool owned)
 bool attribution_sane(const ktap::writer &t, const attribution_result &r)
 {
 	bool ok = r.ran &&
-		  get(r.info, "bsearch_marked") == get(r.info, "bsearch_reports") &&
-		  get(r.info, "bsearch_pp_marked") ==
-			  get(r.info, "bsearch_pp_reports") &&
-		  get(r.info, "linear_found") == get(r.info, "linear_reports") &&
-		  get(r.info, "bsearch_reports") > 0;
+		  value_of(r.info, "bsearch_marked") ==
+			  value_of(r.info, "bsearch_reports") &&
+		  value_of(r.info, "bsearch_pp_marked") ==
+			  value_of(r.info, "bsearch_pp_reports") &&
+		  value_of(r.info, "linear_found") ==
+			  value_of(r.info, "linear_reports") &&
+		  value_of(r.info, "bsearch_reports") > 0;
 
 	if (r.per_page_direct > 0)
-		ok = ok && get(r.info, "pp_direct_found") ==
-			   r.s.at("pp_interval").sum.n * get(r.info, "reports_per_interval");
+		ok = ok && value_of(r.info, "pp_direct_found") ==
+			   r.s.at("pp_interval").sum.n *
+				   value_of(r.info, "reports_per_interval");
 	if (!ok)
 		t.diag("every report must fall into a region, for every method");
 	return ok;
 }
 
-int run()
+/* The ratios the benchmark is for, not measured yet. */
+std::vector<ratio> make_ratios()
 {
-	require_damon_sysfs_or_skip(true);
-	if (monitor::nr_cpus() < 2)
-		ktap::exit_skip("needs two CPUs");
-
-	const plan p = make_plan();
-	const std::string accel = machine::accelerator();
-	std::vector<ratio> ratios = {
+	return {
 		{ "tracepoint_over_report_access",
 		  "report_access median <= 1/10 of a tracepoint write", 10 },
 		{ "ravi_ring_over_report_access",
@@ -587,36 +559,26 @@ int run()
 		{ "per_page_over_bsearch_10",
 		  "binary search >= 100x faster than per-page on 1 GiB regions", 100 },
 	};
-	/* sanity cases, then goals (full only), then regressions */
-	unsigned int nr_cases = 1 + 2 + p.regions.size() + (p.no_owner ? 1 : 0) +
-				(full_mode ? ratios.size() : 0) + ratios.size();
-	ktap::writer t(nr_cases);
-	damon_sysfs::session s;
-	const auto start = std::chrono::steady_clock::now();
+}
 
-	t.diagf("mode %s, accelerator %s, cpu '%s', kernel %s, %u CPUs",
-		full_mode ? "full" : "smoke", accel.c_str(), machine::cpu_model().c_str(),
-		machine::kernel_release().c_str(), monitor::nr_cpus());
-
-	kmod::module mod(mod_name, kmod::module_path(mod_name, "DAMON_HWS_BENCH_KO"));
-	if (mod.loaded() && !damon_sysfs::exists(dbg_dir))
-		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, nullptr);
-	if (!t.result(mod.loaded() && damon_sysfs::exists(dbg_dir), "module_loaded")) {
-		t.diag(mod.loaded() ? "no " + dbg_dir : mod.error());
-		t.skip_rest("no benchmark module");
-		return t.exit_code();
-	}
-	const std::string tdir = tracefs_dir();
-	if (tdir.empty() || !damon_sysfs::exists(tdir + "/" + tp_event))
-		t.diag("no tracefs or no damon_bench tracepoint in it");
-
-	/* the writer on CPU 0, the IPIs to CPU 1 */
-	const unsigned int bench_cpu = 1;
-	if (!pin_to(0))
-		t.diag("could not pin to CPU 0");
-
-	/* producer, with a context that owns the rings */
+/* What run() measured, for the cases and the results file. */
+struct bench_results {
 	producer_result owned, no_owner;
+	std::map<unsigned int, attribution_result> attr;
+	std::vector<ratio> ratios = make_ratios();
+	/* the baseline medians the regression cases compared with */
+	json baseline;
+};
+
+/*
+ * The producer runs on @cpu, first with a paddr context that owns the
+ * rings, then (@p.no_owner) without one, and their sanity cases.
+ */
+void producer_cases(ktap::writer &t, const damon_sysfs::session &s,
+		    const plan &p, unsigned int cpu, const std::string &tdir,
+		    bench_results &res)
+{
+	/* producer, with a context that owns the rings */
 	damon_sysfs::paddr_monitor pm;
 	pm.start = mon_start;
 	pm.end = mon_end;
@@ -625,28 +587,43 @@ int run()
 	if (err)
 		t.diagf("paddr setup: %s", err_name(err).c_str());
 	else if (start_kdamond(t, s.get_kdamond(0)))
-		run_producer(t, p, bench_cpu, tdir, true, owned);
+		run_producer(t, p, cpu, tdir, true, res.owned);
 	s.reset();
-	if (owned.ran)
-		print_producer(t, "owned ring", owned);
-	t.result(producer_sane(t, owned, true), "producer_owned_ring");
+	if (res.owned.ran)
+		print_producer(t, "owned ring", res.owned);
+	t.result(producer_sane(t, res.owned, true), "producer_owned_ring");
 
 	if (p.no_owner) {
-		run_producer(t, p, bench_cpu, tdir, false, no_owner);
-		if (no_owner.ran)
-			print_producer(t, "no owner", no_owner);
-		t.result(producer_sane(t, no_owner, false), "producer_no_owner");
+		run_producer(t, p, cpu, tdir, false, res.no_owner);
+		if (res.no_owner.ran)
+			print_producer(t, "no owner", res.no_owner);
+		t.result(producer_sane(t, res.no_owner, false), "producer_no_owner");
 	}
+}
 
-	std::map<unsigned int, attribution_result> attr;
+/* An attribution run and its sanity case for each count of regions. */
+void attribution_cases(ktap::writer &t, const plan &p, bench_results &res)
+{
 	for (unsigned int n : p.regions) {
-		attribution_result &r = attr[n];
+		attribution_result &r = res.attr[n];
 
 		if (run_attribution(t, p, n, r))
 			print_attribution(t, r);
 		t.result(attribution_sane(t, r),
 			 "attribution_" + std::to_string(n) + "_regions");
 	}
+}
+
+/*
+ * The ratios from the runs that ran; NAN stays for the others.  The
+ * series and runs are looked up with [] as they always were: a missing
+ * one reads as empty.
+ */
+void compute_ratios(bench_results &res)
+{
+	std::vector<ratio> &ratios = res.ratios;
+	producer_result &owned = res.owned;
+	std::map<unsigned int, attribution_result> &attr = res.attr;
 
 	/* the ratios: how many times cheaper ours is */
 	if (owned.ran) {
@@ -665,6 +642,11 @@ int run()
 		 */
 		ratios[3].value = attr[per_page_at].per_page_xas /
 				  attr[per_page_at].bsearch_pp_amortized;
+}
+
+/* The ratios_measured case, and each ratio against its goal. */
+void report_ratios(ktap::writer &t, const std::vector<ratio> &ratios)
+{
 	t.result(std::none_of(ratios.begin(), ratios.end(),
 			      [](const ratio &r) { return std::isnan(r.value); }),
 		 "ratios_measured");
@@ -672,23 +654,32 @@ int run()
 		t.diagf("ratio %s = %.2f (goal >= %g: %s)", r.key, r.value, r.goal,
 			std::isnan(r.value) ? "not measured" :
 			r.value >= r.goal ? "met" : "NOT met");
+}
 
-	if (full_mode) {
-		for (const ratio &r : ratios) {
-			if (std::isnan(r.value)) {
-				t.skip(std::string("goal_") + r.key, "not measured");
-				continue;
-			}
-			t.diagf("goal: %s: measured %.2f, wanted >= %g", r.what,
-				r.value, r.goal);
-			t.result(r.value >= r.goal, std::string("goal_") + r.key);
+/* --full: a case per goal of the issue, failing when it is not met. */
+void goal_cases(ktap::writer &t, const std::vector<ratio> &ratios)
+{
+	for (const ratio &r : ratios) {
+		if (std::isnan(r.value)) {
+			t.skip(std::string("goal_") + r.key, "not measured");
+			continue;
 		}
+		t.diagf("goal: %s: measured %.2f, wanted >= %g", r.what,
+			r.value, r.goal);
+		t.result(r.value >= r.goal, std::string("goal_") + r.key);
 	}
+}
 
+/*
+ * A no_regression_ case per ratio, against the baseline file's value for
+ * @accel when it was made on @host; the baseline medians compared with.
+ */
+json regression_cases(ktap::writer &t, const std::vector<ratio> &ratios,
+		      const std::string &accel, const std::string &host)
+{
 	baseline base;
 	const std::string bpath = baseline_path();
-	const std::string host = machine::host();
-	err = read_baseline(bpath, base);
+	const int err = read_baseline(bpath, base);
 	if (err)
 		t.diagf("baseline %s: %s", bpath.c_str(), err_name(err).c_str());
 	json jbase;
@@ -729,8 +720,14 @@ int run()
 			r.value, it->second.first, it->second.second);
 		t.result(r.value > it->second.second, name);
 	}
+	return jbase;
+}
 
-	std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+/* The results file: the machine, every run's series, ratios and baseline. */
+void write_results(const ktap::writer &t, const bench_results &res,
+		   const std::string &accel, const std::string &host,
+		   unsigned int bench_cpu, double took)
+{
 	json out;
 	out["mode"] = full_mode ? "full" : "smoke";
 	out["accelerator"] = accel;
@@ -739,26 +736,78 @@ int run()
 	out["kernel"] = machine::kernel_release();
 	out["nr_cpus"] = monitor::nr_cpus();
 	out["bench_cpu"] = bench_cpu;
-	out["seconds"] = took.count();
-	if (owned.ran)
-		out["producer"]["owned"] = producer_json(owned);
-	if (no_owner.ran)
-		out["producer"]["no_owner"] = producer_json(no_owner);
-	for (const auto &kv : attr)
+	out["seconds"] = took;
+	if (res.owned.ran)
+		out["producer"]["owned"] = producer_json(res.owned);
+	if (res.no_owner.ran)
+		out["producer"]["no_owner"] = producer_json(res.no_owner);
+	for (const auto &kv : res.attr)
 		if (kv.second.ran)
 			out["attribution"][std::to_string(kv.first)] =
 				attribution_json(kv.second);
-	for (const ratio &r : ratios) {
+	for (const ratio &r : res.ratios) {
 		out["ratios"][r.key] = std::isnan(r.value) ? json() : json(r.value);
 		out["goals"][r.key] = r.goal;
 	}
-	out["baseline"] = jbase;
-	const std::string rpath = results_path();
-	std::ofstream f(rpath);
-	f << out.dump(1) << '\n';
-	t.diagf("results in %s; %.1f s", rpath.c_str(), took.count());
-	if (!f)
+	out["baseline"] = res.baseline;
+	const std::string rpath = results_path("DAMON_BENCH_RESULTS", "damon_bench",
+					       full_mode ? "full" : "smoke");
+	const bool written = write_results_file(rpath, out.dump(1));
+	t.diagf("results in %s; %.1f s", rpath.c_str(), took);
+	if (!written)
 		t.diagf("writing %s failed", rpath.c_str());
+}
+
+int run()
+{
+	require_damon_sysfs_or_skip(true);
+	if (monitor::nr_cpus() < 2)
+		ktap::exit_skip("needs two CPUs");
+
+	const plan p = make_plan();
+	const std::string accel = machine::accelerator();
+	bench_results res;
+	/* sanity cases, then goals (full only), then regressions */
+	unsigned int nr_cases = 1 + 2 + p.regions.size() + (p.no_owner ? 1 : 0) +
+				(full_mode ? res.ratios.size() : 0) + res.ratios.size();
+	ktap::writer t(nr_cases);
+	damon_sysfs::session s;
+	const auto start = std::chrono::steady_clock::now();
+
+	t.diagf("mode %s, accelerator %s, cpu '%s', kernel %s, %u CPUs",
+		full_mode ? "full" : "smoke", accel.c_str(), machine::cpu_model().c_str(),
+		machine::kernel_release().c_str(), monitor::nr_cpus());
+
+	kmod::module mod(mod_name, kmod::module_path(mod_name, "DAMON_HWS_BENCH_KO"));
+	if (mod.loaded() && !damon_sysfs::exists(dbg_dir))
+		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, nullptr);
+	if (!t.result(mod.loaded() && damon_sysfs::exists(dbg_dir), "module_loaded")) {
+		t.diag(mod.loaded() ? "no " + dbg_dir : mod.error());
+		t.skip_rest("no benchmark module");
+		return t.exit_code();
+	}
+	const std::string tdir = monitor::tracefs_dir();
+	if (tdir.empty() || !damon_sysfs::exists(tdir + "/" + tp_event))
+		t.diag("no tracefs or no damon_bench tracepoint in it");
+
+	/* the writer on CPU 0, the IPIs to CPU 1 */
+	const unsigned int bench_cpu = 1;
+	if (!pin_to(0))
+		t.diag("could not pin to CPU 0");
+
+	producer_cases(t, s, p, bench_cpu, tdir, res);
+	attribution_cases(t, p, res);
+	compute_ratios(res);
+	report_ratios(t, res.ratios);
+	if (full_mode)
+		goal_cases(t, res.ratios);
+
+	const std::string host = machine::host();
+
+	res.baseline = regression_cases(t, res.ratios, accel, host);
+
+	std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+	write_results(t, res, accel, host, bench_cpu, took.count());
 	return t.exit_code();
 }
 

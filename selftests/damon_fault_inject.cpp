@@ -70,6 +70,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using damon_sysfs::perf_event_attr;
+using kmod::value_of;
+using monitor::log_has;
 using monitor::nr_cpus;
 using steady = std::chrono::steady_clock;
 
@@ -85,18 +87,6 @@ const unsigned long mon_start = 256 * mib;
 const unsigned long mon_end = 320 * mib;
 /* bounds of the fail-nth sweeps */
 const unsigned int max_nth = 600;
-
-std::string num(unsigned long v)
-{
-	return std::to_string(v);
-}
-
-unsigned long get(const kmod::values &v, const char *key)
-{
-	auto it = v.find(key);
-
-	return it == v.end() ? 0 : it->second;
-}
 
 std::string trim(std::string s)
 {
@@ -258,16 +248,6 @@ void record(const ktap::writer &t, const std::string &key,
 		ok ? "" : " FAIL", note.empty() ? "" : ("; " + note).c_str());
 }
 
-bool log_has(const std::vector<std::string> &lines, const std::string &a,
-	     const std::string &b = "")
-{
-	for (const std::string &l : lines)
-		if (l.find(a) != std::string::npos &&
-		    l.find(b) != std::string::npos)
-			return true;
-	return false;
-}
-
 /*
  * The function name of a reliable stack dump line ("  foo+0x1/0x2"), or ""
  * (also for the unreliable "? foo" ones, stale values on the stack).
@@ -352,51 +332,15 @@ std::string fault_site(const std::vector<std::string> &lines)
 	return kind + " at " + site + " <- " + damon;
 }
 
-/* A test PMU event, sampling at @freq per second and CPU. */
-perf_event_attr pmu_event(const test_pmu::pmu &pmu, unsigned long freq = 200)
-{
-	perf_event_attr a;
-
-	a.type = static_cast<unsigned long>(pmu.type());
-	a.sample_freq = freq;
-	a.sample_phys_addr = true;
-	return a;
-}
-
-unsigned long pmu_stat(const test_pmu::pmu &pmu, const char *key)
-{
-	kmod::values v;
-
-	return pmu.read_stats(v) ? ~0ul : get(v, key);
-}
-
-unsigned long events_active(const test_pmu::pmu &pmu)
-{
-	return pmu_stat(pmu, "events_active");
-}
-
-/* Wait until the test PMU has @nr live events (hotplug is followed lazily). */
-bool wait_events_active(const test_pmu::pmu &pmu, unsigned long nr)
-{
-	const auto end = steady::now() + monitor::settle_timeout;
-
-	while (events_active(pmu) != nr) {
-		if (steady::now() > end)
-			return false;
-		std::this_thread::sleep_for(20ms);
-	}
-	return true;
-}
-
 /* Do the test PMU's events sample (on @cpu, or on any CPU if < 0)? */
 bool pmu_samples(const test_pmu::pmu &pmu, int cpu = -1)
 {
 	const std::string key = cpu < 0 ? "samples" :
 				"samples_cpu" + std::to_string(cpu);
-	const unsigned long before = pmu_stat(pmu, key.c_str());
+	const unsigned long before = pmu.stat(key.c_str());
 
 	std::this_thread::sleep_for(200ms);
-	return pmu_stat(pmu, key.c_str()) > before;
+	return pmu.stat(key.c_str()) > before;
 }
 
 /*
@@ -413,9 +357,9 @@ int rings_owned(const report_inject::module *ri)
 		       " count=1 ctx=process cpu=-1") ||
 	    ri->read_stats(b))
 		return -1;
-	if (get(b, "dropped_no_owner") > get(a, "dropped_no_owner"))
+	if (value_of(b, "dropped_no_owner") > value_of(a, "dropped_no_owner"))
 		return 0;
-	return get(b, "pushed") > get(a, "pushed") ? 1 : -1;
+	return value_of(b, "pushed") > value_of(a, "pushed") ? 1 : -1;
 }
 
 /* The fixture shared by the cases. */
@@ -465,7 +409,7 @@ int configure(const fixture &f, const std::vector<perf_event_attr> &events,
  */
 bool clean_after_failed_on(const fixture &f, std::string &why)
 {
-	const unsigned long active = events_active(f.pmu);
+	const unsigned long active = f.pmu.events_active();
 	const int owned = rings_owned(f.ri);
 	const bool running = f.kd().running();
 	const pid_t pid = f.kd().pid();
@@ -486,13 +430,13 @@ bool retry_on(const fixture &f, unsigned long nr_events, std::string &why)
 {
 	const damon_sysfs::kdamond kd = f.kd();
 	int err = kd.start();
-	unsigned long active = events_active(f.pmu);
+	unsigned long active = f.pmu.events_active();
 	int owned = err ? -1 : rings_owned(f.ri);
 	bool ok = !err && kd.running() && active == nr_events * f.cpus &&
 		  owned != 0;
 
 	err = kd.running() ? kd.stop() : err;
-	ok = ok && !err && events_active(f.pmu) == 0;
+	ok = ok && !err && f.pmu.events_active() == 0;
 	if (!ok)
 		why += "retry: " + monitor::errno_symbol(err) + ", events " + num(active) +
 		       ", owned " + std::to_string(owned) + " ";
@@ -512,7 +456,7 @@ void ff_start_rings(const fixture &f)
 		bool injected, ok;
 
 		if (with_event)
-			ev.push_back(pmu_event(f.pmu));
+			ev.push_back(f.pmu.event());
 		err = configure(f, ev, true);
 		if (err) {
 			f.t.diagf("configure: %s", monitor::errno_symbol(err).c_str());
@@ -543,6 +487,45 @@ void ff_start_rings(const fixture &f)
 }
 
 /*
+ * "on" with the @n-th call of damon_perf_create_on returning -ENODEV (the
+ * PMU not on CPU n - 1): that CPU is skipped, the event samples on the
+ * others; with a single CPU the event fails.  The kdamond is off after.
+ */
+bool ff_start_perf_enodev(const fixture &f, unsigned int n)
+{
+	const std::string key = "fail_function/start";
+	std::string why;
+	unsigned long active = 0;
+	int err;
+	bool injected, ok;
+
+	{
+		function_fault ff(fn_create_on);
+
+		err = ff.arm(-ENODEV, n);
+		if (!err)
+			err = f.kd().start();
+		injected = ff.settle();
+	}
+	active = f.pmu.events_active();
+	ok = !err && injected && f.kd().running() &&
+	     (f.cpus == 1 ? false : active == f.cpus - 1) &&
+	     pmu_samples(f.pmu);
+	if (f.cpus == 1)
+		/* the only CPU not covered: the event fails */
+		ok = err == -ENODEV && injected &&
+		     clean_after_failed_on(f, why);
+	why += "events_active " + num(active) + " (tolerated: CPU " +
+	       num(n - 1) + " not covered)";
+	if (f.kd().running())
+		ok = !f.kd().stop() && ok && f.pmu.events_active() == 0;
+	record(f.t, key,
+	       fn_create_on + " call " + num(n) + " retval -19", err,
+	       injected, ok, why);
+	return ok;
+}
+
+/*
  * Case: fail_function damon_perf_create_on on "on", the n-th counter of
  * two events (so every CPU of each event, one at a time), with -ENOMEM
  * and -EINVAL; -ENODEV means "PMU not on this CPU" and is skipped.
@@ -550,8 +533,8 @@ void ff_start_rings(const fixture &f)
 void ff_start_perf(const fixture &f)
 {
 	const std::string key = "fail_function/start";
-	const std::vector<perf_event_attr> two = { pmu_event(f.pmu),
-						   pmu_event(f.pmu, 100) };
+	const std::vector<perf_event_attr> two = { f.pmu.event(),
+						   f.pmu.event(100) };
 	bool all = !configure(f, two, false);
 
 	for (long retval : { -ENOMEM, -EINVAL }) {
@@ -590,36 +573,8 @@ void ff_start_perf(const fixture &f)
 
 	/* -ENODEV: the CPU is skipped, the event samples on the others */
 	for (unsigned int n : { 1u, f.cpus }) {
-		std::string why;
-		unsigned long active = 0;
-		int err;
-		bool injected, ok;
-
-		all = all && !configure(f, { pmu_event(f.pmu) }, false);
-		{
-			function_fault ff(fn_create_on);
-
-			err = ff.arm(-ENODEV, n);
-			if (!err)
-				err = f.kd().start();
-			injected = ff.settle();
-		}
-		active = events_active(f.pmu);
-		ok = !err && injected && f.kd().running() &&
-		     (f.cpus == 1 ? false : active == f.cpus - 1) &&
-		     pmu_samples(f.pmu);
-		if (f.cpus == 1)
-			/* the only CPU not covered: the event fails */
-			ok = err == -ENODEV && injected &&
-			     clean_after_failed_on(f, why);
-		why += "events_active " + num(active) + " (tolerated: CPU " +
-		       num(n - 1) + " not covered)";
-		if (f.kd().running())
-			ok = !f.kd().stop() && ok && events_active(f.pmu) == 0;
-		record(f.t, key,
-		       fn_create_on + " call " + num(n) + " retval -19", err,
-		       injected, ok, why);
-		all &= ok;
+		all = all && !configure(f, { f.pmu.event() }, false);
+		all &= ff_start_perf_enodev(f, n);
 	}
 	f.t.result(all, "fail_function_start_perf_each_cpu");
 }
@@ -634,7 +589,7 @@ bool old_config_kept(const fixture &f, pid_t pid, unsigned long nr_events,
 {
 	/* first, so that a kdamond that is stopping has stopped */
 	const bool sampling = nr_events ? pmu_samples(f.pmu) : true;
-	const unsigned long active = events_active(f.pmu);
+	const unsigned long active = f.pmu.events_active();
 	const bool running = f.kd().running();
 	const pid_t now = f.kd().pid();
 	const int owned_now = rings_owned(f.ri);
@@ -661,8 +616,8 @@ void ff_commit_perf(const fixture &f)
 	const std::string key = "fail_function/commit";
 	const damon_sysfs::kdamond kd = f.kd();
 	const damon_sysfs::context ctx = f.ctx();
-	bool all = !configure(f, { pmu_event(f.pmu) }, false) &&
-		   start_kdamond(f.t, kd) && events_active(f.pmu) == f.cpus;
+	bool all = !configure(f, { f.pmu.event() }, false) &&
+		   start_kdamond(f.t, kd) && f.pmu.events_active() == f.cpus;
 	const pid_t pid = kd.pid();
 	const int owned = rings_owned(f.ri);
 
@@ -675,9 +630,9 @@ void ff_commit_perf(const fixture &f)
 				int err;
 				bool injected, ok;
 
-				err = add ? ctx.set_perf_events({ pmu_event(f.pmu),
-						pmu_event(f.pmu, 100) }) :
-					    ctx.set_perf_events({ pmu_event(f.pmu, 150) });
+				err = add ? ctx.set_perf_events({ f.pmu.event(),
+						f.pmu.event(100) }) :
+					    ctx.set_perf_events({ f.pmu.event(150) });
 				if (err) {
 					all = false;
 					break;
@@ -704,21 +659,21 @@ void ff_commit_perf(const fixture &f)
 	}
 	/* without a fault: add, then back to the original event */
 	if (all) {
-		int err = ctx.set_perf_events({ pmu_event(f.pmu),
-						pmu_event(f.pmu, 100) });
+		int err = ctx.set_perf_events({ f.pmu.event(),
+						f.pmu.event(100) });
 
 		if (!err)
 			err = kd.state("commit");
-		all = !err && events_active(f.pmu) == 2 * f.cpus;
-		err = ctx.set_perf_events({ pmu_event(f.pmu) });
+		all = !err && f.pmu.events_active() == 2 * f.cpus;
+		err = ctx.set_perf_events({ f.pmu.event() });
 		if (!err)
 			err = kd.state("commit");
-		all = all && !err && events_active(f.pmu) == f.cpus;
+		all = all && !err && f.pmu.events_active() == f.cpus;
 		f.t.diagf("commit without fault: %s, events %lu",
-			  monitor::errno_symbol(err).c_str(), events_active(f.pmu));
+			  monitor::errno_symbol(err).c_str(), f.pmu.events_active());
 	}
 	f.s.reset();
-	f.t.result(all && events_active(f.pmu) == 0,
+	f.t.result(all && f.pmu.events_active() == 0,
 		   "fail_function_commit_perf_each_cpu");
 }
 
@@ -762,7 +717,7 @@ void ff_commit_reports(const fixture &f)
 		if (!all)
 			break;
 		err = ctx.set_perf_events({ sink ? damon_sysfs::report_sink_event() :
-						   pmu_event(f.pmu) });
+						   f.pmu.event() });
 		if (!err) {
 			function_fault ff(v.fn);
 
@@ -781,19 +736,99 @@ void ff_commit_reports(const fixture &f)
 	}
 	/* without a fault the commit takes the rings */
 	if (all) {
-		int err = ctx.set_perf_events({ pmu_event(f.pmu) });
+		int err = ctx.set_perf_events({ f.pmu.event() });
 
 		if (!err)
 			err = kd.state("commit");
-		all = !err && events_active(f.pmu) == f.cpus &&
+		all = !err && f.pmu.events_active() == f.cpus &&
 		      rings_owned(f.ri) != 0;
 		f.t.diagf("commit without fault: %s, events %lu",
-			  monitor::errno_symbol(err).c_str(), events_active(f.pmu));
+			  monitor::errno_symbol(err).c_str(), f.pmu.events_active());
 	}
 	f.s.reset();
-	f.t.result(all && events_active(f.pmu) == 0 &&
+	f.t.result(all && f.pmu.events_active() == 0 &&
 			   rings_owned(f.ri) != 1,
 		   "fail_function_commit_first_event");
+}
+
+/*
+ * Bring @cpu online with the first call of damon_perf_create_on from now
+ * returning @retval, waiting until @end for the kdamond to make that call:
+ * the errno of the online in @err; true if the fault was injected.
+ */
+bool online_with_create_on_fault(unsigned int cpu, long retval,
+				 steady::time_point end, int &err)
+{
+	function_fault ff(fn_create_on);
+	bool injected = false;
+
+	err = ff.arm(retval, 1);
+	if (!err)
+		err = set_cpu_online(cpu, true);
+	/* the kdamond notices within a sampling interval */
+	while (!err && !injected && steady::now() < end) {
+		std::this_thread::sleep_for(20ms);
+		unsigned long t_left = 1;
+
+		damon_sysfs::read_ulong(ff_dir + "/times", t_left);
+		injected = t_left == 0;
+	}
+	ff.settle();
+	return injected;
+}
+
+/*
+ * ff_hotplug's scenario: @victim, offline, comes online with its counter
+ * failing with @retval under the kdamond @pid, which must skip it; then
+ * an offline and online give it a counter again.  False also if @victim
+ * cannot be taken offline first.
+ */
+bool ff_hotplug_online(const fixture &f, unsigned int victim, pid_t pid,
+		       long retval)
+{
+	const std::string key = "fail_function/hotplug";
+	const damon_sysfs::kdamond kd = f.kd();
+	/* the wait for the fault ends a settle_timeout after this */
+	const auto end = steady::now() + monitor::settle_timeout;
+	damon_sysfs::perf_event_stats st;
+	std::string why;
+	int err;
+	bool injected, ok, logged;
+
+	err = set_cpu_online(victim, false);
+	if (err || !f.pmu.wait_events_active(f.cpus - 1, 20ms)) {
+		f.t.diagf("offlining CPU %u: %s, events %lu", victim,
+			  monitor::errno_symbol(err).c_str(), f.pmu.events_active());
+		return false;
+	}
+	f.log.poll();
+	injected = online_with_create_on_fault(victim, retval, end, err);
+	std::this_thread::sleep_for(100ms);
+	const std::vector<std::string> lines = f.log.poll();
+
+	logged = log_has(lines, "CPU " + num(victim) + " that came online");
+	ok = !err && injected && kd.running() && kd.pid() == pid &&
+	     f.pmu.events_active() == f.cpus - 1 &&
+	     !kd.state("update_sample_stats") &&
+	     !f.ctx().get_perf_event(0).get_stats(st) &&
+	     st.nr_cpus == f.cpus - 1 && pmu_samples(f.pmu, 0) &&
+	     logged == (retval != -ENODEV);
+	why = "events_active " + num(f.pmu.events_active()) + ", nr_cpus " +
+	      num(st.nr_cpus) + ", logged " + num(logged) +
+	      " (tolerated: CPU skipped)";
+	/* recovery: the next online gives the CPU a counter */
+	err = set_cpu_online(victim, false);
+	ok = !err && f.pmu.wait_events_active(f.cpus - 1, 20ms) && ok;
+	err = set_cpu_online(victim, true);
+	ok = !err && f.pmu.wait_events_active(f.cpus, 20ms) &&
+	     pmu_samples(f.pmu, static_cast<int>(victim)) && ok;
+	if (!ok)
+		why += ", recovery events " + num(f.pmu.events_active());
+	record(f.t, key,
+	       "online CPU " + num(victim) + ": " + fn_create_on +
+		       " call 1 retval " + std::to_string(retval),
+	       0, injected, ok, why);
+	return ok;
 }
 
 /*
@@ -804,7 +839,6 @@ void ff_commit_reports(const fixture &f)
  */
 void ff_hotplug(const fixture &f)
 {
-	const std::string key = "fail_function/hotplug";
 	const damon_sysfs::kdamond kd = f.kd();
 	const unsigned int victim = f.cpus - 1;
 	bool all;
@@ -814,73 +848,15 @@ void ff_hotplug(const fixture &f)
 		f.t.skip("fail_function_hotplug_online", "needs a second, hotpluggable CPU");
 		return;
 	}
-	all = !configure(f, { pmu_event(f.pmu) }, false) &&
-	      start_kdamond(f.t, kd) && events_active(f.pmu) == f.cpus;
+	all = !configure(f, { f.pmu.event() }, false) &&
+	      start_kdamond(f.t, kd) && f.pmu.events_active() == f.cpus;
 	const pid_t pid = kd.pid();
 
-	for (long retval : { -ENOMEM, -EINVAL, -ENODEV }) {
-		const auto end = steady::now() + monitor::settle_timeout;
-		damon_sysfs::perf_event_stats st;
-		std::string why;
-		int err;
-		bool injected = false, ok, logged;
-
-		if (!all)
-			break;
-		err = set_cpu_online(victim, false);
-		if (err || !wait_events_active(f.pmu, f.cpus - 1)) {
-			f.t.diagf("offlining CPU %u: %s, events %lu", victim,
-				  monitor::errno_symbol(err).c_str(), events_active(f.pmu));
-			all = false;
-			break;
-		}
-		f.log.poll();
-		{
-			function_fault ff(fn_create_on);
-
-			err = ff.arm(retval, 1);
-			if (!err)
-				err = set_cpu_online(victim, true);
-			/* the kdamond notices within a sampling interval */
-			while (!err && !injected && steady::now() < end) {
-				std::this_thread::sleep_for(20ms);
-				unsigned long t_left = 1;
-
-				damon_sysfs::read_ulong(ff_dir + "/times", t_left);
-				injected = t_left == 0;
-			}
-			ff.settle();
-		}
-		std::this_thread::sleep_for(100ms);
-		const std::vector<std::string> lines = f.log.poll();
-
-		logged = log_has(lines, "CPU " + num(victim) + " that came online");
-		ok = !err && injected && kd.running() && kd.pid() == pid &&
-		     events_active(f.pmu) == f.cpus - 1 &&
-		     !kd.state("update_sample_stats") &&
-		     !f.ctx().get_perf_event(0).get_stats(st) &&
-		     st.nr_cpus == f.cpus - 1 && pmu_samples(f.pmu, 0) &&
-		     logged == (retval != -ENODEV);
-		why = "events_active " + num(events_active(f.pmu)) + ", nr_cpus " +
-		      num(st.nr_cpus) + ", logged " + num(logged) +
-		      " (tolerated: CPU skipped)";
-		/* recovery: the next online gives the CPU a counter */
-		err = set_cpu_online(victim, false);
-		ok = !err && wait_events_active(f.pmu, f.cpus - 1) && ok;
-		err = set_cpu_online(victim, true);
-		ok = !err && wait_events_active(f.pmu, f.cpus) &&
-		     pmu_samples(f.pmu, static_cast<int>(victim)) && ok;
-		if (!ok)
-			why += ", recovery events " + num(events_active(f.pmu));
-		record(f.t, key,
-		       "online CPU " + num(victim) + ": " + fn_create_on +
-			       " call 1 retval " + std::to_string(retval),
-		       0, injected, ok, why);
-		all &= ok;
-	}
+	for (long retval : { -ENOMEM, -EINVAL, -ENODEV })
+		all = all && ff_hotplug_online(f, victim, pid, retval);
 	set_cpu_online(victim, true);
 	f.s.reset();
-	f.t.result(all && events_active(f.pmu) == 0,
+	f.t.result(all && f.pmu.events_active() == 0,
 		   "fail_function_hotplug_online");
 }
 
@@ -924,6 +900,166 @@ int cpuhp_fail_op(unsigned int cpu, bool online, int state, int &err)
 	return 0;
 }
 
+/* What the scenarios of cpuhp_fail share. */
+struct cpuhp_victim {
+	unsigned int cpu;
+	std::string dir;	/* /sys/devices/system/cpu/cpuN */
+	pid_t pid;		/* of the kdamond */
+	std::vector<std::pair<int, std::string>> states;
+	int damon;		/* mm/damon/perf:online's state, or -1 */
+};
+
+/*
+ * The states to fail the operation at (@down: offline), DAMON's (@own)
+ * or beside it: the nearest states, in the direction the operation walks,
+ * whose callbacks run after DAMON's.
+ */
+std::vector<int> cpuhp_fail_candidates(const cpuhp_victim &v, bool down,
+				       bool own)
+{
+	std::vector<int> cands;
+
+	if (own) {
+		cands.push_back(v.damon);
+	} else if (down) {
+		for (auto it = v.states.rbegin(); it != v.states.rend(); ++it)
+			if (it->first < v.damon)
+				cands.push_back(it->first);
+	} else {
+		for (const auto &s : v.states)
+			if (s.first > v.damon)
+				cands.push_back(s.first);
+	}
+	return cands;
+}
+
+/*
+ * Take @v's CPU offline (@down) or bring it online, failing it at the
+ * first of (up to 8 of) @cands where that makes it fail with EAGAIN: that
+ * state in @state; false if none did.  An operation that went through is
+ * undone, waiting for @want live events of the test PMU, before the next.
+ */
+bool cpuhp_fail_first(const fixture &f, const cpuhp_victim &v, bool down,
+		      const std::vector<int> &cands, unsigned long want,
+		      int &state)
+{
+	const bool online_before = down;
+	int err = 0;
+
+	for (size_t i = 0; i < cands.size() && i < 8; i++) {
+		if (cpuhp_fail_op(v.cpu, !down, cands[i], err))
+			continue;	/* cannot fail there */
+		if (err == -EAGAIN) {
+			state = cands[i];
+			return true;
+		}
+		/* no callback that way: undo and try the next */
+		if (err || set_cpu_online(v.cpu, online_before) ||
+		    !f.pmu.wait_events_active(want, 20ms)) {
+			f.t.diagf("state %d: hotplug %s", cands[i],
+				  monitor::errno_symbol(err).c_str());
+			break;
+		}
+	}
+	return false;
+}
+
+/*
+ * After a failed operation: the CPU as it was (@online_before), the
+ * kdamond @v.pid running with @want counters, sampling on cpu0 and the
+ * victim if it is online.  Says what it found in @why.
+ */
+bool cpuhp_rolled_back(const fixture &f, const cpuhp_victim &v,
+		       bool online_before, unsigned long want, std::string &why)
+{
+	const damon_sysfs::kdamond kd = f.kd();
+	damon_sysfs::perf_event_stats st;
+	std::string online;
+
+	std::this_thread::sleep_for(100ms);
+	damon_sysfs::read_file(v.dir + "/online", online);
+	const bool settled = f.pmu.wait_events_active(want, 20ms);
+	const bool same_kdamond = kd.running() && kd.pid() == v.pid;
+	int err_stats = kd.state("update_sample_stats");
+
+	if (!err_stats)
+		err_stats = f.ctx().get_perf_event(0).get_stats(st);
+	const bool sampling = pmu_samples(f.pmu, 0) &&
+		(!online_before || pmu_samples(f.pmu, static_cast<int>(v.cpu)));
+
+	why = "online " + online + ", events_active " +
+	      num(f.pmu.events_active()) + ", same kdamond " +
+	      num(same_kdamond) + ", stats " +
+	      monitor::errno_symbol(err_stats) + " nr_cpus " +
+	      num(st.nr_cpus) + ", sampling " + num(sampling);
+	why += ", settled " + num(settled);
+	return online == (online_before ? "1" : "0") && settled &&
+	       same_kdamond && !err_stats && st.nr_cpus == want && sampling;
+}
+
+/*
+ * Recovery: a normal offline (if the CPU stayed online) and online of
+ * @v's CPU work, and it samples after.  Appends what it found to @why.
+ */
+bool cpuhp_recovers(const fixture &f, const cpuhp_victim &v,
+		    bool online_before, std::string &why)
+{
+	bool ok = true, settled;
+	int err;
+
+	if (online_before) {
+		err = set_cpu_online(v.cpu, false);
+		settled = !err && f.pmu.wait_events_active(f.cpus - 1, 20ms);
+		why += ", then offline " + monitor::errno_symbol(err) +
+		       " events " + num(f.pmu.events_active());
+		ok = settled && ok;
+	}
+	err = set_cpu_online(v.cpu, true);
+	settled = !err && f.pmu.wait_events_active(f.cpus, 20ms) &&
+		  pmu_samples(f.pmu, static_cast<int>(v.cpu));
+	why += ", then online " + monitor::errno_symbol(err) +
+	       " events " + num(f.pmu.events_active());
+	return settled && ok;
+}
+
+/*
+ * cpuhp_fail's scenario: @v's CPU taken offline (@down) or brought online
+ * fails at DAMON's state (@own) or beside it, is rolled back, and the CPU
+ * recovers.  False also if the CPU cannot be taken offline first.
+ */
+bool cpuhp_fail_scenario(const fixture &f, const cpuhp_victim &v, bool down,
+			 bool own)
+{
+	const bool online_before = down;
+	const unsigned long want = online_before ? f.cpus : f.cpus - 1;
+	std::string what, why;
+	int state = -1;
+	bool injected, ok;
+
+	if (!down && (set_cpu_online(v.cpu, false) ||
+		      !f.pmu.wait_events_active(f.cpus - 1, 20ms))) {
+		f.t.diagf("offlining CPU %u first failed", v.cpu);
+		return false;
+	}
+	injected = cpuhp_fail_first(f, v, down,
+				    cpuhp_fail_candidates(v, down, own), want,
+				    state);
+	for (const auto &s : v.states)
+		if (s.first == state)
+			what = s.second;
+	/* the checks run whether or not the fault was injected */
+	ok = cpuhp_rolled_back(f, v, online_before, want, why) && injected;
+	ok = cpuhp_recovers(f, v, online_before, why) && ok;
+	record(f.t, "cpuhp_fail",
+	       std::string(down ? "offline" : "online") + " CPU " +
+		       num(v.cpu) + " failed at state " +
+		       std::to_string(state) + " " + what +
+		       (own ? " (DAMON's)" : (down ? " (below DAMON's)" :
+						     " (above DAMON's)")),
+	       injected ? -EAGAIN : 0, injected, ok, why);
+	return ok;
+}
+
 /*
  * Case: a CPU hotplug operation fails at a cpuhp state and is rolled back
  * (cpuN/hotplug/fail), while an event samples on every CPU: at DAMON's own
@@ -938,12 +1074,9 @@ int cpuhp_fail_op(unsigned int cpu, bool online, int state, int &err)
  */
 void cpuhp_fail(const fixture &f)
 {
-	const std::string key = "cpuhp_fail";
 	const damon_sysfs::kdamond kd = f.kd();
 	const unsigned int victim = f.cpus - 1;
 	const std::string cpu_dir = "/sys/devices/system/cpu/cpu" + num(victim);
-	std::vector<std::pair<int, std::string>> states;
-	int damon = -1;
 	bool all;
 
 	if (f.cpus < 2 || !damon_sysfs::exists(cpu_dir + "/online") ||
@@ -951,124 +1084,27 @@ void cpuhp_fail(const fixture &f)
 		f.t.skip("cpuhp_fail_rolled_back", "needs a second, hotpluggable CPU");
 		return;
 	}
-	all = !configure(f, { pmu_event(f.pmu) }, false) &&
-	      start_kdamond(f.t, kd) && events_active(f.pmu) == f.cpus;
-	const pid_t pid = kd.pid();
+	all = !configure(f, { f.pmu.event() }, false) &&
+	      start_kdamond(f.t, kd) && f.pmu.events_active() == f.cpus;
+	cpuhp_victim v{ victim, cpu_dir, kd.pid(), {}, -1 };
 
 	/* DAMON's state is set up when the first event is created */
 	if (all)
-		states = cpuhp_states();
-	for (const auto &s : states)
+		v.states = cpuhp_states();
+	for (const auto &s : v.states)
 		if (s.second == "mm/damon/perf:online")
-			damon = s.first;
-	if (damon < 0) {
+			v.damon = s.first;
+	if (v.damon < 0) {
 		f.t.diag("no cpuhp state mm/damon/perf:online");
 		all = false;
 	}
 	/* offline (true) or online (false), at DAMON's state or beside it */
-	for (const bool down : { true, false }) {
-		for (const bool own : { true, false }) {
-			const bool online_before = down;
-			std::string what, why;
-			int err = 0, state = -1;
-			bool injected = false, ok;
-
-			if (!all)
-				break;
-			if (!down && (set_cpu_online(victim, false) ||
-				      !wait_events_active(f.pmu, f.cpus - 1))) {
-				f.t.diagf("offlining CPU %u first failed", victim);
-				all = false;
-				break;
-			}
-			/*
-			 * Beside it: the nearest state, in the direction the
-			 * operation walks, whose callback runs after DAMON's.
-			 */
-			std::vector<int> cands;
-
-			if (own) {
-				cands.push_back(damon);
-			} else if (down) {
-				for (auto it = states.rbegin(); it != states.rend(); ++it)
-					if (it->first < damon)
-						cands.push_back(it->first);
-			} else {
-				for (const auto &s : states)
-					if (s.first > damon)
-						cands.push_back(s.first);
-			}
-			const unsigned long want = online_before ? f.cpus : f.cpus - 1;
-
-			for (size_t i = 0; i < cands.size() && i < 8; i++) {
-				if (cpuhp_fail_op(victim, !down, cands[i], err))
-					continue;	/* cannot fail there */
-				if (err == -EAGAIN) {
-					state = cands[i];
-					injected = true;
-					break;
-				}
-				/* no callback that way: undo and try the next */
-				if (err || set_cpu_online(victim, online_before) ||
-				    !wait_events_active(f.pmu, want)) {
-					f.t.diagf("state %d: hotplug %s", cands[i],
-						  monitor::errno_symbol(err).c_str());
-					break;
-				}
-			}
-			for (const auto &s : states)
-				if (s.first == state)
-					what = s.second;
-			damon_sysfs::perf_event_stats st;
-			std::string online;
-
-			std::this_thread::sleep_for(100ms);
-			damon_sysfs::read_file(cpu_dir + "/online", online);
-			bool settled = wait_events_active(f.pmu, want);
-			const bool same_kdamond = kd.running() && kd.pid() == pid;
-			int err_stats = kd.state("update_sample_stats");
-
-			if (!err_stats)
-				err_stats = f.ctx().get_perf_event(0).get_stats(st);
-			const bool sampling = pmu_samples(f.pmu, 0) &&
-				(!online_before || pmu_samples(f.pmu, static_cast<int>(victim)));
-
-			ok = injected && online == (online_before ? "1" : "0") &&
-			     settled && same_kdamond && !err_stats &&
-			     st.nr_cpus == want && sampling;
-			why = "online " + online + ", events_active " +
-			      num(events_active(f.pmu)) + ", same kdamond " +
-			      num(same_kdamond) + ", stats " +
-			      monitor::errno_symbol(err_stats) + " nr_cpus " +
-			      num(st.nr_cpus) + ", sampling " + num(sampling);
-			why += ", settled " + num(settled);
-			/* recovery: a normal online (and offline) */
-			if (online_before) {
-				err = set_cpu_online(victim, false);
-				settled = !err && wait_events_active(f.pmu, f.cpus - 1);
-				why += ", then offline " + monitor::errno_symbol(err) +
-				       " events " + num(events_active(f.pmu));
-				ok = settled && ok;
-			}
-			err = set_cpu_online(victim, true);
-			settled = !err && wait_events_active(f.pmu, f.cpus) &&
-				  pmu_samples(f.pmu, static_cast<int>(victim));
-			why += ", then online " + monitor::errno_symbol(err) +
-			       " events " + num(events_active(f.pmu));
-			ok = settled && ok;
-			record(f.t, key,
-			       std::string(down ? "offline" : "online") + " CPU " +
-				       num(victim) + " failed at state " +
-				       std::to_string(state) + " " + what +
-				       (own ? " (DAMON's)" : (down ? " (below DAMON's)" :
-								     " (above DAMON's)")),
-			       injected ? -EAGAIN : 0, injected, ok, why);
-			all &= ok;
-		}
-	}
+	for (const bool down : { true, false })
+		for (const bool own : { true, false })
+			all = all && cpuhp_fail_scenario(f, v, down, own);
 	set_cpu_online(victim, true);
 	f.s.reset();
-	f.t.result(all && events_active(f.pmu) == 0, "cpuhp_fail_rolled_back");
+	f.t.result(all && f.pmu.events_active() == 0, "cpuhp_fail_rolled_back");
 }
 
 /*
@@ -1116,6 +1152,119 @@ unsigned long take_fail_nth(const std::string &path)
 	return left;
 }
 
+/* A fail-nth sweep's tally. */
+struct nth_sweep {
+	unsigned int nr_failed = 0, nr_tolerated = 0, nr_restarts = 0;
+	/* the sites of the injected failures that failed the write */
+	std::map<std::string, unsigned int> sites;
+	/* reached a write without a fault */
+	bool done = false;
+};
+
+/* Counts a site of @sw where an injected failure failed the write. */
+void count_site(nth_sweep &sw, const std::string &site)
+{
+	sw.sites[site.empty() ? "(no dump: __GFP_NOWARN)" : site]++;
+}
+
+/* Why an injected failure that @site tells of did not fail the write. */
+std::string tolerated(const std::string &site)
+{
+	return site.empty() ?
+		"tolerated (a __GFP_NOWARN allocation with a fallback, like kmemleak's metadata)" :
+		"tolerated";
+}
+
+/* How often @what (the write) failed at each site of @sw. */
+void show_sites(const ktap::writer &t, const char *what, const nth_sweep &sw)
+{
+	for (const auto &kv : sw.sites)
+		t.diagf("  %s failed %u times: %s", what, kv.second, kv.first.c_str());
+}
+
+/*
+ * Write "on" to @kd's state with the @n-th allocation of this thread
+ * failing (@nth_path: /proc/thread-self/fail-nth): the write's -errno in
+ * @err and fail-nth after it in @left (0: the fault was injected).  False
+ * if a file cannot be opened or fail-nth cannot be cleared.
+ */
+bool write_on_failing_nth(const ktap::writer &t, const damon_sysfs::kdamond &kd,
+			  const std::string &nth_path, unsigned int n, int &err,
+			  unsigned long &left)
+{
+	int wfd, rfd, state_fd;
+	bool ok = true;
+
+	state_fd = open(kd.path("state").c_str(), O_WRONLY | O_CLOEXEC);
+	wfd = open(nth_path.c_str(), O_WRONLY | O_CLOEXEC);
+	rfd = open(nth_path.c_str(), O_RDONLY | O_CLOEXEC);
+	if (state_fd < 0 || wfd < 0 || rfd < 0) {
+		t.diagf("open: %s", std::strerror(errno));
+		ok = false;
+	} else {
+		const std::string v = num(n);
+		char buf[32] = "";
+		ssize_t r;
+
+		err = 0;
+		if (write(wfd, v.data(), v.size()) < 0)
+			err = -errno;
+		if (!err && write(state_fd, "on", 2) < 0)
+			err = -errno;
+		r = read(rfd, buf, sizeof(buf) - 1);
+		if (write(wfd, "0", 1) < 0)
+			ok = false;
+		if (r > 0)
+			left = std::strtoul(buf, nullptr, 10);
+	}
+	if (state_fd >= 0)
+		close(state_fd);
+	if (wfd >= 0)
+		close(wfd);
+	if (rfd >= 0)
+		close(rfd);
+	return ok;
+}
+
+/*
+ * The verdict on "on" with the @n-th allocation failing (@injected):
+ * the write failed with ENOMEM and left nothing behind, or a fallback
+ * took the failure (or nothing was failed) and the kdamond runs; it is
+ * stopped after.
+ */
+bool fail_nth_start_check(const fixture &f, unsigned int n, int err,
+			  bool injected, nth_sweep &sw)
+{
+	const damon_sysfs::kdamond kd = f.kd();
+	const std::string site = fault_site(f.log.poll());
+	std::string why;
+	bool ok;
+
+	if (err) {
+		ok = err == -ENOMEM && injected &&
+		     clean_after_failed_on(f, why);
+		sw.nr_failed += injected;
+		count_site(sw, site);
+	} else {
+		/* a fallback took the failure, or nothing was failed */
+		const unsigned long active = f.pmu.events_active();
+
+		ok = kd.running() && kd.pid() > 0 && active == f.cpus;
+		if (!ok)
+			why = "running " + num(kd.running()) +
+			      ", events " + num(active);
+		ok = !kd.stop() && ok && f.pmu.events_active() == 0;
+		sw.nr_tolerated += injected;
+		sw.done = !injected;
+		if (injected)
+			why += tolerated(site);
+	}
+	record(f.t, "fail-nth/start",
+	       "allocation " + num(n) + (site.empty() ? "" : " " + site),
+	       err, injected, ok, why);
+	return ok;
+}
+
 /*
  * Case: "on" with the n-th allocation of the writing thread failing
  * (failslab and fail_page_alloc through /proc/thread-self/fail-nth), for
@@ -1123,94 +1272,38 @@ unsigned long take_fail_nth(const std::string &path)
  */
 void fail_nth_start(const fixture &f)
 {
-	const std::string key = "fail-nth/start";
 	const std::string nth_path = "/proc/thread-self/fail-nth";
 	const damon_sysfs::kdamond kd = f.kd();
 	knob_guard knobs;
 	fail_nth_guard nth_guard(nth_path);
-	unsigned int n, nr_failed = 0, nr_tolerated = 0;
-	std::map<std::string, unsigned int> sites;
+	unsigned int n;
+	nth_sweep sw;
 	const auto t0 = steady::now();
-	bool all, done = false;
+	bool all;
 	int err;
 
 	err = setup_alloc_faults(knobs, 0, ~0ul);
-	all = !err && !configure(f, { pmu_event(f.pmu) }, false);
+	all = !err && !configure(f, { f.pmu.event() }, false);
 	if (err)
 		f.t.diagf("fault knobs: %s", monitor::errno_symbol(err).c_str());
-	for (n = 1; all && !done && n <= max_nth; n++) {
-		std::string why, site;
+	for (n = 1; all && !sw.done && n <= max_nth; n++) {
 		unsigned long left = ~0ul;
-		int wfd, rfd, state_fd;
-		bool injected, ok;
 
 		f.log.poll();
-		state_fd = open(kd.path("state").c_str(), O_WRONLY | O_CLOEXEC);
-		wfd = open(nth_path.c_str(), O_WRONLY | O_CLOEXEC);
-		rfd = open(nth_path.c_str(), O_RDONLY | O_CLOEXEC);
-		if (state_fd < 0 || wfd < 0 || rfd < 0) {
-			f.t.diagf("open: %s", std::strerror(errno));
+		if (!write_on_failing_nth(f.t, kd, nth_path, n, err, left)) {
 			all = false;
-		} else {
-			const std::string v = num(n);
-			char buf[32] = "";
-			ssize_t r;
-
-			err = 0;
-			if (write(wfd, v.data(), v.size()) < 0)
-				err = -errno;
-			if (!err && write(state_fd, "on", 2) < 0)
-				err = -errno;
-			r = read(rfd, buf, sizeof(buf) - 1);
-			if (write(wfd, "0", 1) < 0)
-				all = false;
-			if (r > 0)
-				left = std::strtoul(buf, nullptr, 10);
-		}
-		if (state_fd >= 0)
-			close(state_fd);
-		if (wfd >= 0)
-			close(wfd);
-		if (rfd >= 0)
-			close(rfd);
-		if (!all)
 			break;
-		injected = left == 0;
-		site = fault_site(f.log.poll());
-		if (err) {
-			ok = err == -ENOMEM && injected &&
-			     clean_after_failed_on(f, why);
-			nr_failed += injected;
-			sites[site.empty() ? "(no dump: __GFP_NOWARN)" : site]++;
-		} else {
-			/* a fallback took the failure, or nothing was failed */
-			const unsigned long active = events_active(f.pmu);
-
-			ok = kd.running() && kd.pid() > 0 && active == f.cpus;
-			if (!ok)
-				why = "running " + num(kd.running()) +
-				      ", events " + num(active);
-			ok = !kd.stop() && ok && events_active(f.pmu) == 0;
-			nr_tolerated += injected;
-			done = !injected;
-			if (injected)
-				why += site.empty() ?
-					"tolerated (a __GFP_NOWARN allocation with a fallback, like kmemleak's metadata)" :
-					"tolerated";
 		}
-		record(f.t, key, "allocation " + num(n) + (site.empty() ? "" : " " + site),
-		       err, injected, ok, why);
-		all &= ok;
+		all &= fail_nth_start_check(f, n, err, left == 0, sw);
 	}
 	f.t.diagf("fail-nth start: %u allocations, %u failed \"on\", %u tolerated, %.1f s",
-		  n - 1 - (done ? 1 : 0), nr_failed, nr_tolerated,
+		  n - 1 - (sw.done ? 1 : 0), sw.nr_failed, sw.nr_tolerated,
 		  std::chrono::duration<double>(steady::now() - t0).count());
-	for (const auto &kv : sites)
-		f.t.diagf("  \"on\" failed %u times: %s", kv.second, kv.first.c_str());
-	if (!done)
+	show_sites(f.t, "\"on\"", sw);
+	if (!sw.done)
 		f.t.diag("the sweep did not reach an \"on\" without a fault");
 	f.s.reset();
-	f.t.result(all && done, "fail_nth_start_allocations");
+	f.t.result(all && sw.done, "fail_nth_start_allocations");
 }
 
 /*
@@ -1290,6 +1383,89 @@ bool symbol_in(const std::string &name, unsigned long lo, unsigned long hi)
 	return false;
 }
 
+/* Say which of DAMON's functions on the commit path are not in [lo, hi). */
+void check_damon_text_range(const ktap::writer &t, unsigned long lo,
+			    unsigned long hi)
+{
+	for (const char *sym : { "kdamond_fn", "damon_commit_ctx",
+				 "damon_perf_create_on", "damon_sysfs_commit_input" })
+		if (!symbol_in(sym, lo, hi))
+			t.diagf("%s is not in the DAMON text range", sym);
+}
+
+/*
+ * Commit to @kd with the @k-th allocation with DAMON on the kdamond's
+ * stack failing (@nth_path: the kdamond's fail-nth): the commit's -errno
+ * in @err and fail-nth after it in @left (0: the fault was injected).
+ * False if fail-nth cannot be set.
+ */
+bool commit_failing_nth(const ktap::writer &t, const damon_sysfs::kdamond &kd,
+			const std::string &nth_path, unsigned int k, int &err,
+			unsigned long &left)
+{
+	fail_nth_guard guard(nth_path);
+
+	err = damon_sysfs::write_file(nth_path, num(k));
+	if (err) {
+		t.diagf("%s: %s", nth_path.c_str(),
+			monitor::errno_symbol(err).c_str());
+		return false;
+	}
+	err = kd.state("commit");
+	left = take_fail_nth(nth_path);
+	return true;
+}
+
+/*
+ * After a failed commit (@ok: with ENOMEM, injected): the kdamond @pid
+ * kept its old configuration and the ring ownership @owned; or it stopped
+ * and left nothing behind, and is restarted with @one (counted in @sw).
+ */
+bool kept_or_cleanly_stopped(const fixture &f,
+			     const std::vector<perf_event_attr> &one, pid_t pid,
+			     int owned, bool ok, nth_sweep &sw, std::string &why)
+{
+	const damon_sysfs::kdamond kd = f.kd();
+
+	if (old_config_kept(f, pid, 1, owned, why) || kd.running())
+		return why.empty() && ok;
+	/*
+	 * A failure after the commit changed the context (maybe_corrupted)
+	 * stops the kdamond: it must leave nothing behind.
+	 */
+	ok = ok && f.pmu.wait_events_active(0, 20ms) && rings_owned(f.ri) != 1;
+	why = "failed after the context was changed: the kdamond stopped (maybe_corrupted) and left events " +
+	      num(f.pmu.events_active()) + ", rings owned " +
+	      std::to_string(rings_owned(f.ri));
+	ok = !configure(f, one, false) && ok && start_kdamond(f.t, kd);
+	sw.nr_restarts++;
+	return ok;
+}
+
+/*
+ * The verdict on a commit that went through: the kdamond runs with the
+ * two events (a fallback took an @injected failure), and a commit back to
+ * the old configuration @one works.
+ */
+bool passed_commit_ok(const fixture &f, const std::vector<perf_event_attr> &one,
+		      bool injected, const std::string &site, nth_sweep &sw,
+		      std::string &why)
+{
+	const damon_sysfs::kdamond kd = f.kd();
+	bool ok = kd.running() && f.pmu.events_active() == 2 * f.cpus;
+
+	if (!ok)
+		why = "events " + num(f.pmu.events_active()) + " ";
+	sw.done = !injected;
+	if (injected) {
+		sw.nr_tolerated++;
+		why += tolerated(site);
+	}
+	/* back to the old configuration */
+	return !f.ctx().set_perf_events(one) && !kd.state("commit") &&
+	       f.pmu.events_active() == f.cpus && ok;
+}
+
 /*
  * Case: a commit adding an event to a running kdamond (one event, access
  * reports taken) with the k-th allocation with DAMON on the kdamond's
@@ -1297,112 +1473,72 @@ bool symbol_in(const std::string &name, unsigned long lo, unsigned long hi)
  */
 void failslab_commit(const fixture &f)
 {
-	const std::string key = "failslab+fail_page_alloc/commit";
 	const damon_sysfs::kdamond kd = f.kd();
 	const damon_sysfs::context ctx = f.ctx();
-	const std::vector<perf_event_attr> one = { pmu_event(f.pmu) };
-	const std::vector<perf_event_attr> two = { pmu_event(f.pmu),
-						   pmu_event(f.pmu, 100) };
+	const std::vector<perf_event_attr> one = { f.pmu.event() };
+	const std::vector<perf_event_attr> two = { f.pmu.event(),
+						   f.pmu.event(100) };
 	unsigned long lo = 0, hi = 0;
-	unsigned int k, nr_failed = 0, nr_tolerated = 0, nr_restarts = 0;
-	std::map<std::string, unsigned int> sites;
+	unsigned int k;
+	nth_sweep sw;
 	const auto t0 = steady::now();
 	knob_guard knobs;
-	bool all, done = false;
+	bool all;
 	int err;
 
 	if (!damon_text_range(f.t, lo, hi)) {
 		f.t.skip("failslab_commit_allocations", "no addresses in /proc/kallsyms");
 		return;
 	}
-	for (const char *sym : { "kdamond_fn", "damon_commit_ctx",
-				 "damon_perf_create_on", "damon_sysfs_commit_input" })
-		if (!symbol_in(sym, lo, hi))
-			f.t.diagf("%s is not in the DAMON text range", sym);
+	check_damon_text_range(f.t, lo, hi);
 	err = setup_alloc_faults(knobs, lo, hi);
 	if (err)
 		f.t.diagf("fault knobs: %s", monitor::errno_symbol(err).c_str());
 	all = !err && !configure(f, one, false) && start_kdamond(f.t, kd) &&
-	      events_active(f.pmu) == f.cpus;
-	for (k = 1; all && !done && k <= max_nth; k++) {
+	      f.pmu.events_active() == f.cpus;
+	for (k = 1; all && !sw.done && k <= max_nth; k++) {
 		const pid_t pid = kd.pid();
 		const std::string nth_path = "/proc/" + std::to_string(pid) +
 					     "/fail-nth";
 		const int owned = rings_owned(f.ri);
 		std::string why, site;
-		unsigned long left;
+		unsigned long left = ~0ul;
 		bool injected, ok;
 
 		err = ctx.set_perf_events(two);
 		if (err)
 			break;
 		f.log.poll();
-		{
-			fail_nth_guard guard(nth_path);
-
-			err = damon_sysfs::write_file(nth_path, num(k));
-			if (err) {
-				f.t.diagf("%s: %s", nth_path.c_str(),
-					  monitor::errno_symbol(err).c_str());
-				all = false;
-				break;
-			}
-			err = kd.state("commit");
-			left = take_fail_nth(nth_path);
+		if (!commit_failing_nth(f.t, kd, nth_path, k, err, left)) {
+			all = false;
+			break;
 		}
 		injected = left == 0;
 		site = fault_site(f.log.poll());
 		if (err) {
-			ok = err == -ENOMEM && injected;
-			nr_failed += injected;
-			sites[site.empty() ? "(no dump: __GFP_NOWARN)" : site]++;
-			if (!old_config_kept(f, pid, 1, owned, why) &&
-			    !kd.running()) {
-				/*
-				 * A failure after the commit changed the
-				 * context (maybe_corrupted) stops the kdamond:
-				 * it must leave nothing behind.
-				 */
-				ok = ok && wait_events_active(f.pmu, 0) &&
-				     rings_owned(f.ri) != 1;
-				why = "failed after the context was changed: the kdamond stopped (maybe_corrupted) and left events " +
-				      num(events_active(f.pmu)) + ", rings owned " +
-				      std::to_string(rings_owned(f.ri));
-				ok = !configure(f, one, false) && ok &&
-				     start_kdamond(f.t, kd);
-				nr_restarts++;
-			} else {
-				ok = why.empty() && ok;
-			}
+			sw.nr_failed += injected;
+			count_site(sw, site);
+			ok = kept_or_cleanly_stopped(f, one, pid, owned,
+						     err == -ENOMEM && injected,
+						     sw, why);
 		} else {
-			ok = kd.running() && events_active(f.pmu) == 2 * f.cpus;
-			if (!ok)
-				why = "events " + num(events_active(f.pmu)) + " ";
-			done = !injected;
-			if (injected) {
-				nr_tolerated++;
-				why += site.empty() ?
-					"tolerated (a __GFP_NOWARN allocation with a fallback, like kmemleak's metadata)" :
-					"tolerated";
-			}
-			/* back to the old configuration */
-			ok = !ctx.set_perf_events(one) && !kd.state("commit") &&
-			     events_active(f.pmu) == f.cpus && ok;
+			ok = passed_commit_ok(f, one, injected, site, sw, why);
 		}
-		record(f.t, key, "kdamond allocation " + num(k) +
+		record(f.t, "failslab+fail_page_alloc/commit",
+		       "kdamond allocation " + num(k) +
 			       (site.empty() ? "" : " " + site),
 		       err, injected, ok, why);
 		all &= ok;
 	}
 	f.t.diagf("failslab commit: %u allocations, %u failed commits, %u tolerated, %u kdamond restarts, %.1f s",
-		  k - 1 - (done ? 1 : 0), nr_failed, nr_tolerated, nr_restarts,
+		  k - 1 - (sw.done ? 1 : 0), sw.nr_failed, sw.nr_tolerated,
+		  sw.nr_restarts,
 		  std::chrono::duration<double>(steady::now() - t0).count());
-	for (const auto &kv : sites)
-		f.t.diagf("  commit failed %u times: %s", kv.second, kv.first.c_str());
-	if (!done)
+	show_sites(f.t, "commit", sw);
+	if (!sw.done)
 		f.t.diag("the sweep did not reach a commit without a fault");
 	f.s.reset();
-	f.t.result(all && done && events_active(f.pmu) == 0,
+	f.t.result(all && sw.done && f.pmu.events_active() == 0,
 		   "failslab_commit_allocations");
 }
 
@@ -1450,6 +1586,60 @@ std::string fail_function_missing()
 	return "";
 }
 
+/* The cases that inject faults, in order, each timed. */
+void run_cases(const fixture &f)
+{
+	const std::pair<void (*)(const fixture &), const char *> cases[] = {
+		{ ff_start_rings, "fail_function_start_rings" },
+		{ ff_start_perf, "fail_function_start_perf_each_cpu" },
+		{ ff_commit_perf, "fail_function_commit_perf_each_cpu" },
+		{ ff_commit_reports, "fail_function_commit_first_event" },
+		{ ff_hotplug, "fail_function_hotplug_online" },
+		{ cpuhp_fail, "cpuhp_fail_rolled_back" },
+		{ fail_nth_start, "fail_nth_start_allocations" },
+		{ failslab_commit, "failslab_commit_allocations" },
+	};
+	for (const auto &c : cases) {
+		const auto c0 = steady::now();
+
+		c.first(f);
+		f.log.poll();
+		f.t.diagf("%s: %.1f s", c.second,
+			  std::chrono::duration<double>(steady::now() - c0).count());
+	}
+}
+
+/*
+ * Case: every sweep injected faults (one that injected none tested no
+ * error path), from the @tallies of record(); @t0 the start of the test.
+ */
+void faults_injected_case(ktap::writer &t,
+			  const std::map<std::string, tally> &tallies,
+			  steady::time_point t0)
+{
+	unsigned int nr_scen = 0, nr_inj = 0;
+	std::string idle;
+
+	for (const auto &kv : tallies) {
+		t.diagf("total %s: %u scenarios, %u faults injected",
+			kv.first.c_str(), kv.second.scenarios,
+			kv.second.injected);
+		nr_scen += kv.second.scenarios;
+		nr_inj += kv.second.injected;
+		if (kv.second.scenarios && !kv.second.injected)
+			idle += " " + kv.first;
+	}
+	t.diagf("total: %u scenarios, %u faults injected, %.1f s", nr_scen,
+		nr_inj, std::chrono::duration<double>(steady::now() - t0).count());
+	if (!nr_scen) {
+		t.skip("faults_injected", "no sweep ran");
+	} else {
+		if (!idle.empty())
+			t.diag("sweeps that injected nothing:" + idle);
+		t.result(nr_inj && idle.empty(), "faults_injected");
+	}
+}
+
 int run()
 {
 	require_damon_sysfs_or_skip(true);
@@ -1482,24 +1672,7 @@ int run()
 	monitor::kmemleak_clear();
 	t.diagf("%u CPUs", f.cpus);
 
-	const std::pair<void (*)(const fixture &), const char *> cases[] = {
-		{ ff_start_rings, "fail_function_start_rings" },
-		{ ff_start_perf, "fail_function_start_perf_each_cpu" },
-		{ ff_commit_perf, "fail_function_commit_perf_each_cpu" },
-		{ ff_commit_reports, "fail_function_commit_first_event" },
-		{ ff_hotplug, "fail_function_hotplug_online" },
-		{ cpuhp_fail, "cpuhp_fail_rolled_back" },
-		{ fail_nth_start, "fail_nth_start_allocations" },
-		{ failslab_commit, "failslab_commit_allocations" },
-	};
-	for (const auto &c : cases) {
-		const auto c0 = steady::now();
-
-		c.first(f);
-		f.log.poll();
-		t.diagf("%s: %.1f s", c.second,
-			std::chrono::duration<double>(steady::now() - c0).count());
-	}
+	run_cases(f);
 	s.reset();
 
 	log.poll();
@@ -1507,28 +1680,7 @@ int run()
 		t.diag("log: " + l);
 	t.result(log.bad.empty(), "kernel_log_clean");
 
-	unsigned int nr_scen = 0, nr_inj = 0;
-	std::string idle;
-
-	for (const auto &kv : totals) {
-		t.diagf("total %s: %u scenarios, %u faults injected",
-			kv.first.c_str(), kv.second.scenarios,
-			kv.second.injected);
-		nr_scen += kv.second.scenarios;
-		nr_inj += kv.second.injected;
-		if (kv.second.scenarios && !kv.second.injected)
-			idle += " " + kv.first;
-	}
-	t.diagf("total: %u scenarios, %u faults injected, %.1f s", nr_scen,
-		nr_inj, std::chrono::duration<double>(steady::now() - t0).count());
-	/* Case: every sweep injected faults (one that injected none tested no error path). */
-	if (!nr_scen) {
-		t.skip("faults_injected", "no sweep ran");
-	} else {
-		if (!idle.empty())
-			t.diag("sweeps that injected nothing:" + idle);
-		t.result(nr_inj && idle.empty(), "faults_injected");
-	}
+	faults_injected_case(t, totals, t0);
 	kmemleak_case(t);
 	return t.exit_code();
 }

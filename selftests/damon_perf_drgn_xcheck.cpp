@@ -169,6 +169,83 @@ void hotplug_case(ktap::writer &t, const std::string &vmlinux,
 	t.result(ok, "cpu_offline_nothing_stranded");
 }
 
+/* three distinctive events: two of the test PMU, page faults */
+std::vector<perf_event_attr> distinctive_events(const test_pmu::pmu &pmu)
+{
+	std::vector<perf_event_attr> events(3);
+
+	events[0].type = static_cast<unsigned long>(pmu.type());
+	events[0].sample_freq = 123;
+	events[0].sample_phys_addr = true;
+	events[0].exclude_hv = true;
+	events[1].type = static_cast<unsigned long>(pmu.type());
+	events[1].freq = false;
+	events[1].sample_period = 9000000;
+	events[1].sample_freq = 77;
+	events[2].type = 1;
+	events[2].config = 2;
+	events[2].freq = false;
+	events[2].sample_period = 7;
+	events[2].exclude_kernel = true;
+	return events;
+}
+
+/*
+ * The cases on the dump of the running context, into @before; false (and
+ * the rest skipped) when drgn failed.
+ */
+bool before_commit_cases(ktap::writer &t, const std::string &vmlinux,
+			 const damon_sysfs::kdamond &kd, const std::string &pid,
+			 const std::vector<perf_event_attr> &events,
+			 json &before)
+{
+	if (!drgn::run_json(t, vmlinux, "damon_perf_events.py",
+			    { "--pid", pid }, before)) {
+		t.result(false, "dump_before_commit");
+		t.skip_rest("drgn failed");
+		return false;
+	}
+	t.result(true, "dump_before_commit");
+	t.result(dump_matches(t, before, events), "attrs_match_sysfs");
+	t.result(before["owner"] == true && before["perf_armed"] == true,
+		 "owner_and_armed");
+	t.result(counters_match(t, before, kd), "counters_on_every_cpu");
+	return true;
+}
+
+/*
+ * Commit a change of @events and check that the dump follows it; false
+ * (and the rest skipped) when the commit or drgn failed.
+ */
+bool after_commit_cases(ktap::writer &t, const std::string &vmlinux,
+			const damon_sysfs::kdamond &kd,
+			const damon_sysfs::context &ctx, const std::string &pid,
+			std::vector<perf_event_attr> events, const json &before)
+{
+	json after;
+
+	/* change event 1, remove event 2 */
+	events[1].sample_period = 5000000;
+	events.pop_back();
+	if (ctx.set_perf_events(events) || kd.state("commit") ||
+	    !drgn::run_json(t, vmlinux, "damon_perf_events.py",
+			    { "--pid", pid }, after)) {
+		t.result(false, "dump_after_commit");
+		t.skip_rest("commit or drgn failed");
+		return false;
+	}
+	t.result(true, "dump_after_commit");
+	t.result(dump_matches(t, after, events) &&
+			 counters_match(t, after, kd),
+		 "commit_followed");
+	t.result(after["events"][0]["counter_addrs"] ==
+			 before["events"][0]["counter_addrs"] &&
+			 after["events"][1]["counter_addrs"] !=
+			 before["events"][1]["counter_addrs"],
+		 "only_changed_event_recreated");
+	return true;
+}
+
 int run()
 {
 	require_damon_sysfs_or_skip(true);
@@ -184,28 +261,15 @@ int run()
 	const damon_sysfs::context ctx = kd.get_context(0);
 	test_pmu::pmu pmu;
 	damon_sysfs::paddr_monitor pm;
-	std::vector<perf_event_attr> events(3);
-	json before, after;
+	json before;
 
 	if (!t.result(pmu.ok(), "test_pmu_loaded")) {
 		t.diag(pmu.error());
 		t.skip_rest("no test PMU");
 		return t.exit_code();
 	}
-	/* three distinctive events: two of the test PMU, page faults */
-	events[0].type = static_cast<unsigned long>(pmu.type());
-	events[0].sample_freq = 123;
-	events[0].sample_phys_addr = true;
-	events[0].exclude_hv = true;
-	events[1].type = static_cast<unsigned long>(pmu.type());
-	events[1].freq = false;
-	events[1].sample_period = 9000000;
-	events[1].sample_freq = 77;
-	events[2].type = 1;
-	events[2].config = 2;
-	events[2].freq = false;
-	events[2].sample_period = 7;
-	events[2].exclude_kernel = true;
+	const std::vector<perf_event_attr> events = distinctive_events(pmu);
+
 	/* the test PMU samples addresses the context monitors */
 	if (!t.result(!pmu.set_addrs("paddr=" + std::to_string(pm.start) +
 				     " len=" + std::to_string(1ul << 20)) &&
@@ -217,38 +281,9 @@ int run()
 	}
 	const std::string pid = std::to_string(kd.pid());
 
-	if (!drgn::run_json(t, vmlinux, "damon_perf_events.py",
-			    { "--pid", pid }, before)) {
-		t.result(false, "dump_before_commit");
-		t.skip_rest("drgn failed");
-		return t.exit_code();
-	}
-	t.result(true, "dump_before_commit");
-	t.result(dump_matches(t, before, events), "attrs_match_sysfs");
-	t.result(before["owner"] == true && before["perf_armed"] == true,
-		 "owner_and_armed");
-	t.result(counters_match(t, before, kd), "counters_on_every_cpu");
-
-	/* change event 1, remove event 2 */
-	events[1].sample_period = 5000000;
-	events.pop_back();
-	if (ctx.set_perf_events(events) || kd.state("commit") ||
-	    !drgn::run_json(t, vmlinux, "damon_perf_events.py",
-			    { "--pid", pid }, after)) {
-		t.result(false, "dump_after_commit");
-		t.skip_rest("commit or drgn failed");
-		return t.exit_code();
-	}
-	t.result(true, "dump_after_commit");
-	t.result(dump_matches(t, after, events) &&
-			 counters_match(t, after, kd),
-		 "commit_followed");
-	t.result(after["events"][0]["counter_addrs"] ==
-			 before["events"][0]["counter_addrs"] &&
-			 after["events"][1]["counter_addrs"] !=
-			 before["events"][1]["counter_addrs"],
-		 "only_changed_event_recreated");
-	hotplug_case(t, vmlinux, kd, pid);
+	if (before_commit_cases(t, vmlinux, kd, pid, events, before) &&
+	    after_commit_cases(t, vmlinux, kd, ctx, pid, events, before))
+		hotplug_case(t, vmlinux, kd, pid);
 	return t.exit_code();
 }
 

@@ -68,6 +68,7 @@ using namespace std::chrono_literals;
 using namespace monitor;
 using damon_sysfs::perf_event_attr;
 using damon_sysfs::perf_event_stats;
+using kmod::value_of;
 
 const unsigned long page_sz = 4096;
 const unsigned long mib = 1ul << 20;
@@ -85,34 +86,11 @@ const char *const sample_stat_files[] = {
 	"drained", "attributed", "unmatched", "stale",
 };
 
-std::string num(unsigned long v)
-{
-	return std::to_string(v);
-}
-
-unsigned long get(const kmod::values &v, const char *key)
-{
-	auto it = v.find(key);
-
-	return it == v.end() ? 0 : it->second;
-}
-
 bool file_mode(const std::string &path, mode_t mode)
 {
 	struct stat st;
 
 	return !stat(path.c_str(), &st) && (st.st_mode & 07777) == mode;
-}
-
-/* A test PMU event: its type, samples at @freq per second. */
-perf_event_attr pmu_event(const test_pmu::pmu &pmu, unsigned long freq = 200)
-{
-	perf_event_attr a;
-
-	a.type = static_cast<unsigned long>(pmu.type());
-	a.sample_freq = freq;
-	a.sample_phys_addr = true;
-	return a;
 }
 
 /*
@@ -130,45 +108,12 @@ int setup_paddr(const damon_sysfs::kdamond &kd, unsigned long start,
 	return err ? err : kd.get_context(0).set_perf_events(events);
 }
 
-unsigned long events_active(const test_pmu::pmu &pmu)
-{
-	kmod::values v;
-
-	return pmu.read_stats(v) ? ~0ul : get(v, "events_active");
-}
-
-/*
- * Wait until the test PMU has @nr live events: the kdamond follows CPU
- * hotplug once per sampling interval.
- */
-bool wait_events_active(const test_pmu::pmu &pmu, unsigned long nr)
-{
-	const auto end = steady::now() + settle_timeout;
-
-	while (events_active(pmu) != nr) {
-		if (steady::now() > end)
-			return false;
-		std::this_thread::sleep_for(std::chrono::milliseconds(50));
-	}
-	return true;
-}
-
 /* The stats of event @idx of kdamond @kd after an update_sample_stats. */
 bool event_stats(const damon_sysfs::kdamond &kd, unsigned int idx,
 		 perf_event_stats &st)
 {
 	return !kd.state("update_sample_stats") &&
 	       !kd.get_context(0).get_perf_event(idx).get_stats(st);
-}
-
-bool log_has(const std::vector<std::string> &lines, const std::string &a,
-	     const std::string &b)
-{
-	for (const std::string &l : lines)
-		if (l.find(a) != std::string::npos &&
-		    l.find(b) != std::string::npos)
-			return true;
-	return false;
 }
 
 void show_log(const ktap::writer &t, const std::vector<std::string> &lines)
@@ -380,7 +325,7 @@ bool start_fails(const ktap::writer &t, const damon_sysfs::session &s,
 		err = setup_paddr(kd, 256 * mib, 320 * mib, events);
 	if (!err)
 		err = kd.start();
-	ok = err == expect_err && !kd.running() && events_active(pmu) == 0;
+	ok = err == expect_err && !kd.running() && pmu.events_active() == 0;
 	if (ok && cpu >= 0) {
 		const std::vector<std::string> lines = log.lines();
 
@@ -391,7 +336,7 @@ bool start_fails(const ktap::writer &t, const damon_sysfs::session &s,
 	if (!ok)
 		t.diagf("expected %s, got %s; running %d, events left %lu",
 			err_name(expect_err).c_str(), err_name(err).c_str(),
-			kd.running(), events_active(pmu));
+			kd.running(), pmu.events_active());
 	return ok;
 }
 
@@ -400,7 +345,7 @@ void start_failure_cases(ktap::writer &t, const damon_sysfs::session &s,
 {
 	const unsigned int cpus = nr_cpus();
 	const std::string all = "0-" + num(cpus - 1);
-	perf_event_attr bad = pmu_event(pmu);
+	perf_event_attr bad = pmu.event();
 	bool ok = true;
 
 	/* the test PMU takes config 0 only */
@@ -410,14 +355,14 @@ void start_failure_cases(ktap::writer &t, const damon_sysfs::session &s,
 
 	ok = !pmu.set_param("fail_errno", "5") &&
 	     !pmu.set_param("fail_cpus", all);
-	t.result(ok && start_fails(t, s, pmu, { pmu_event(pmu) }, -EIO, 0),
+	t.result(ok && start_fails(t, s, pmu, { pmu.event() }, -EIO, 0),
 		 "start_fail_every_cpu");
 
 	/* failing on CPU k releases the counters of CPUs before it */
 	ok = !pmu.set_param("fail_errno", "22");
 	for (unsigned int k = 0; ok && k < cpus; k++) {
 		ok = !pmu.set_param("fail_cpus", num(k)) &&
-		     start_fails(t, s, pmu, { pmu_event(pmu) }, -EINVAL,
+		     start_fails(t, s, pmu, { pmu.event() }, -EINVAL,
 				 static_cast<int>(k));
 		if (!ok)
 			t.diagf("failing CPU %u", k);
@@ -426,7 +371,7 @@ void start_failure_cases(ktap::writer &t, const damon_sysfs::session &s,
 	pmu.set_param("fail_cpus", "\n");
 
 	/* the second event is refused: the first one's counters go too */
-	t.result(start_fails(t, s, pmu, { pmu_event(pmu), bad }, -EINVAL, 0),
+	t.result(start_fails(t, s, pmu, { pmu.event(), bad }, -EINVAL, 0),
 		 "start_second_event_rolled_back");
 
 	/* -ENODEV: the PMU does not cover that CPU; the others sample */
@@ -438,12 +383,12 @@ void start_failure_cases(ktap::writer &t, const damon_sysfs::session &s,
 
 		s.reset();
 		ok = !s.set_nr_kdamonds(1) &&
-		     !setup_paddr(kd, 256 * mib, 320 * mib, { pmu_event(pmu) }) &&
+		     !setup_paddr(kd, 256 * mib, 320 * mib, { pmu.event() }) &&
 		     start_kdamond(t, kd) && event_stats(kd, 0, st) &&
-		     st.nr_cpus == cpus - 1 && events_active(pmu) == cpus - 1;
+		     st.nr_cpus == cpus - 1 && pmu.events_active() == cpus - 1;
 		t.diagf("uncovered CPU %u: nr_cpus %lu, events %lu", cpus - 1,
-			st.nr_cpus, events_active(pmu));
-		ok &= !kd.stop() && events_active(pmu) == 0;
+			st.nr_cpus, pmu.events_active());
+		ok &= !kd.stop() && pmu.events_active() == 0;
 	}
 	t.result(ok, "uncovered_cpu_skipped");
 	pmu.set_param("fail_cpus", "\n");
@@ -469,9 +414,9 @@ void ownership_cases(ktap::writer &t, const damon_sysfs::session &s,
 	s.reset();
 	err = s.set_nr_kdamonds(2);
 	if (!err)
-		err = setup_paddr(kd0, 256 * mib, 320 * mib, { pmu_event(pmu) });
+		err = setup_paddr(kd0, 256 * mib, 320 * mib, { pmu.event() });
 	if (!err)
-		err = setup_paddr(kd1, 512 * mib, 576 * mib, { pmu_event(pmu) });
+		err = setup_paddr(kd1, 512 * mib, 576 * mib, { pmu.event() });
 	if (!err && !start_kdamond(t, kd0))
 		err = -EIO;
 	if (!err)
@@ -485,12 +430,12 @@ void ownership_cases(ktap::writer &t, const damon_sysfs::session &s,
 	if (!err && !start_kdamond(t, kd1))
 		err = -EIO;
 	if (!err)
-		err = kd1.get_context(0).set_perf_events({ pmu_event(pmu) });
+		err = kd1.get_context(0).set_perf_events({ pmu.event() });
 	if (!err)
 		err = kd1.state("commit");
 	t.diagf("second context commit: %s", err_name(err).c_str());
 	t.result(err == -EBUSY && kd0.running() && kd1.running() &&
-			 events_active(pmu) == nr_cpus(),
+			 pmu.events_active() == nr_cpus(),
 		 "ebusy_commit");
 	s.reset();
 }
@@ -500,7 +445,7 @@ unsigned long events_inited(const test_pmu::pmu &pmu)
 {
 	kmod::values v;
 
-	return pmu.read_stats(v) ? 0 : get(v, "events_inited");
+	return pmu.read_stats(v) ? 0 : value_of(v, "events_inited");
 }
 
 /*
@@ -515,7 +460,7 @@ void commit_lowered_max_rate_case(ktap::writer &t,
 				  const test_pmu::pmu &pmu)
 {
 	const damon_sysfs::context ctx = kd.get_context(0);
-	const std::string sysctl = "/proc/sys/kernel/perf_event_max_sample_rate";
+	const std::string sysctl = perf_max_rate_sysctl;
 	const unsigned long cpus = nr_cpus();
 	unsigned long inited;
 	std::string orig;
@@ -527,24 +472,24 @@ void commit_lowered_max_rate_case(ktap::writer &t,
 		return;
 	}
 	/* the sysfs files still hold the refused second event: drop it */
-	ok = kd.running() && !ctx.set_perf_events({ pmu_event(pmu) }) &&
-	     !kd.state("commit") && events_active(pmu) == cpus;
+	ok = kd.running() && !ctx.set_perf_events({ pmu.event() }) &&
+	     !kd.state("commit") && pmu.events_active() == cpus;
 	ok = ok && !damon_sysfs::write_file(sysctl, "100");
 	inited = events_inited(pmu);
 	/* a commit of other settings keeps the event and its counters */
 	ok = ok && !ctx.set_intervals(5000, 200000, 1000000);
 	err = ok ? kd.state("commit") : -EINVAL;
 	t.diagf("max rate 100, event at 200/s, interval commit: %s; running %d, events %lu of %lu, new counters %lu",
-		err_name(err).c_str(), kd.running(), events_active(pmu), cpus,
+		err_name(err).c_str(), kd.running(), pmu.events_active(), cpus,
 		events_inited(pmu) - inited);
-	ok = ok && !err && kd.running() && events_active(pmu) == cpus &&
+	ok = ok && !err && kd.running() && pmu.events_active() == cpus &&
 	     events_inited(pmu) == inited;
 	/* a new frequency above the ceiling is refused, the old one stays */
 	ok = ok && !ctx.get_perf_event(0).set("sample_freq", "150");
 	err = ok ? kd.state("commit") : 0;
 	t.diagf("sample_freq 150 commit: %s", err_name(err).c_str());
 	ok = ok && err == -EINVAL && kd.running() &&
-	     events_active(pmu) == cpus && events_inited(pmu) == inited;
+	     pmu.events_active() == cpus && events_inited(pmu) == inited;
 	ctx.get_perf_event(0).set("sample_freq", "200");
 	ctx.set_intervals(5000, 100000, 1000000);
 	if (damon_sysfs::write_file(sysctl, orig))
@@ -564,23 +509,23 @@ void commit_cases(ktap::writer &t, const damon_sysfs::session &s,
 
 	s.reset();
 	ok = !s.set_nr_kdamonds(1) &&
-	     !setup_paddr(kd, 256 * mib, 320 * mib, { pmu_event(pmu) }) &&
-	     start_kdamond(t, kd) && events_active(pmu) == cpus;
+	     !setup_paddr(kd, 256 * mib, 320 * mib, { pmu.event() }) &&
+	     start_kdamond(t, kd) && pmu.events_active() == cpus;
 
 	/* add */
 	inited = events_inited(pmu);
-	ok = ok && !ctx.set_perf_events({ pmu_event(pmu), pmu_event(pmu, 100) }) &&
-	     !kd.state("commit") && events_active(pmu) == 2 * cpus &&
+	ok = ok && !ctx.set_perf_events({ pmu.event(), pmu.event(100) }) &&
+	     !kd.state("commit") && pmu.events_active() == 2 * cpus &&
 	     events_inited(pmu) - inited == cpus;
 	ok = ok && event_stats(kd, 1, st1) && st1.nr_cpus == cpus;
-	t.diagf("after add: events %lu", events_active(pmu));
+	t.diagf("after add: events %lu", pmu.events_active());
 
 	/* change event 1 only: event 0 keeps its counters */
 	inited = events_inited(pmu);
 	ok = ok && !ctx.get_perf_event(1).set("sample_freq", "150") &&
-	     !kd.state("commit") && events_active(pmu) == 2 * cpus &&
+	     !kd.state("commit") && pmu.events_active() == 2 * cpus &&
 	     events_inited(pmu) - inited == cpus;
-	t.diagf("after change: events %lu, new %lu", events_active(pmu),
+	t.diagf("after change: events %lu, new %lu", pmu.events_active(),
 		events_inited(pmu) - inited);
 
 	/* a commit that changes nothing touches no counter */
@@ -589,8 +534,8 @@ void commit_cases(ktap::writer &t, const damon_sysfs::session &s,
 
 	/* remove */
 	ok = ok && !ctx.set_nr_perf_events(1) &&
-	     !ctx.get_perf_event(0).set_attr(pmu_event(pmu)) &&
-	     !kd.state("commit") && events_active(pmu) == cpus && kd.running();
+	     !ctx.get_perf_event(0).set_attr(pmu.event()) &&
+	     !kd.state("commit") && pmu.events_active() == cpus && kd.running();
 	t.result(ok, "commit_add_change_remove");
 
 	/* a commit the PMU refuses leaves the old event sampling */
@@ -598,13 +543,13 @@ void commit_cases(ktap::writer &t, const damon_sysfs::session &s,
 	     !pmu.set_param("fail_errno", "22") &&
 	     !pmu.set_param("fail_cpus", "0");
 	if (ok) {
-		int err = ctx.set_perf_events({ pmu_event(pmu),
-						pmu_event(pmu, 100) });
+		int err = ctx.set_perf_events({ pmu.event(),
+						pmu.event(100) });
 
 		if (!err)
 			err = kd.state("commit");
 		t.diagf("refused commit: %s", err_name(err).c_str());
-		ok = err == -EINVAL && kd.running() && events_active(pmu) == cpus;
+		ok = err == -EINVAL && kd.running() && pmu.events_active() == cpus;
 		std::this_thread::sleep_for(1s);
 		/* no addresses are set: its samples are invalid, but many */
 		ok = ok && event_stats(kd, 0, st1) &&
@@ -639,25 +584,25 @@ void hotplug_cases(ktap::writer &t, const damon_sysfs::session &s,
 	}
 	s.reset();
 	ok = !s.set_nr_kdamonds(1) &&
-	     !setup_paddr(kd, 256 * mib, 320 * mib, { pmu_event(pmu) }) &&
+	     !setup_paddr(kd, 256 * mib, 320 * mib, { pmu.event() }) &&
 	     start_kdamond(t, kd);
 	ok = ok && !set_cpu_online(victim, false) &&
-	     wait_events_active(pmu, cpus - 1) && event_stats(kd, 0, st) &&
+	     pmu.wait_events_active(cpus - 1) && event_stats(kd, 0, st) &&
 	     st.nr_cpus == cpus - 1;
 	t.diagf("CPU %u offline: events %lu, nr_cpus %lu", victim,
-		events_active(pmu), st.nr_cpus);
+		pmu.events_active(), st.nr_cpus);
 	ok = !set_cpu_online(victim, true) && ok &&
-	     wait_events_active(pmu, cpus) && event_stats(kd, 0, st) &&
+	     pmu.wait_events_active(cpus) && event_stats(kd, 0, st) &&
 	     st.nr_cpus == cpus;
 	/* the new counter is armed: the CPU samples again */
 	ok = ok && !pmu.read_stats(v0);
 	std::this_thread::sleep_for(1s);
-	ok = ok && !pmu.read_stats(v1) && get(v1, cpu_key.c_str()) >
-						  get(v0, cpu_key.c_str());
+	ok = ok && !pmu.read_stats(v1) && value_of(v1, cpu_key.c_str()) >
+						  value_of(v0, cpu_key.c_str());
 	t.diagf("CPU %u online: events %lu, nr_cpus %lu, samples %lu -> %lu",
-		victim, events_active(pmu), st.nr_cpus,
-		get(v0, cpu_key.c_str()), get(v1, cpu_key.c_str()));
-	t.result(ok && !kd.stop() && events_active(pmu) == 0,
+		victim, pmu.events_active(), st.nr_cpus,
+		value_of(v0, cpu_key.c_str()), value_of(v1, cpu_key.c_str()));
+	t.result(ok && !kd.stop() && pmu.events_active() == 0,
 		 "cpu_hotplug_follows");
 	s.reset();
 }
@@ -673,46 +618,49 @@ void cycle_cases(ktap::writer &t, const damon_sysfs::session &s,
 	s.reset();
 	err = s.set_nr_kdamonds(1);
 	if (!err)
-		err = setup_paddr(kd, 256 * mib, 320 * mib, { pmu_event(pmu) });
+		err = setup_paddr(kd, 256 * mib, 320 * mib, { pmu.event() });
 	for (i = 0; !err && i < nr_cycles; i++) {
 		err = kd.start();
 		if (!err)
 			err = kd.stop();
 	}
 	t.diagf("%u cycles, last: %s, events left %lu", i,
-		err_name(err).c_str(), events_active(pmu));
-	t.result(!err && i == nr_cycles && events_active(pmu) == 0 &&
+		err_name(err).c_str(), pmu.events_active());
+	t.result(!err && i == nr_cycles && pmu.events_active() == 0 &&
 			 !kd.running(),
 		 "on_off_200_cycles");
 	s.reset();
 }
 
-void paddr_cases(ktap::writer &t, const damon_sysfs::session &s,
-		 const test_pmu::pmu &pmu)
+/*
+ * What the paddr cases share: the physical pages of the buffer that the
+ * test PMU samples, and the stats read last (a case that fails before it
+ * reads them prints those of the case before, as it always did).
+ */
+struct paddr_target {
+	/* at most 1 MiB of the run, and its virtual address */
+	unsigned long lo = 0, hi = 0, va = 0;
+	perf_event_stats st0, st1;
+};
+
+/*
+ * The test PMU samples the buffer's pages, 8 MiB of other memory around
+ * them monitored too: DAMON rates the buffer hot, and only it.  Leaves
+ * the context running for the cases after it.
+ */
+void paddr_buffer_hot_case(ktap::writer &t, const damon_sysfs::session &s,
+			   const test_pmu::pmu &pmu, paddr_target &pt)
 {
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
-	phys_buffer pb(4 * mib);
-	perf_event_stats st0, st1;
-	bool ok;
-
-	if (pb.run_end - pb.run_start < 16 * page_sz) {
-		t.diagf("longest physical run %#lx-%#lx", pb.run_start,
-			pb.run_end);
-		t.skip("paddr_buffer_hot", "no physically contiguous 64 KiB");
-		t.skip("paddr_invalid_not_attributed", "as above");
-		t.skip("paddr_virtual_only_translated", "as above");
-		return;
-	}
-	/* at most 1 MiB of the run, and 8 MiB of other memory around it */
-	const unsigned long lo = pb.run_start;
-	const unsigned long hi = std::min(pb.run_end, lo + mib);
+	const unsigned long lo = pt.lo, hi = pt.hi;
 	const unsigned long mon_lo = lo > 8 * mib ? lo - 8 * mib : 0;
+	bool ok;
 
 	s.reset();
 	ok = !pmu.set_addrs("clear") &&
 	     !pmu.set_addrs("paddr=" + num(lo) + " len=" + num(hi - lo)) &&
 	     !s.set_nr_kdamonds(1) &&
-	     !setup_paddr(kd, mon_lo, hi + 8 * mib, { pmu_event(pmu) }) &&
+	     !setup_paddr(kd, mon_lo, hi + 8 * mib, { pmu.event() }) &&
 	     start_kdamond(t, kd) && wait_regions(t, kd);
 	t.diagf("buffer pages %#lx-%#lx, monitored %#lx-%#lx", lo, hi, mon_lo,
 		hi + 8 * mib);
@@ -721,15 +669,22 @@ void paddr_cases(ktap::writer &t, const damon_sysfs::session &s,
 	if (ok)
 		watch(kd, judge, 10 * poll_period, [] { return true; });
 	ok = judge.verdict() && ok;
-	ok = ok && event_stats(kd, 0, st0) && st0.nr_accepted > 0;
-	t.diagf("accepted %lu invalid %lu dropped %lu", st0.nr_accepted,
-		st0.nr_invalid, st0.nr_dropped);
+	ok = ok && event_stats(kd, 0, pt.st0) && pt.st0.nr_accepted > 0;
+	t.diagf("accepted %lu invalid %lu dropped %lu", pt.st0.nr_accepted,
+		pt.st0.nr_invalid, pt.st0.nr_dropped);
 	t.result(ok, "paddr_buffer_hot");
+}
 
-	/*
-	 * Samples that carry addresses without marking them valid: counted
-	 * invalid, and the regions cool down, as nothing is attributed.
-	 */
+/*
+ * Samples that carry addresses without marking them valid: counted
+ * invalid, and the regions cool down, as nothing is attributed.
+ */
+void paddr_invalid_case(ktap::writer &t, const damon_sysfs::kdamond &kd,
+			const test_pmu::pmu &pmu, paddr_target &pt)
+{
+	perf_event_stats &st0 = pt.st0, &st1 = pt.st1;
+	bool ok;
+
 	ok = !pmu.set_omit_flags(true) && event_stats(kd, 0, st0);
 	ok = ok && wait_all_cold(t, kd);
 	ok = ok && event_stats(kd, 0, st1);
@@ -742,24 +697,30 @@ void paddr_cases(ktap::writer &t, const damon_sysfs::session &s,
 	pmu.set_omit_flags(false);
 	pmu.set_addrs("clear");
 	t.result(ok, "paddr_invalid_not_attributed");
+}
 
-	/*
-	 * Virtual addresses only, as Intel PEBS gives them: the handler
-	 * translates them.  The test PMU gives the buffer's addresses when it
-	 * interrupts this process, which a thread keeps busy.
-	 */
-	perf_event_attr virt = pmu_event(pmu);
+/*
+ * Virtual addresses only, as Intel PEBS gives them: the handler
+ * translates them.  The test PMU gives the buffer's addresses when it
+ * interrupts this process, which a thread keeps busy.
+ */
+void paddr_virtual_case(ktap::writer &t, const damon_sysfs::kdamond &kd,
+			const test_pmu::pmu &pmu, paddr_target &pt)
+{
+	const unsigned long lo = pt.lo, hi = pt.hi, va = pt.va;
+	perf_event_stats &st1 = pt.st1;
+	perf_event_attr virt = pmu.event();
 	std::atomic<bool> stop{ false };
+	bool ok;
 
 	virt.sample_phys_addr = false;
 	ok = wait_all_cold(t, kd) &&
-	     !pmu.set_addrs("vaddr=" + num(pb.run_va) + " len=" +
+	     !pmu.set_addrs("vaddr=" + num(va) + " len=" +
 			    num(hi - lo) + " pid=" + num(getpid())) &&
 	     !kd.get_context(0).get_perf_event(0).set_attr(virt) &&
 	     !kd.state("commit");
-	std::thread spinner([&pb, &stop, lo, hi] {
-		volatile const char *p =
-			reinterpret_cast<const char *>(pb.run_va);
+	std::thread spinner([va, &stop, lo, hi] {
+		volatile const char *p = reinterpret_cast<const char *>(va);
 
 		while (!stop)
 			for (unsigned long off = 0; off < hi - lo; off += page_sz)
@@ -777,6 +738,31 @@ void paddr_cases(ktap::writer &t, const damon_sysfs::session &s,
 		st1.nr_invalid);
 	pmu.set_addrs("clear");
 	t.result(ok, "paddr_virtual_only_translated");
+}
+
+void paddr_cases(ktap::writer &t, const damon_sysfs::session &s,
+		 const test_pmu::pmu &pmu)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	/* its pages must stay mapped through all three cases */
+	phys_buffer pb(4 * mib);
+	paddr_target pt;
+
+	if (pb.run_end - pb.run_start < 16 * page_sz) {
+		t.diagf("longest physical run %#lx-%#lx", pb.run_start,
+			pb.run_end);
+		t.skip("paddr_buffer_hot", "no physically contiguous 64 KiB");
+		t.skip("paddr_invalid_not_attributed", "as above");
+		t.skip("paddr_virtual_only_translated", "as above");
+		return;
+	}
+	/* at most 1 MiB of the run, and 8 MiB of other memory around it */
+	pt.lo = pb.run_start;
+	pt.hi = std::min(pb.run_end, pt.lo + mib);
+	pt.va = pb.run_va;
+	paddr_buffer_hot_case(t, s, pmu, pt);
+	paddr_invalid_case(t, kd, pmu, pt);
+	paddr_virtual_case(t, kd, pmu, pt);
 	s.reset();
 }
 
@@ -831,7 +817,7 @@ void unload_cases(ktap::writer &t, const damon_sysfs::session &s,
 
 	s.reset();
 	ok = !s.set_nr_kdamonds(1) &&
-	     !setup_paddr(kd, 256 * mib, 320 * mib, { pmu_event(pmu) }) &&
+	     !setup_paddr(kd, 256 * mib, 320 * mib, { pmu.event() }) &&
 	     start_kdamond(t, kd);
 	if (ok)
 		err = pmu.unload();
@@ -851,7 +837,7 @@ void unload_cases(ktap::writer &t, const damon_sysfs::session &s,
 
 	s.reset();
 	ok = unpinned.ok() && !s.set_nr_kdamonds(1) &&
-	     !setup_paddr(kd, 256 * mib, 320 * mib, { pmu_event(unpinned) }) &&
+	     !setup_paddr(kd, 256 * mib, 320 * mib, { unpinned.event() }) &&
 	     start_kdamond(t, kd);
 	err = ok ? unpinned.unload() : -EIO;
 	t.diagf("unloading the unpinned PMU in use: %s", err_name(err).c_str());

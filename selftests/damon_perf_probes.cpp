@@ -52,11 +52,6 @@ const unsigned long mib = 1ul << 20;
 /* snapshots the hit judgements look at */
 const unsigned int nr_looks = 7;
 
-std::string num(unsigned long v)
-{
-	return std::to_string(v);
-}
-
 bool file_mode(const std::string &path, mode_t mode)
 {
 	struct stat st;

@@ -62,16 +62,6 @@ using damon_sysfs::perf_event_stats;
 
 const unsigned long mib = 1ul << 20;
 
-unsigned long pmu_stat(const test_pmu::pmu &pmu, const char *key)
-{
-	kmod::values v;
-
-	if (pmu.read_stats(v))
-		return ~0ul;
-	auto it = v.find(key);
-	return it == v.end() ? ~0ul : it->second;
-}
-
 /* kdamond 0 of a reset session: paddr monitoring with @events. */
 int setup(const damon_sysfs::session &s,
 	  const std::vector<perf_event_attr> &events)
@@ -99,10 +89,10 @@ bool samples_grow(const ktap::writer &t, const test_pmu::pmu &pmu,
 		  const std::string &key, unsigned long min,
 		  std::chrono::milliseconds window)
 {
-	const unsigned long s0 = pmu_stat(pmu, key.c_str());
+	const unsigned long s0 = pmu.stat(key.c_str(), ~0ul);
 
 	std::this_thread::sleep_for(window);
-	const unsigned long s1 = pmu_stat(pmu, key.c_str());
+	const unsigned long s1 = pmu.stat(key.c_str(), ~0ul);
 
 	t.diagf("%s: %lu -> %lu in %lld ms (want +%lu)", key.c_str(), s0, s1,
 		static_cast<long long>(window.count()), min);
@@ -113,10 +103,10 @@ bool samples_grow(const ktap::writer &t, const test_pmu::pmu &pmu,
 bool samples_still(const ktap::writer &t, const test_pmu::pmu &pmu)
 {
 	std::this_thread::sleep_for(300ms);
-	const unsigned long s0 = pmu_stat(pmu, "samples");
+	const unsigned long s0 = pmu.stat("samples", ~0ul);
 
 	std::this_thread::sleep_for(1s);
-	const unsigned long s1 = pmu_stat(pmu, "samples");
+	const unsigned long s1 = pmu.stat("samples", ~0ul);
 
 	t.diagf("samples: %lu -> %lu in 1000 ms (want no change)", s0, s1);
 	return s0 != ~0ul && s1 == s0;
@@ -160,32 +150,32 @@ void large_pebs_cases(ktap::writer &t, const damon_sysfs::session &s,
 	int fd;
 
 	ok = !pmu.set_param("batch", "8");
-	batched = pmu_stat(pmu, "events_batched");
-	lost = pmu_stat(pmu, "samples_batch_lost");
+	batched = pmu.stat("events_batched", ~0ul);
+	lost = pmu.stat("samples_batch_lost", ~0ul);
 	fd = ok ? open_large_pebs_event(pmu) : -1;
 	if (fd >= 0) {
 		std::this_thread::sleep_for(300ms);
 		close(fd);
 	}
 	t.diagf("user-space event: fd %d, batched +%lu, lost +%lu", fd,
-		pmu_stat(pmu, "events_batched") - batched,
-		pmu_stat(pmu, "samples_batch_lost") - lost);
-	t.result(fd >= 0 && pmu_stat(pmu, "events_batched") == batched + 1 &&
-			 pmu_stat(pmu, "samples_batch_lost") > lost,
+		pmu.stat("events_batched", ~0ul) - batched,
+		pmu.stat("samples_batch_lost", ~0ul) - lost);
+	t.result(fd >= 0 && pmu.stat("events_batched", ~0ul) == batched + 1 &&
+			 pmu.stat("samples_batch_lost", ~0ul) > lost,
 		 "large_pebs_emulation_loses_samples");
 
 	a.freq = false;
 	a.sample_period = 1000000;	/* ns: 1000 samples a second */
 	a.precise_ip = 1;
-	batched = pmu_stat(pmu, "events_batched");
-	lost = pmu_stat(pmu, "samples_batch_lost");
+	batched = pmu.stat("events_batched", ~0ul);
+	lost = pmu.stat("samples_batch_lost", ~0ul);
 	ok = !setup(s, { a }) && start_kdamond(t, kd) &&
 	     samples_grow(t, pmu, "samples", 200, 1000ms);
 	t.diagf("DAMON's event: batched +%lu, lost +%lu",
-		pmu_stat(pmu, "events_batched") - batched,
-		pmu_stat(pmu, "samples_batch_lost") - lost);
-	ok = ok && pmu_stat(pmu, "events_batched") == batched &&
-	     pmu_stat(pmu, "samples_batch_lost") == lost;
+		pmu.stat("events_batched", ~0ul) - batched,
+		pmu.stat("samples_batch_lost", ~0ul) - lost);
+	ok = ok && pmu.stat("events_batched", ~0ul) == batched &&
+	     pmu.stat("samples_batch_lost", ~0ul) == lost;
 	t.result(ok && !kd.stop(), "period_precise_event_not_batched");
 	pmu.set_param("batch", "0");
 	s.reset();
@@ -210,7 +200,7 @@ void exclusive_commit_case(ktap::writer &t, const damon_sysfs::session &s,
 	 * state, and the revive one interval later would hide it from the
 	 * stats below.)
 	 */
-	refused = pmu_stat(pmu, "adds_refused");
+	refused = pmu.stat("adds_refused", ~0ul);
 	ok = ok && !kd.get_context(0).get_perf_event(0).set("sample_freq", "150") &&
 	     !kd.state("commit");
 	/* the new counters sample, on every CPU */
@@ -218,10 +208,10 @@ void exclusive_commit_case(ktap::writer &t, const damon_sysfs::session &s,
 	ok = ok && event_stats(kd, 0, st);
 	t.diagf("after the commit: nr_cpus %lu nr_errored %lu accepted+invalid %lu; adds refused +%lu",
 		st.nr_cpus, st.nr_errored, st.nr_accepted + st.nr_invalid,
-		pmu_stat(pmu, "adds_refused") - refused);
+		pmu.stat("adds_refused", ~0ul) - refused);
 	ok = ok && st.nr_cpus == cpus && st.nr_errored == 0 &&
 	     st.nr_accepted + st.nr_invalid > 0 &&
-	     pmu_stat(pmu, "adds_refused") == refused;
+	     pmu.stat("adds_refused", ~0ul) == refused;
 	t.result(ok && !kd.stop(), "exclusive_pmu_commit_keeps_sampling");
 	pmu.set_param("exclusive", "N");
 	s.reset();
@@ -245,9 +235,9 @@ void busy_every_cpu_case(ktap::writer &t, const damon_sysfs::session &s,
 
 	t.diagf("on with the PMU busy everywhere: %s; running %d, events left %lu",
 		err_name(err).c_str(), kd.running(),
-		pmu_stat(pmu, "events_active"));
+		pmu.stat("events_active", ~0ul));
 	ok = ok && err == -EBUSY && !kd.running() &&
-	     pmu_stat(pmu, "events_active") == 0 &&
+	     pmu.stat("events_active", ~0ul) == 0 &&
 	     log_names(lines, "perf event 0", "CPU 0");
 	if (!ok)
 		for (const std::string &l : lines)

@@ -752,7 +752,11 @@ bool node1_only(const ktap::writer &t, const std::vector<event> &events)
 	return nr[0] && nr[1] && !nr_bad;
 }
 
-int run()
+/*
+ * The SKIPs of the test before any case; returns the spans of nodes 0
+ * and 1.
+ */
+std::pair<pfn_span, pfn_span> require_two_nodes_or_skip()
 {
 	require_damon_sysfs_or_skip();
 	if (!nodes_0_and_1_online())
@@ -771,6 +775,106 @@ int run()
 	const pfn_span node0 = n0->second, node1 = n1->second;
 	if (node0.start < node1.end && node1.start < node0.end)
 		ktap::exit_skip("the spans of nodes 0 and 1 overlap");
+	return { node0, node1 };
+}
+
+/*
+ * Enable the event on an empty trace and start both kdamonds: the "start"
+ * case.  False (and the rest skipped) if they did not start.
+ */
+bool start_traced(ktap::writer &t, const trace_state &ts, trace_reader &tr,
+		  const damon_sysfs::session &s, pid_t pids[2])
+{
+	int err = ts.prepare();
+
+	if (!err)
+		err = ts.enable(true);
+	if (!err)
+		err = ts.clear();
+	if (err)
+		t.diagf("tracefs: %s", std::strerror(-err));
+	else if (!tr.warm_up())
+		t.diag("the trace parser does not parse a sample line");
+	if (!t.result(!err && start_both(t, s, pids), "start")) {
+		t.skip_rest("kdamonds or tracing not started");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Did both kdamonds evaluate each goal min_evaluations times?  Shows how
+ * often they did.
+ */
+bool each_goal_evaluated(const ktap::writer &t, const std::vector<event> &ev0,
+			 const std::vector<event> &ev1)
+{
+	bool enough = true;
+
+	for (unsigned int g = 0; g < 2; g++) {
+		unsigned int e0 = nr_evaluations(ev0, g);
+		unsigned int e1 = nr_evaluations(ev1, g);
+
+		t.diagf("goal %u evaluations: kdamond 0 %u, kdamond 1 %u", g,
+			e0, e1);
+		enough = enough && e0 >= min_evaluations &&
+			 e1 >= min_evaluations;
+	}
+	return enough;
+}
+
+/*
+ * The cases on the events of the run with the event enabled: @te as read
+ * (@rd_err: the -errno of reading it), @pids those of the kdamonds.
+ */
+void enabled_run_cases(ktap::writer &t, const trace_events &te, int rd_err,
+		       const pid_t pids[2])
+{
+	for (size_t i = 0; i < te.bad.size() && i < 3; i++)
+		t.diagf("unparsable: %s", te.bad[i].c_str());
+
+	const std::vector<event> ev0 = events_of(te.events, pids[0]);
+	const std::vector<event> ev1 = events_of(te.events, pids[1]);
+	const size_t nr_other = te.events.size() - ev0.size() - ev1.size();
+
+	t.diagf("%zu events from kdamond 0, %zu from kdamond 1, %zu from other tasks",
+		ev0.size(), ev1.size(), nr_other);
+	t.result(!rd_err && !ev0.empty() && !ev1.empty() && !nr_other &&
+		 te.bad.empty(), "events_from_both_kdamonds_only");
+	t.result(events_match(t, "kdamond 0", ev0, kd0_scheme_idx, kd0_goals),
+		 "kdamond0_fields_match_config");
+	t.result(events_match(t, "kdamond 1", ev1, kd1_scheme_idx, kd1_goals),
+		 "kdamond1_fields_match_config");
+	t.result(each_goal_evaluated(t, ev0, ev1),
+		 "each_goal_evaluated_3_times");
+	t.result(shares_sum_up(t, ev0), "kdamond0_node_shares_sum_to_10000");
+	t.result(node1_only(t, ev1), "kdamond1_node1_region_is_all_node1");
+}
+
+/*
+ * The same configuration with the event disabled adds no event; @may_run
+ * says the kdamonds stopped and the event was disabled.
+ */
+void disabled_run_case(ktap::writer &t, const damon_sysfs::session &s,
+		       trace_reader &tr, pid_t pids[2], bool may_run)
+{
+	const long before = tr.count_lines();
+	bool ran = may_run && before >= 0 && start_both(t, s, pids);
+
+	if (ran)
+		std::this_thread::sleep_for(disabled_run_time);
+	ran = stop_both(t, s) && ran;
+	const long after = tr.count_lines();
+
+	t.diagf("event disabled: %ld event lines before a %lld ms run, %ld after",
+		before, static_cast<long long>(disabled_run_time.count()),
+		after);
+	t.result(ran && after == before, "no_events_while_disabled");
+}
+
+int run()
+{
+	const auto [node0, node1] = require_two_nodes_or_skip();
 
 	ktap::writer t(10);
 	trace_state ts;
@@ -793,19 +897,8 @@ int run()
 		return t.exit_code();
 	}
 
-	err = ts.prepare();
-	if (!err)
-		err = ts.enable(true);
-	if (!err)
-		err = ts.clear();
-	if (err)
-		t.diagf("tracefs: %s", std::strerror(-err));
-	else if (!tr.warm_up())
-		t.diag("the trace parser does not parse a sample line");
-	if (!t.result(!err && start_both(t, s, pids), "start")) {
-		t.skip_rest("kdamonds or tracing not started");
+	if (!start_traced(t, ts, tr, s, pids))
 		return t.exit_code();
-	}
 	t.diagf("kdamond pids %d and %d", pids[0], pids[1]);
 	const double secs = run_and_collect(pids, tr);
 	const bool stopped = stop_both(t, s);
@@ -817,49 +910,8 @@ int run()
 		t.diagf("reading the trace: %s", std::strerror(-rd_err));
 	t.diagf("ran %.1f s: %zu events, %zu unparsable lines", secs,
 		te.events.size(), te.bad.size());
-	for (size_t i = 0; i < te.bad.size() && i < 3; i++)
-		t.diagf("unparsable: %s", te.bad[i].c_str());
-
-	const std::vector<event> ev0 = events_of(te.events, pids[0]);
-	const std::vector<event> ev1 = events_of(te.events, pids[1]);
-	const size_t nr_other = te.events.size() - ev0.size() - ev1.size();
-
-	t.diagf("%zu events from kdamond 0, %zu from kdamond 1, %zu from other tasks",
-		ev0.size(), ev1.size(), nr_other);
-	t.result(!rd_err && !ev0.empty() && !ev1.empty() && !nr_other &&
-		 te.bad.empty(), "events_from_both_kdamonds_only");
-	t.result(events_match(t, "kdamond 0", ev0, kd0_scheme_idx, kd0_goals),
-		 "kdamond0_fields_match_config");
-	t.result(events_match(t, "kdamond 1", ev1, kd1_scheme_idx, kd1_goals),
-		 "kdamond1_fields_match_config");
-
-	bool enough = true;
-	for (unsigned int g = 0; g < 2; g++) {
-		unsigned int e0 = nr_evaluations(ev0, g);
-		unsigned int e1 = nr_evaluations(ev1, g);
-
-		t.diagf("goal %u evaluations: kdamond 0 %u, kdamond 1 %u", g,
-			e0, e1);
-		enough = enough && e0 >= min_evaluations &&
-			 e1 >= min_evaluations;
-	}
-	t.result(enough, "each_goal_evaluated_3_times");
-	t.result(shares_sum_up(t, ev0), "kdamond0_node_shares_sum_to_10000");
-	t.result(node1_only(t, ev1), "kdamond1_node1_region_is_all_node1");
-
-	/* the same configuration with the event disabled */
-	const long before = tr.count_lines();
-	bool ran = stopped && !dis_err && before >= 0 && start_both(t, s, pids);
-
-	if (ran)
-		std::this_thread::sleep_for(disabled_run_time);
-	ran = stop_both(t, s) && ran;
-	const long after = tr.count_lines();
-
-	t.diagf("event disabled: %ld event lines before a %lld ms run, %ld after",
-		before, static_cast<long long>(disabled_run_time.count()),
-		after);
-	t.result(ran && after == before, "no_events_while_disabled");
+	enabled_run_cases(t, te, rd_err, pids);
+	disabled_run_case(t, s, tr, pids, stopped && !dis_err);
 	return t.exit_code();
 }
 

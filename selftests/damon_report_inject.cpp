@@ -48,6 +48,7 @@ namespace {
 using namespace std::chrono_literals;
 using namespace monitor;
 using damon_sysfs::region;
+using kmod::value_of;
 using report_inject::stats;
 using steady = std::chrono::steady_clock;
 
@@ -75,18 +76,6 @@ const auto pump_time = 3s;
 unsigned long scatter_stride(unsigned long span)
 {
 	return ((span / page_sz * 618 / 1000) | 1) * page_sz;
-}
-
-std::string num(unsigned long v)
-{
-	return std::to_string(v);
-}
-
-unsigned long get(const stats &s, const char *key)
-{
-	auto it = s.find(key);
-
-	return it == s.end() ? 0 : it->second;
 }
 
 void skip_cases(ktap::writer &t, std::initializer_list<const char *> names,
@@ -198,7 +187,7 @@ bool busy_rejected(const ktap::writer &t, const report_inject::module &m)
 	if (stop_err || !idle)
 		t.diagf("stop: %s, idle afterwards: %d", err_name(stop_err).c_str(),
 			idle);
-	if (m.read_stats(s) || get(s, "irq_pending")) {
+	if (m.read_stats(s) || value_of(s, "irq_pending")) {
 		t.diagf("after stop: %s", report_inject::format(s).c_str());
 		return false;
 	}
@@ -231,9 +220,9 @@ bool no_owner_dropped(const ktap::writer &t, const report_inject::module &m)
 		return false;
 	}
 	d = report_inject::delta(before, after);
-	if (get(d, "injected") == 1300 && get(d, "pushed") == 1300 &&
-	    get(d, "dropped_no_owner") == 1300 && get(d, "drained") == 0 &&
-	    get(d, "dropped_full") == 0 && get(d, "dropped_nested") == 0)
+	if (value_of(d, "injected") == 1300 && value_of(d, "pushed") == 1300 &&
+	    value_of(d, "dropped_no_owner") == 1300 && value_of(d, "drained") == 0 &&
+	    value_of(d, "dropped_full") == 0 && value_of(d, "dropped_nested") == 0)
 		return true;
 	t.diagf("deltas: %s", report_inject::format(d).c_str());
 	return false;
@@ -306,9 +295,9 @@ bool consumes_reports_iff_perf_event(const ktap::writer &t,
 			ok = false;
 			break;
 		}
-		if (get(d, "pushed") != 100 ||
-		    get(d, sink ? "drained" : "dropped_no_owner") != 100 ||
-		    get(d, sink ? "dropped_no_owner" : "drained") != 0) {
+		if (value_of(d, "pushed") != 100 ||
+		    value_of(d, sink ? "drained" : "dropped_no_owner") != 100 ||
+		    value_of(d, sink ? "dropped_no_owner" : "drained") != 0) {
 			t.diagf("%s the report sink: %s", sink ? "with" : "without",
 				report_inject::format(d).c_str());
 			ok = false;
@@ -347,7 +336,7 @@ bool irq_reports_hot(const ktap::writer &t, const report_inject::module &m,
 	}
 	watch(kd, judge, 2500ms, [&] {
 		read_failed = m.read_stats(s) != 0;
-		return !read_failed && get(s, "busy");
+		return !read_failed && value_of(s, "busy");
 	});
 	err = m.stop();
 	if (err || !m.wait_idle(idle_timeout) || read_failed) {
@@ -388,19 +377,19 @@ bool process_reports_hot(const ktap::writer &t, const report_inject::module &m,
 void accounting(ktap::writer &t, const stats &before, const stats &after)
 {
 	const stats d = report_inject::delta(before, after);
-	const unsigned long dropped = get(d, "dropped_full") +
-				      get(d, "dropped_nested") +
-				      get(d, "dropped_no_owner");
+	const unsigned long dropped = value_of(d, "dropped_full") +
+				      value_of(d, "dropped_nested") +
+				      value_of(d, "dropped_no_owner");
 
 	t.diagf("deltas: %s", report_inject::format(d).c_str());
-	t.result(get(d, "injected") == get(d, "pushed"),
+	t.result(value_of(d, "injected") == value_of(d, "pushed"),
 		 "accounting_injected_is_pushed");
-	t.result(get(d, "pushed") == get(d, "drained") + dropped,
+	t.result(value_of(d, "pushed") == value_of(d, "drained") + dropped,
 		 "accounting_pushed_is_drained_plus_dropped");
-	t.result(get(d, "drained") == get(d, "attributed") +
-				      get(d, "unmatched") + get(d, "stale"),
+	t.result(value_of(d, "drained") == value_of(d, "attributed") +
+				      value_of(d, "unmatched") + value_of(d, "stale"),
 		 "accounting_drained_is_attributed_unmatched_stale");
-	t.result(get(d, "attributed") > 0, "accounting_attributed");
+	t.result(value_of(d, "attributed") > 0, "accounting_attributed");
 }
 
 void paddr_cases(ktap::writer &t, const damon_sysfs::session &s,
@@ -530,9 +519,9 @@ void second_owner_cases(ktap::writer &t, const damon_sysfs::session &s,
 	d = report_inject::delta(before, after);
 	if (err)
 		t.diagf("take over: %s", err_name(err).c_str());
-	else if (get(d, "drained") != 100)
+	else if (value_of(d, "drained") != 100)
 		t.diagf("after take-over: %s", report_inject::format(d).c_str());
-	t.result(!err && kd1.running() && get(d, "drained") == 100,
+	t.result(!err && kd1.running() && value_of(d, "drained") == 100,
 		 "commit_takes_over_after_owner_stops");
 	s.reset();
 }
@@ -591,7 +580,7 @@ void vaddr_cases(ktap::writer &t, const damon_sysfs::session &s,
 		const stats d = report_inject::delta(s0, s1);
 
 		t.diagf("own mm: %s", report_inject::format(d).c_str());
-		t.result(get(d, "attributed") > 0 && get(d, "unmatched") == 0,
+		t.result(value_of(d, "attributed") > 0 && value_of(d, "unmatched") == 0,
 			 "vaddr_own_mm_attributed");
 	} else {
 		t.result(false, "vaddr_own_mm_attributed");
@@ -600,7 +589,7 @@ void vaddr_cases(ktap::writer &t, const damon_sysfs::session &s,
 		const stats d = report_inject::delta(s1, s2);
 
 		t.diagf("other mm: %s", report_inject::format(d).c_str());
-		t.result(get(d, "unmatched") > 0 && get(d, "attributed") == 0,
+		t.result(value_of(d, "unmatched") > 0 && value_of(d, "attributed") == 0,
 			 "vaddr_other_mm_unmatched");
 	} else {
 		t.result(false, "vaddr_other_mm_unmatched");

@@ -419,16 +419,6 @@ void tracepoint_case(ktap::writer &t)
 	t.result(ok && nr >= 5, "tracepoint_format_no_address_fields");
 }
 
-/* A test PMU event sampling the hot buffer of a child. */
-perf_event_attr pmu_event(const test_pmu::pmu &pmu)
-{
-	perf_event_attr a;
-
-	a.type = static_cast<unsigned long>(pmu.type());
-	a.sample_freq = 200;
-	return a;
-}
-
 /* (c) the stats files */
 void stats_case(ktap::writer &t, const damon_sysfs::session &s,
 		const test_pmu::pmu &pmu, const workload::hot_cold_child &child)
@@ -443,7 +433,7 @@ void stats_case(ktap::writer &t, const damon_sysfs::session &s,
 	     !pmu.set_addrs("vaddr=" + std::to_string(child.hot_start()) +
 			    " len=" + std::to_string(child.hot_size()) +
 			    " pid=" + std::to_string(child.pid())) &&
-	     !configure(s, child.pid(), { pmu_event(pmu) }) &&
+	     !configure(s, child.pid(), { pmu.event(200, false) }) &&
 	     start_kdamond(t, kd);
 	std::this_thread::sleep_for(2s);
 	ok = ok && !kd.state("update_sample_stats");
@@ -513,7 +503,6 @@ void kmsg_case(ktap::writer &t, const damon_sysfs::session &s,
 				 std::regex::icase);
 	monitor::kmsg log;
 	perf_event_attr a;
-	unsigned long max_rate = 100000;
 	unsigned int nr_damon = 0;
 	bool ok = true;
 	std::vector<std::pair<std::string, int>> provoked;
@@ -522,13 +511,11 @@ void kmsg_case(ktap::writer &t, const damon_sysfs::session &s,
 	a.type = 0x7ffffff0;
 	provoked.push_back({ "unknown type", try_start(s, pid, { a }) });
 	/* a rate above the sysctl */
-	damon_sysfs::read_ulong("/proc/sys/kernel/perf_event_max_sample_rate",
-				max_rate);
 	a.type = 1;
-	a.sample_freq = max_rate + 1;
+	a.sample_freq = perf_max_sample_rate(100000) + 1;
 	provoked.push_back({ "rate above max", try_start(s, pid, { a }) });
 	if (pmu) {
-		perf_event_attr p = pmu_event(*pmu);
+		perf_event_attr p = pmu->event(200, false);
 		const std::string all = "0-" + std::to_string(monitor::nr_cpus() - 1);
 
 		p.config = 1;
@@ -595,7 +582,7 @@ void exclude_kernel_case(ktap::writer &t, const damon_sysfs::session &s,
 	t.diagf("perf_event_paranoid %s -> %s", old_paranoid.c_str(),
 		raised ? "3" : "(unchanged)");
 	for (bool ek : { false, true }) {
-		perf_event_attr a = pmu_event(pmu);
+		perf_event_attr a = pmu.event(200, false);
 		damon_sysfs::perf_event_stats st;
 		int err;
 

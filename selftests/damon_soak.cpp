@@ -138,6 +138,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using damon_sysfs::perf_event_attr;
+using kmod::value_of;
 using monitor::errno_symbol;
 using steady = std::chrono::steady_clock;
 using json = nlohmann::json;
@@ -165,17 +166,10 @@ const char *const counters[] = {
 	"drained", "attributed", "unmatched", "stale",
 };
 
-unsigned long get(const kmod::values &v, const char *key)
-{
-	auto it = v.find(key);
-
-	return it == v.end() ? 0 : it->second;
-}
-
 unsigned long dropped(const kmod::values &v)
 {
-	return get(v, "dropped_full") + get(v, "dropped_nested") +
-	       get(v, "dropped_no_owner");
+	return value_of(v, "dropped_full") + value_of(v, "dropped_nested") +
+	       value_of(v, "dropped_no_owner");
 }
 
 double secs_since(steady::time_point t)
@@ -809,11 +803,9 @@ private:
 	 */
 	int creation_errno(const std::vector<event> &old) const
 	{
-		unsigned long max_rate = ~0ul;
+		const unsigned long max_rate = perf_max_sample_rate(~0ul);
 		int err = 0;
 
-		damon_sysfs::read_ulong("/proc/sys/kernel/perf_event_max_sample_rate",
-					max_rate);
 		for (size_t i = 0; i < cfg.events.size(); i++) {
 			const event &e = cfg.events[i];
 
@@ -1132,7 +1124,7 @@ private:
 					      errno_symbol(err));
 				return;
 			}
-			if (!get(v, "events_active"))
+			if (!value_of(v, "events_active"))
 				return;
 			if (steady::now() > deadline)
 				break;
@@ -1140,7 +1132,7 @@ private:
 			std::this_thread::sleep_for(50ms);
 		}
 		sk.jr.finding(journal::off, where + ": " +
-			      std::to_string(get(v, "events_active")) +
+			      std::to_string(value_of(v, "events_active")) +
 			      " test PMU events still live with the kdamond off");
 	}
 
@@ -1182,13 +1174,13 @@ private:
 		for (const char *c : counters) {
 			const json &v = dump["totals"][c];
 
-			if (get(before, c) != get(after, c))
+			if (value_of(before, c) != value_of(after, c))
 				return;
 			if (!v.is_number_unsigned() ||
-			    v.get<unsigned long>() != get(before, c))
+			    v.get<unsigned long>() != value_of(before, c))
 				sk.jr.finding(journal::off, where + ": drgn total " + c +
 					      " " + v.dump() + ", kernel " +
-					      std::to_string(get(before, c)));
+					      std::to_string(value_of(before, c)));
 		}
 	}
 
@@ -1246,21 +1238,23 @@ private:
 		/* drops counted since the last reading may have come meanwhile */
 		const long long slack = cpus + static_cast<long long>(
 			same ? dropped(v) - dropped(last_reading) : 0);
-		const long long diff = static_cast<long long>(get(v, "pushed")) -
-				       static_cast<long long>(get(v, "drained") + dropped(v));
+		const long long diff =
+			static_cast<long long>(value_of(v, "pushed")) -
+			static_cast<long long>(value_of(v, "drained") + dropped(v));
 		std::string why;
 
-		if (get(v, "drained") != get(v, "attributed") + get(v, "unmatched") +
-					 get(v, "stale"))
+		if (value_of(v, "drained") != value_of(v, "attributed") +
+					      value_of(v, "unmatched") +
+					      value_of(v, "stale"))
 			why = "drained is not attributed + unmatched + stale";
 		else if (diff < -slack)
 			why = "drained + dropped exceed pushed";
 		else if (diff > static_cast<long long>(ring_capacity + 1) * cpus)
 			why = "more reports queued than the rings hold";
 		for (const char *c : counters)
-			if (same && get(v, c) < get(last_reading, c))
+			if (same && value_of(v, c) < value_of(last_reading, c))
 				why = std::string(c) + " went back from " +
-				      std::to_string(get(last_reading, c));
+				      std::to_string(value_of(last_reading, c));
 		if (!why.empty())
 			sk.jr.finding(journal::running, why + ": " + kmod::format(v));
 		last_reading = v;
@@ -1458,74 +1452,64 @@ bool all_cpus_online(const ktap::writer &t)
 	}
 }
 
-int run()
+/* SKIPs unless the test PMU module loads (pin=N: it must unload again). */
+void require_test_pmu_or_skip()
 {
-	options o;
+	test_pmu::pmu probe("pin=N");
 
-	if (!parse_options(o)) {
-		std::printf("usage: damon_soak [--duration S] [--seed N]\n");
-		return ktap::KSFT_FAIL;
-	}
-	require_damon_sysfs_or_skip(true);
+	if (!probe.ok())
+		ktap::exit_skip("test PMU: " + probe.error());
+}
 
-	damon_sysfs::session s;
-
-	require_perf_events_or_skip(s);
-	s.reset();
-	{
-		test_pmu::pmu probe("pin=N");
-
-		if (!probe.ok())
-			ktap::exit_skip("test PMU: " + probe.error());
-	}
-
-	ktap::writer t(7);
-	const auto t0 = steady::now();
-	monitor::log_watch watch;
-	cpus_online_guard cpus;
-	workload::hot_cold_child child(4 * mib, 16 * mib, true);
-	report_inject::module ri;
-	std::string vmlinux, why_no_drgn = drgn::unavailable(vmlinux);
-	/* drgn loads the debug info while the soak starts */
-	std::unique_ptr<drgn::server> rings;
-
-	if (why_no_drgn.empty())
-		rings = std::make_unique<drgn::server>(drgn::command(vmlinux,
-				"damon_report_rings.py", { "--serve" }));
-	const bool has_kmemleak = monitor::kmemleak_clear();
-	journal jr(t0);
-	soak sk{ t, s, child, ri.ok() ? &ri : nullptr, rings.get(), jr, {}, {}, {} };
-	report_inject::stats ri_start, ri_end;
-
+/* The seed to rerun with, and what the checks of an off kdamond can use. */
+void show_setup(const ktap::writer &t, const options &o,
+		const report_inject::module &ri, const std::string &why_no_drgn)
+{
 	t.diagf("seed %" PRIu64 " duration %lu s (rerun: --seed %" PRIu64
 		" --duration %lu)", o.seed, o.duration, o.seed, o.duration);
 	t.diagf("%u CPUs online, %u possible; ring accounting when off: %s, per CPU: %s",
 		monitor::nr_cpus(), nr_possible_cpus(),
 		ri.ok() ? "damon_report_inject" : ("none (" + ri.error() + ")").c_str(),
 		why_no_drgn.empty() ? "drgn" : ("none (" + why_no_drgn + ")").c_str());
+}
 
-	/* case 1: a running kdamond sampling the workload, off again */
-	controller ctl(sk, o.seed, o.duration);
-	bool ok = child.ok() && ctl.load_pmu() && ctl.first_start() &&
-		  ctl.turn_off();
+/*
+ * Case 1: a running kdamond sampling the workload, off again; the counters
+ * of damon_report_inject at its end in @ri_start.  False (the rest of the
+ * plan skipped) if there is no kdamond to soak.
+ */
+bool setup_case(ktap::writer &t, controller &ctl, journal &jr,
+		monitor::log_watch &watch, const workload::hot_cold_child &child,
+		const report_inject::module &ri, report_inject::stats &ri_start)
+{
+	const bool ok = child.ok() && ctl.load_pmu() && ctl.first_start() &&
+			ctl.turn_off();
 
 	if (ok)
 		ctl.check_off("setup", false);
 	if (ok && ri.ok())
 		ri.read_stats(ri_start);
 	watch.poll("setup");
-	if (!t.result(ok && jr.total() == 0 && watch.bad.empty(), "setup")) {
-		for (const std::string &f : jr.get(journal::controller))
-			t.diag("setup: " + f);
-		for (const std::string &f : jr.get(journal::off))
-			t.diag("setup: " + f);
-		for (const std::string &l : watch.bad)
-			t.diag("kmsg: " + l);
-		t.skip_rest("no kdamond to soak");
-		return t.exit_code();
-	}
+	if (t.result(ok && jr.total() == 0 && watch.bad.empty(), "setup"))
+		return true;
+	for (const std::string &f : jr.get(journal::controller))
+		t.diag("setup: " + f);
+	for (const std::string &f : jr.get(journal::off))
+		t.diag("setup: " + f);
+	for (const std::string &l : watch.bad)
+		t.diag("kmsg: " + l);
+	t.skip_rest("no kdamond to soak");
+	return false;
+}
 
-	/* the soak: the controller, two readers, two writers */
+/*
+ * The soak: the controller, two readers, two writers, until the controller
+ * is done or the kernel log goes bad.  The readers' and writers' counts
+ * are merged into @io; returns the seconds it took.
+ */
+double soak_threads(soak &sk, controller &ctl, monitor::log_watch &watch,
+		    steady::time_point t0, uint64_t seed, io_counts &io)
+{
 	io_counts rc[2], wc[2];
 	std::vector<std::thread> threads;
 	std::atomic<bool> controller_done{ false };
@@ -1543,7 +1527,7 @@ int run()
 		});
 		threads.emplace_back([&, i] {
 			guarded(sk, journal::running, "writer",
-				[&] { writer(sk, wc[i], o.seed + 1 + i); });
+				[&] { writer(sk, wc[i], seed + 1 + i); });
 		});
 	}
 	while (!controller_done) {
@@ -1558,20 +1542,19 @@ int run()
 		th.join();
 	const double soak_s = secs_since(soak_start);
 
-	watch.poll("end of the soak");
-	if (ri.ok())
-		ri.read_stats(ri_end);
-	/* drgn is done: its memory back before the end */
-	rings.reset();
-
-	/* case 2: the controller's actions, each with an accepted errno */
-	const controller_counts &n = ctl.n;
-	io_counts io;
-
 	for (const io_counts &c : rc)
 		io.merge(c);
 	for (const io_counts &c : wc)
 		io.merge(c);
+	return soak_s;
+}
+
+/* Case 2: the controller's actions, each with an accepted errno. */
+void soak_cycles_case(ktap::writer &t, const controller &ctl, journal &jr,
+		      const io_counts &io, double soak_s)
+{
+	const controller_counts &n = ctl.n;
+
 	t.diagf("soak: %.1f s, %lu cycles (vaddr %lu, paddr %lu, with page faults %lu), %lu actions",
 		soak_s, n.cycles, n.vaddr_cycles, n.paddr_cycles,
 		n.page_fault_cycles, n.actions);
@@ -1594,8 +1577,12 @@ int run()
 	show_findings(t, jr, journal::controller);
 	t.result(jr.get(journal::controller).empty() && n.cycles > 0,
 		 "soak_cycles");
+}
 
-	/* case 3: the running kdamond's books and the threads' errnos */
+/* Case 3: the running kdamond's books and the threads' errnos. */
+void running_case(ktap::writer &t, const controller &ctl, journal &jr,
+		  const io_counts &io)
+{
 	t.diagf("reads:%s", format_hist(io.read_errs).c_str());
 	t.diagf("state writes:%s", format_hist(io.state_errs).c_str());
 	t.diagf("write-backs:%s (%lu files absent)",
@@ -1605,35 +1592,47 @@ int run()
 	show_findings(t, jr, journal::running);
 	t.result(jr.get(journal::running).empty() && ctl.nr_readings > 0,
 		 "invariants_while_running");
+}
 
-	/* case 4: exact accounting whenever the kdamond was off */
+/*
+ * Case 4: exact accounting whenever the kdamond was off; skipped unless
+ * @can_account (damon_report_inject or drgn counted the rings).
+ */
+void off_case(ktap::writer &t, const controller_counts &n, journal &jr,
+	      bool can_account)
+{
 	t.diagf("off: %lu checks, %lu also per CPU (drgn ready after %.0f s, %lu checks before), %lu waits for the test PMU's events to go",
 		n.off_checks, n.drgn_checks, n.drgn_ready_at, n.drgn_not_ready,
 		n.events_waits);
 	show_findings(t, jr, journal::off);
-	if (!ri.ok() && !rings)
+	if (!can_account)
 		t.skip("accounting_exact_when_off", "neither damon_report_inject nor drgn");
 	else
 		t.result(jr.get(journal::off).empty() && n.off_checks > 0,
 			 "accounting_exact_when_off");
+}
 
-	/* the samples */
-	const kmod::values &from = ri.ok() ? ri_start : ctl.first_reading;
-	const kmod::values &to = ri.ok() ? ri_end : ctl.last_reading;
-
+/* The samples: the report counters from @from to @to, over @span. */
+void show_samples(const ktap::writer &t, const kmod::values &from,
+		  const kmod::values &to, const char *span)
+{
 	t.diagf("reports (%s): pushed %lu, drained %lu (attributed %lu, unmatched %lu, stale %lu), dropped %lu (full %lu, nested %lu, no owner %lu)",
-		ri.ok() ? "the soak" : "first to last sysfs reading",
-		get(to, "pushed") - get(from, "pushed"),
-		get(to, "drained") - get(from, "drained"),
-		get(to, "attributed") - get(from, "attributed"),
-		get(to, "unmatched") - get(from, "unmatched"),
-		get(to, "stale") - get(from, "stale"),
+		span,
+		value_of(to, "pushed") - value_of(from, "pushed"),
+		value_of(to, "drained") - value_of(from, "drained"),
+		value_of(to, "attributed") - value_of(from, "attributed"),
+		value_of(to, "unmatched") - value_of(from, "unmatched"),
+		value_of(to, "stale") - value_of(from, "stale"),
 		dropped(to) - dropped(from),
-		get(to, "dropped_full") - get(from, "dropped_full"),
-		get(to, "dropped_nested") - get(from, "dropped_nested"),
-		get(to, "dropped_no_owner") - get(from, "dropped_no_owner"));
+		value_of(to, "dropped_full") - value_of(from, "dropped_full"),
+		value_of(to, "dropped_nested") - value_of(from, "dropped_nested"),
+		value_of(to, "dropped_no_owner") - value_of(from, "dropped_no_owner"));
+}
 
-	/* case 5: the kernel log */
+/* Case 5: the kernel log, with the controller's actions before a finding. */
+void kernel_log_case(ktap::writer &t, const monitor::log_watch &watch,
+		     journal &jr)
+{
 	if (!watch.bad.empty()) {
 		t.diag("the kernel log went bad " + watch.first_when +
 		       "; the controller's last actions before the first finding:");
@@ -1648,8 +1647,27 @@ int run()
 			t.diag("  " + h);
 	}
 	t.result(watch.bad.empty(), "kernel_log_clean");
+}
 
-	/* case 6: the end */
+/* The findings of @k from the @from-th on (those not shown yet). */
+void show_findings_from(const ktap::writer &t, journal &jr, journal::kind k,
+			size_t from)
+{
+	const std::vector<std::string> f = jr.get(k);
+
+	for (size_t i = from; i < f.size(); i++)
+		t.diag("finding: " + f[i]);
+}
+
+/*
+ * Case 6: the end: the controller finishes (the kdamond off, every CPU
+ * back online) without a new finding, then clean_end().
+ */
+void clean_end_case(ktap::writer &t, const damon_sysfs::session &s,
+		    const workload::hot_cold_child &child, controller &ctl,
+		    const cpus_online_guard &cpus, journal &jr,
+		    monitor::log_watch &watch)
+{
 	const auto e0 = steady::now();
 	std::string state_val;
 
@@ -1660,11 +1678,11 @@ int run()
 	ctl.finish(cpus);
 	damon_sysfs::read_file(kd_dir + "/state", state_val);
 	t.diag("state at the end: " + state_val);
-	ok = state_val == "off" && all_cpus_online(t) && jr.total() == nr_findings;
-	for (size_t i = nr_shown[0]; i < jr.get(journal::controller).size(); i++)
-		t.diag("finding: " + jr.get(journal::controller)[i]);
-	for (size_t i = nr_shown[1]; i < jr.get(journal::off).size(); i++)
-		t.diag("finding: " + jr.get(journal::off)[i]);
+	bool ok = state_val == "off" && all_cpus_online(t) &&
+		  jr.total() == nr_findings;
+
+	show_findings_from(t, jr, journal::controller, nr_shown[0]);
+	show_findings_from(t, jr, journal::off, nr_shown[1]);
 	ok = clean_end(t, s, child, monitor::nr_cpus()) && ok;
 	ok = !s.reset() && ok;
 	watch.poll("end");
@@ -1672,19 +1690,88 @@ int run()
 		t.diag("kmsg: " + l);
 	t.result(ok && watch.bad.empty(), "clean_end");
 	t.diagf("clean end: %.1f s", secs_since(e0));
+}
 
-	/* case 7: kmemleak */
+/* Case 7: kmemleak finds no unreferenced DAMON object. */
+void kmemleak_case(ktap::writer &t, bool has_kmemleak)
+{
 	if (!has_kmemleak) {
 		t.skip("kmemleak_no_damon_leak", "no kmemleak, or it is disabled");
-	} else {
-		const auto k0 = steady::now();
-		unsigned int nr_all = 0;
-		int nr = monitor::kmemleak_damon(t, nr_all, true);
-
-		t.diagf("kmemleak: %d DAMON objects of %u unreferenced, %.1f s",
-			nr, nr_all, secs_since(k0));
-		t.result(nr == 0, "kmemleak_no_damon_leak");
+		return;
 	}
+	const auto k0 = steady::now();
+	unsigned int nr_all = 0;
+	int nr = monitor::kmemleak_damon(t, nr_all, true);
+
+	t.diagf("kmemleak: %d DAMON objects of %u unreferenced, %.1f s",
+		nr, nr_all, secs_since(k0));
+	t.result(nr == 0, "kmemleak_no_damon_leak");
+}
+
+int run()
+{
+	options o;
+
+	if (!parse_options(o)) {
+		std::printf("usage: damon_soak [--duration S] [--seed N]\n");
+		return ktap::KSFT_FAIL;
+	}
+	require_damon_sysfs_or_skip(true);
+
+	damon_sysfs::session s;
+
+	require_perf_events_or_skip(s);
+	s.reset();
+	require_test_pmu_or_skip();
+
+	ktap::writer t(7);
+	const auto t0 = steady::now();
+	monitor::log_watch watch;
+	cpus_online_guard cpus;
+	workload::hot_cold_child child(4 * mib, 16 * mib, true);
+	report_inject::module ri;
+	std::string vmlinux, why_no_drgn = drgn::unavailable(vmlinux);
+	/* drgn loads the debug info while the soak starts */
+	std::unique_ptr<drgn::server> rings;
+
+	if (why_no_drgn.empty())
+		rings = std::make_unique<drgn::server>(drgn::command(vmlinux,
+				"damon_report_rings.py", { "--serve" }));
+	const bool has_kmemleak = monitor::kmemleak_clear();
+	journal jr(t0);
+	soak sk{ t, s, child, ri.ok() ? &ri : nullptr, rings.get(), jr, {}, {}, {} };
+	report_inject::stats ri_start, ri_end;
+
+	show_setup(t, o, ri, why_no_drgn);
+
+	/* case 1: a running kdamond sampling the workload, off again */
+	controller ctl(sk, o.seed, o.duration);
+
+	if (!setup_case(t, ctl, jr, watch, child, ri, ri_start))
+		return t.exit_code();
+
+	/* the soak: the controller, two readers, two writers */
+	io_counts io;
+	const double soak_s = soak_threads(sk, ctl, watch, t0, o.seed, io);
+
+	watch.poll("end of the soak");
+	if (ri.ok())
+		ri.read_stats(ri_end);
+	/* whether anything counted the rings, before drgn goes */
+	const bool can_account = ri.ok() || rings;
+
+	/* drgn is done: its memory back before the end */
+	rings.reset();
+
+	soak_cycles_case(t, ctl, jr, io, soak_s);
+	running_case(t, ctl, jr, io);
+	off_case(t, ctl.n, jr, can_account);
+	show_samples(t, ri.ok() ? ri_start : ctl.first_reading,
+		     ri.ok() ? ri_end : ctl.last_reading,
+		     ri.ok() ? "the soak" : "first to last sysfs reading");
+	kernel_log_case(t, watch, jr);
+	clean_end_case(t, s, child, ctl, cpus, jr, watch);
+	kmemleak_case(t, has_kmemleak);
 	t.diagf("total: %.1f s", secs_since(t0));
 	return t.exit_code();
 }

@@ -113,11 +113,9 @@
 #include <fcntl.h>
 #include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <csignal>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <sys/utsname.h>
@@ -129,6 +127,7 @@ namespace {
 
 using json = nlohmann::json;
 using monitor::err_name;
+using kmod::value_of;
 using steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -184,13 +183,6 @@ plan make_plan()
 	return { rates, 1.5, 10000, 50000, 3, 5 };
 }
 
-unsigned long get(const kmod::values &v, const char *key)
-{
-	auto it = v.find(key);
-
-	return it == v.end() ? 0 : it->second;
-}
-
 double seconds_since(steady::time_point t0)
 {
 	return std::chrono::duration<double>(steady::now() - t0).count();
@@ -224,16 +216,6 @@ unsigned long kernel_hz()
 	return hz;
 }
 
-std::string results_path()
-{
-	const char *p = std::getenv("DAMON_SYSBENCH_RESULTS");
-
-	if (p && *p)
-		return p;
-	return std::string("/tmp/damon_sysbench-") +
-	       (full_mode ? "full" : "smoke") + ".json";
-}
-
 /* ---- the kdamond's CPU time ---- */
 
 struct cpu_time {
@@ -247,30 +229,12 @@ struct cpu_time {
 cpu_time read_cpu_time(pid_t pid)
 {
 	const std::string dir = "/proc/" + std::to_string(pid);
-	static const long ticks = sysconf(_SC_CLK_TCK);
 	cpu_time c;
-	std::string text;
 
-	if (pid <= 0 || damon_sysfs::read_file(dir + "/stat", text))
+	c.stat_ms = monitor::task_cpu_ms(pid);
+	c.ok = c.stat_ms >= 0;
+	if (!c.ok)
 		return c;
-	/* the fields after "(comm)": state is field 3, utime 14, stime 15 */
-	const size_t paren = text.rfind(')');
-	if (paren == std::string::npos || ticks <= 0)
-		return c;
-	std::istringstream in(text.substr(paren + 2));
-	std::string field;
-	unsigned long long utime = 0, stime = 0;
-	for (int i = 3; i <= 15 && in >> field; i++) {
-		if (i == 14)
-			utime = std::strtoull(field.c_str(), nullptr, 10);
-		else if (i == 15)
-			stime = std::strtoull(field.c_str(), nullptr, 10);
-	}
-	if (!in)
-		return c;
-	c.ok = true;
-	c.stat_ms = static_cast<double>(utime + stime) * 1000.0 /
-		    static_cast<double>(ticks);
 
 	std::ifstream sched(dir + "/sched");
 	std::string line;
@@ -311,22 +275,8 @@ cpu_used cpu_between(const cpu_time &a, const cpu_time &b)
 
 unsigned long dropped(const kmod::values &v)
 {
-	return get(v, "dropped_full") + get(v, "dropped_nested") +
-	       get(v, "dropped_no_owner");
-}
-
-/* Wait until the test PMU has @nr live events. */
-bool wait_events_active(const test_pmu::pmu &pmu, unsigned long nr)
-{
-	const auto end = steady::now() + 20s;
-	kmod::values v;
-
-	while (steady::now() < end) {
-		if (!pmu.read_stats(v) && get(v, "events_active") == nr)
-			return true;
-		std::this_thread::sleep_for(50ms);
-	}
-	return false;
+	return value_of(v, "dropped_full") + value_of(v, "dropped_nested") +
+	       value_of(v, "dropped_no_owner");
 }
 
 /*
@@ -337,19 +287,6 @@ unsigned int perf_events_for(unsigned long hz)
 {
 	return static_cast<unsigned int>(
 		std::min(max_events, (perf_rate + hz - 1) / hz));
-}
-
-/* A test PMU event of @rate samples a second. */
-damon_sysfs::perf_event_attr pmu_event(const test_pmu::pmu &pmu,
-				       unsigned long rate, bool phys)
-{
-	damon_sysfs::perf_event_attr a;
-
-	a.type = static_cast<unsigned long>(pmu.type());
-	a.freq = true;
-	a.sample_freq = rate;
-	a.sample_phys_addr = phys;
-	return a;
 }
 
 /* The nr_accepted of @nr perf events of kdamond @kd's context 0, summed. */
@@ -382,26 +319,10 @@ struct tp_result {
 	double cpu_ms_per_s = 0;
 };
 
-/*
- * Inject @rate reports a second on every CPU in turn, @p.tp_seconds each,
- * into a paddr context that owns the rings; the counters' deltas over the
- * run, once drained, in @r.
- */
-bool run_throughput(const ktap::writer &t, const damon_sysfs::session &s,
-		    const report_inject::module &inj, const plan &p,
-		    unsigned long hz, unsigned long rate, tp_result &r)
+/* A paddr context that owns the rings, for the throughput runs. */
+int setup_throughput(const damon_sysfs::session &s)
 {
-	const unsigned int ncpus = monitor::nr_cpus();
-	const damon_sysfs::kdamond kd = s.get_kdamond(0);
-	const unsigned long count = static_cast<unsigned long>(rate * p.tp_seconds);
 	damon_sysfs::paddr_monitor pm;
-	report_inject::stats before, after;
-	int err;
-
-	r.rate = rate;
-	/* one burst a tick: hrtimers cannot fire in between */
-	r.burst = static_cast<unsigned int>(
-		std::min(max_burst, (rate + hz - 1) / hz));
 
 	pm.start = tp_start;
 	pm.end = tp_end;
@@ -413,25 +334,23 @@ bool run_throughput(const ktap::writer &t, const damon_sysfs::session &s,
 	pm.report_sink = true;
 
 	s.reset();
-	err = damon_sysfs::setup_paddr_monitor(s, pm);
-	if (err) {
-		t.diagf("rate %lu: setup: %s", rate, err_name(err).c_str());
-		return false;
-	}
-	if (!start_kdamond(t, kd))
-		return false;
-	/* the rings are the kdamond's once it runs: nothing is in flight */
-	err = report_inject::wait_balanced(inj, before, 10s);
-	if (err) {
-		t.diagf("rate %lu: counters before: %s", rate, err_name(err).c_str());
-		return false;
-	}
+	return damon_sysfs::setup_paddr_monitor(s, pm);
+}
 
-	const pid_t kpid = kd.pid();
-	const cpu_time c0 = read_cpu_time(kpid);
-	const auto t0 = steady::now();
+/*
+ * Inject @count reports at r.rate a second, r.burst a tick, on each of
+ * @ncpus CPUs in turn, waiting for one CPU to finish (or stopping it) before
+ * the next; false when an injection could not start.
+ */
+bool inject_each_cpu(const ktap::writer &t, const report_inject::module &inj,
+		     const plan &p, unsigned int ncpus, unsigned long count,
+		     const tp_result &r)
+{
+	const unsigned long rate = r.rate;
 	const auto limit = std::chrono::milliseconds(
 		static_cast<long>(p.tp_seconds * 3000) + 10000);
+	int err;
+
 	for (unsigned int cpu = 0; cpu < ncpus; cpu++) {
 		const std::string line = "kind=paddr addr=" + std::to_string(tp_start) +
 			" span=" + std::to_string(tp_end - tp_start) +
@@ -452,6 +371,48 @@ bool run_throughput(const ktap::writer &t, const damon_sysfs::session &s,
 			inj.wait_idle(5s);
 		}
 	}
+	return true;
+}
+
+/*
+ * Inject @rate reports a second on every CPU in turn, @p.tp_seconds each,
+ * into a paddr context that owns the rings; the counters' deltas over the
+ * run, once drained, in @r.
+ */
+bool run_throughput(const ktap::writer &t, const damon_sysfs::session &s,
+		    const report_inject::module &inj, const plan &p,
+		    unsigned long hz, unsigned long rate, tp_result &r)
+{
+	const unsigned int ncpus = monitor::nr_cpus();
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	const unsigned long count = static_cast<unsigned long>(rate * p.tp_seconds);
+	report_inject::stats before, after;
+	int err;
+
+	r.rate = rate;
+	/* one burst a tick: hrtimers cannot fire in between */
+	r.burst = static_cast<unsigned int>(
+		std::min(max_burst, (rate + hz - 1) / hz));
+
+	err = setup_throughput(s);
+	if (err) {
+		t.diagf("rate %lu: setup: %s", rate, err_name(err).c_str());
+		return false;
+	}
+	if (!start_kdamond(t, kd))
+		return false;
+	/* the rings are the kdamond's once it runs: nothing is in flight */
+	err = report_inject::wait_balanced(inj, before, 10s);
+	if (err) {
+		t.diagf("rate %lu: counters before: %s", rate, err_name(err).c_str());
+		return false;
+	}
+
+	const pid_t kpid = kd.pid();
+	const cpu_time c0 = read_cpu_time(kpid);
+	const auto t0 = steady::now();
+	if (!inject_each_cpu(t, inj, p, ncpus, count, r))
+		return false;
 	r.seconds = seconds_since(t0);
 	const cpu_time c1 = read_cpu_time(kpid);
 
@@ -464,7 +425,7 @@ bool run_throughput(const ktap::writer &t, const damon_sysfs::session &s,
 	r.d = kmod::delta(before, after);
 	r.balanced = !err && report_inject::balanced(r.d);
 	/* one CPU at a time: the rate of the CPU that injected */
-	r.achieved_per_cpu = static_cast<double>(get(r.d, "injected")) / r.seconds;
+	r.achieved_per_cpu = static_cast<double>(value_of(r.d, "injected")) / r.seconds;
 	if (c0.ok && c1.ok) {
 		r.cpu = cpu_between(c0, c1);
 		r.cpu_ms_per_s = r.cpu.best() / r.seconds;
@@ -483,11 +444,11 @@ json tp_json(const tp_result &r)
 	j["rate_per_cpu"] = r.rate;
 	j["seconds"] = r.seconds;
 	j["achieved_per_cpu"] = r.achieved_per_cpu;
-	j["injected"] = get(r.d, "injected");
+	j["injected"] = value_of(r.d, "injected");
 	for (const char *key : stat_keys)
-		j[key] = get(r.d, key);
-	j["drop_fraction"] = get(r.d, "pushed") ?
-		static_cast<double>(dropped(r.d)) / get(r.d, "pushed") : 0.0;
+		j[key] = value_of(r.d, key);
+	j["drop_fraction"] = value_of(r.d, "pushed") ?
+		static_cast<double>(dropped(r.d)) / value_of(r.d, "pushed") : 0.0;
 	j["balanced"] = r.balanced;
 	j["kdamond_cpu_ms_per_s"] = r.cpu_ms_per_s >= 0 ? json(r.cpu_ms_per_s) :
 							  json();
@@ -648,17 +609,6 @@ bool phys_span(pid_t pid, unsigned long start, unsigned long len,
 
 /* ---- tracefs, for the number of regions ---- */
 
-std::string tracefs_dir()
-{
-	for (const char *d : { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" })
-		if (damon_sysfs::exists(std::string(d) + "/events"))
-			return d;
-	mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr);
-	if (damon_sysfs::exists("/sys/kernel/tracing/events"))
-		return "/sys/kernel/tracing";
-	return "";
-}
-
 const char *const aggregated_event = "events/damon/damon_aggregated/enable";
 
 /*
@@ -717,15 +667,6 @@ int trace_regions(const std::string &tdir, double seconds,
 	return 0;
 }
 
-double median(std::vector<unsigned long> v)
-{
-	if (v.empty())
-		return 0;
-	std::sort(v.begin(), v.end());
-	return v.size() % 2 ? v[v.size() / 2] :
-		(v[v.size() / 2 - 1] + v[v.size() / 2]) / 2.0;
-}
-
 struct ct_result {
 	bool ran = false;
 	std::string method;
@@ -742,21 +683,20 @@ struct ct_result {
 	unsigned long start = 0, end = 0;
 };
 
-bool run_cputime(const ktap::writer &t, const damon_sysfs::session &s,
-		 const test_pmu::pmu &pmu, const plan &p,
-		 unsigned long hz, const striped_child &wl,
-		 const std::string &tdir,
-		 const std::string &method, unsigned long pstart,
-		 unsigned long pend, ct_result &r)
+/*
+ * Set up the context of r.method for the workload @wl: paddr over
+ * [@pstart, @pend), else vaddr, and "perf" with its test PMU events
+ * sampling the hot stripes.  0 or -errno.
+ */
+int setup_cputime(const damon_sysfs::session &s, const test_pmu::pmu &pmu,
+		  unsigned long hz, const striped_child &wl,
+		  unsigned long pstart, unsigned long pend, ct_result &r)
 {
-	const damon_sysfs::kdamond kd = s.get_kdamond(0);
-	const damon_sysfs::context ctx = kd.get_context(0);
-	const unsigned int ncpus = monitor::nr_cpus();
+	const damon_sysfs::context ctx = s.get_kdamond(0).get_context(0);
 	int err;
 
-	r.method = method;
 	s.reset();
-	if (method == "paddr") {
+	if (r.method == "paddr") {
 		damon_sysfs::paddr_monitor pm;
 
 		pm.start = r.start = pstart;
@@ -778,49 +718,80 @@ bool run_cputime(const ktap::writer &t, const damon_sysfs::session &s,
 		vm.update_us = update_us;
 		err = damon_sysfs::setup_vaddr_monitor(s, vm);
 	}
-	if (!err && method == "perf") {
+	if (!err && r.method == "perf") {
 		r.nr_events = perf_events_for(hz);
 		err = set_hot_addrs(pmu, wl);
 		if (!err)
 			err = ctx.set_perf_events(std::vector<damon_sysfs::perf_event_attr>(
-				r.nr_events, pmu_event(pmu, hz, false)));
+				r.nr_events, pmu.event(hz, false)));
 	}
+	return err;
+}
+
+/* A burst of damon:damon_aggregated, its numbers of regions into @r. */
+void trace_nr_regions(const ktap::writer &t, const std::string &tdir,
+		      ct_result &r)
+{
+	const int err = trace_regions(tdir, 0.6, r.regions);
+
+	if (err)
+		t.diagf("%s: tracing damon_aggregated: %s", r.method.c_str(),
+			err_name(err).c_str());
+}
+
+/* The perf method's counters at one end of the window. */
+struct perf_counts {
+	kmod::values pmu;
+	unsigned long accepted = 0;
+};
+
+/* The test PMU's stats and the @nr perf events' nr_accepted, summed. */
+bool read_perf_counts(const test_pmu::pmu &pmu, const damon_sysfs::kdamond &kd,
+		      unsigned int nr, perf_counts &c)
+{
+	return !pmu.read_stats(c.pmu) && !accepted(kd, nr, c.accepted);
+}
+
+bool run_cputime(const ktap::writer &t, const damon_sysfs::session &s,
+		 const test_pmu::pmu &pmu, const plan &p,
+		 unsigned long hz, const striped_child &wl,
+		 const std::string &tdir,
+		 const std::string &method, unsigned long pstart,
+		 unsigned long pend, ct_result &r)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	const unsigned int ncpus = monitor::nr_cpus();
+	int err;
+
+	r.method = method;
+	err = setup_cputime(s, pmu, hz, wl, pstart, pend, r);
 	if (err) {
 		t.diagf("%s: setup: %s", method.c_str(), err_name(err).c_str());
 		return false;
 	}
 	if (!start_kdamond(t, kd))
 		return false;
-	if (method == "perf" && !wait_events_active(pmu, r.nr_events * ncpus)) {
+	if (method == "perf" && !pmu.wait_events_active(r.nr_events * ncpus)) {
 		t.diag("perf: the test PMU did not get an event on every CPU");
 		return false;
 	}
 	sleep_s(p.warmup_seconds);
 
-	err = trace_regions(tdir, 0.6, r.regions);
-	if (err)
-		t.diagf("%s: tracing damon_aggregated: %s", method.c_str(),
-			err_name(err).c_str());
+	trace_nr_regions(t, tdir, r);
 
 	const pid_t kpid = kd.pid();
-	kmod::values pv0, pv1;
-	unsigned long acc0 = 0, acc1 = 0;
+	perf_counts pc0, pc1;
 	const bool perf = method == "perf";
-	bool perf_ok = !perf || (!pmu.read_stats(pv0) &&
-				 !accepted(kd, r.nr_events, acc0));
+	bool perf_ok = !perf || read_perf_counts(pmu, kd, r.nr_events, pc0);
 	const cpu_time c0 = read_cpu_time(kpid);
 	const auto t0 = steady::now();
 	sleep_s(p.window_seconds);
 	const cpu_time c1 = read_cpu_time(kpid);
 	r.seconds = seconds_since(t0);
-	perf_ok = perf_ok && (!perf || (!pmu.read_stats(pv1) &&
-					!accepted(kd, r.nr_events, acc1)));
+	perf_ok = perf_ok && (!perf || read_perf_counts(pmu, kd, r.nr_events, pc1));
 
-	err = trace_regions(tdir, 0.6, r.regions);
-	if (err)
-		t.diagf("%s: tracing damon_aggregated: %s", method.c_str(),
-			err_name(err).c_str());
-	r.nr_regions_median = median(r.regions);
+	trace_nr_regions(t, tdir, r);
+	r.nr_regions_median = median(r.regions, 0);
 
 	if (!c0.ok || !c1.ok || !kd.running()) {
 		t.diagf("%s: kdamond %d did not run through the window",
@@ -833,12 +804,12 @@ bool run_cputime(const ktap::writer &t, const damon_sysfs::session &s,
 			return false;
 		}
 		r.samples_per_s_per_cpu =
-			(get(pv1, "samples") - get(pv0, "samples")) /
+			(value_of(pc1.pmu, "samples") - value_of(pc0.pmu, "samples")) /
 			r.seconds / ncpus;
 		r.valid_samples_per_s =
-			(get(pv1, "samples_addr") - get(pv0, "samples_addr")) /
-			r.seconds;
-		r.accepted = acc1 - acc0;
+			(value_of(pc1.pmu, "samples_addr") -
+			 value_of(pc0.pmu, "samples_addr")) / r.seconds;
+		r.accepted = pc1.accepted - pc0.accepted;
 	}
 	r.cpu = cpu_between(c0, c1);
 	r.cpu_ms_per_s = r.cpu.best() / r.seconds;
@@ -874,6 +845,209 @@ json ct_json(const ct_result &r)
 	return j;
 }
 
+/* What run() measured, for the cases and the results file. */
+struct sysbench_results {
+	std::vector<tp_result> tps;
+	/* vaddr, paddr and perf, in that order: three once the cases ran */
+	std::vector<ct_result> cts;
+	/* perf's kdamond CPU time over vaddr's and paddr's; NAN: not measured */
+	double ratio_v = NAN, ratio_p = NAN;
+};
+
+/* How many cases @p makes: see "Cases" at the top. */
+unsigned int nr_cases(const plan &p)
+{
+	unsigned int nr_drop_cases = 0;
+
+	for (unsigned long rate : p.rates)
+		nr_drop_cases += rate <= std::max(p.no_drop_max, p.few_drops_max);
+	return p.rates.size() + nr_drop_cases + 3 + 2;
+}
+
+/* The counters of one throughput run, as a diagnostic. */
+void print_throughput(const ktap::writer &t, const tp_result &r)
+{
+	const unsigned long pushed = value_of(r.d, "pushed");
+
+	t.diagf("rate %lu/s/cpu (burst %u): %.1f s, achieved %.0f/s/cpu, pushed %lu drained %lu dropped full %lu nested %lu no_owner %lu (%.3f%%), attributed %lu unmatched %lu stale %lu, kdamond %.1f ms/s",
+		r.rate, r.burst, r.seconds,
+		r.achieved_per_cpu, pushed, value_of(r.d, "drained"),
+		value_of(r.d, "dropped_full"),
+		value_of(r.d, "dropped_nested"),
+		value_of(r.d, "dropped_no_owner"),
+		pushed ? 100.0 * dropped(r.d) / pushed : 0.0,
+		value_of(r.d, "attributed"), value_of(r.d, "unmatched"),
+		value_of(r.d, "stale"), r.cpu_ms_per_s);
+}
+
+/* Part 1: a throughput run for each rate of @p. */
+std::vector<tp_result> throughput_runs(const ktap::writer &t,
+				       const damon_sysfs::session &s,
+				       const report_inject::module &inj,
+				       const plan &p, unsigned long hz)
+{
+	std::vector<tp_result> tps;
+
+	for (unsigned long rate : p.rates) {
+		tp_result r;
+
+		run_throughput(t, s, inj, p, hz, rate, r);
+		s.reset();
+		if (r.ran)
+			print_throughput(t, r);
+		tps.push_back(r);
+	}
+	return tps;
+}
+
+/* The accounting case of each rate, and the drop case of those that have one. */
+void throughput_cases(ktap::writer &t, const plan &p,
+		      const std::vector<tp_result> &tps)
+{
+	for (const tp_result &r : tps) {
+		const std::string name = "throughput_" + std::to_string(r.rate / 1000) + "k";
+
+		t.result(r.ran && r.balanced && value_of(r.d, "pushed") > 0,
+			 name + "_accounting");
+		if (r.rate > std::max(p.no_drop_max, p.few_drops_max))
+			continue;
+		const bool reached = r.achieved_per_cpu >= 0.9 * r.rate;
+		if (r.ran && !reached)
+			t.diagf("%s: achieved %.0f/s/cpu, below 90%% of %lu",
+				name.c_str(), r.achieved_per_cpu, r.rate);
+		if (r.rate <= p.no_drop_max)
+			t.result(r.ran && reached && !dropped(r.d), name + "_no_drops");
+		else
+			t.result(r.ran && reached &&
+				 dropped(r.d) * 100 <= value_of(r.d, "pushed"),
+				 name + "_few_drops");
+	}
+}
+
+/* The kdamond's CPU time and regions of one method, as a diagnostic. */
+void print_cputime(const ktap::writer &t, const ct_result &r)
+{
+	t.diagf("%s: kdamond %.1f ms in %.1f s (%.2f ms/s; stat %.0f ms), regions median %.0f of %zu aggregations%s",
+		r.method.c_str(), r.cpu.best(), r.seconds,
+		r.cpu_ms_per_s, r.cpu.stat_ms,
+		r.nr_regions_median,
+		r.regions.size(),
+		r.method == "perf" ?
+		(", " + std::to_string(r.nr_events) + " events, " +
+		 std::to_string(static_cast<long>(r.samples_per_s_per_cpu)) +
+		 " samples/s/cpu, " +
+		 std::to_string(static_cast<long>(r.valid_samples_per_s)) +
+		 " with an address, " + std::to_string(r.accepted) +
+		 " accepted").c_str() : "");
+}
+
+/*
+ * Part 2: the CPU time runs of each method on one workload, which lives
+ * (and is killed) within this call; none when it cannot start.
+ */
+std::vector<ct_result> cputime_runs(const ktap::writer &t,
+				    const damon_sysfs::session &s,
+				    const test_pmu::pmu &pmu, const plan &p,
+				    unsigned long hz, const std::string &tdir)
+{
+	std::vector<ct_result> cts;
+	striped_child wl(workload_bytes);
+	unsigned long lo = ~0ul, hi = 0;
+
+	if (!wl.ok()) {
+		t.diag("the workload did not start");
+		return cts;
+	}
+	if (!phys_span(wl.pid(), wl.start(), wl.size(), lo, hi)) {
+		t.diag("no page frame numbers in the workload's pagemap");
+		return cts;
+	}
+	t.diagf("workload pid %d: %zu MiB in %zu stripes of %zu MiB, %zu MiB of each hot; physical span [%#lx, %#lx) (%lu MiB)",
+		static_cast<int>(wl.pid()), wl.size() / mib,
+		wl.nr_stripes(), striped_child::stripe_period / mib,
+		striped_child::stripe_hot / mib, lo, hi,
+		(hi - lo) / mib);
+	for (const char *m : { "vaddr", "paddr", "perf" }) {
+		ct_result r;
+
+		run_cputime(t, s, pmu, p, hz, wl, tdir, m, lo, hi, r);
+		s.reset();
+		if (r.ran)
+			print_cputime(t, r);
+		cts.push_back(r);
+	}
+	return cts;
+}
+
+/* The measured case of each method, and perf's ratios against the goal. */
+void cputime_cases(ktap::writer &t, sysbench_results &res)
+{
+	res.cts.resize(3);
+	const ct_result &cv = res.cts[0], &cpa = res.cts[1], &cpe = res.cts[2];
+	for (const ct_result *r : { &cv, &cpa, &cpe }) {
+		bool ok = r->ran && r->nr_regions_median > 0;
+
+		if (r == &cpe)
+			ok = ok && r->accepted > 0;
+		t.result(ok, "cputime_" + std::string(r == &cv ? "vaddr" :
+				r == &cpa ? "paddr" : "perf") + "_measured");
+	}
+	double &ratio_v = res.ratio_v, &ratio_p = res.ratio_p;
+	if (cv.ran && cpe.ran && cv.cpu_ms_per_s > 0)
+		ratio_v = cpe.cpu_ms_per_s / cv.cpu_ms_per_s;
+	if (cpa.ran && cpe.ran && cpa.cpu_ms_per_s > 0)
+		ratio_p = cpe.cpu_ms_per_s / cpa.cpu_ms_per_s;
+	t.diagf("kdamond CPU ratio perf/vaddr %.3f, perf/paddr %.3f (goal <= 0.1)",
+		ratio_v, ratio_p);
+	if (full_mode) {
+		t.result(!std::isnan(ratio_v) && ratio_v <= 0.1,
+			 "cputime_perf_tenth_of_vaddr");
+		t.result(!std::isnan(ratio_p) && ratio_p <= 0.1,
+			 "cputime_perf_tenth_of_paddr");
+	} else {
+		t.result(!std::isnan(ratio_v) && ratio_v < 1, "cputime_perf_below_vaddr");
+		t.result(!std::isnan(ratio_p) && ratio_p < 1, "cputime_perf_below_paddr");
+	}
+}
+
+/* The results file: the machine, the settings and every run that ran. */
+void write_results(const ktap::writer &t, const sysbench_results &res,
+		   const std::string &accel, unsigned int ncpus,
+		   unsigned long hz_read, double took)
+{
+	json out;
+	out["mode"] = full_mode ? "full" : "smoke";
+	out["accel"] = accel;
+	out["cpu_model"] = machine::cpu_model();
+	out["kernel"] = machine::kernel_release();
+	out["nr_cpus"] = ncpus;
+	out["hz"] = hz_read ? json(hz_read) : json();
+	out["seconds"] = took;
+	out["settings"] = { { "sample_us", sample_us }, { "aggr_us", aggr_us },
+			    { "min_nr_regions", min_nr_regions },
+			    { "max_nr_regions", max_nr_regions } };
+	out["throughput"] = json::array();
+	for (const tp_result &r : res.tps)
+		if (r.ran)
+			out["throughput"].push_back(tp_json(r));
+	out["cputime"] = json::array();
+	for (const ct_result &r : res.cts)
+		if (r.ran)
+			out["cputime"].push_back(ct_json(r));
+	out["ratios"] = {
+		{ "perf_over_vaddr", std::isnan(res.ratio_v) ? json() : json(res.ratio_v) },
+		{ "perf_over_paddr", std::isnan(res.ratio_p) ? json() : json(res.ratio_p) },
+	};
+	out["cpu_source"] = res.cts[2].cpu.sched_ms >= 0 ? "sched" : "stat";
+	const std::string rpath = results_path("DAMON_SYSBENCH_RESULTS",
+					       "damon_sysbench",
+					       full_mode ? "full" : "smoke");
+	const bool written = write_results_file(rpath, out.dump(1));
+	t.diagf("results in %s; %.1f s", rpath.c_str(), took);
+	if (!written)
+		t.diagf("writing %s failed", rpath.c_str());
+}
+
 int run()
 {
 	require_damon_sysfs_or_skip(true);
@@ -903,10 +1077,7 @@ int run()
 	require_perf_events_or_skip(s);
 	s.reset();
 
-	unsigned int nr_drop_cases = 0;
-	for (unsigned long rate : p.rates)
-		nr_drop_cases += rate <= std::max(p.no_drop_max, p.few_drops_max);
-	ktap::writer t(p.rates.size() + nr_drop_cases + 3 + 2);
+	ktap::writer t(nr_cases(p));
 
 	t.diagf("mode %s, accelerator %s, cpu '%s', kernel %s, %u CPUs, HZ %lu",
 		full_mode ? "full" : "smoke", accel.c_str(), machine::cpu_model().c_str(),
@@ -917,145 +1088,18 @@ int run()
 	t.diagf("sampling %lu us, aggregation %lu us, regions %lu..%lu",
 		sample_us, aggr_us, min_nr_regions, max_nr_regions);
 
+	sysbench_results res;
+
 	/* part 1 */
-	std::vector<tp_result> tps;
-	for (unsigned long rate : p.rates) {
-		tp_result r;
-
-		run_throughput(t, s, inj, p, hz, rate, r);
-		s.reset();
-		if (r.ran) {
-			const unsigned long pushed = get(r.d, "pushed");
-
-			t.diagf("rate %lu/s/cpu (burst %u): %.1f s, achieved %.0f/s/cpu, pushed %lu drained %lu dropped full %lu nested %lu no_owner %lu (%.3f%%), attributed %lu unmatched %lu stale %lu, kdamond %.1f ms/s",
-				rate, r.burst, r.seconds,
-				r.achieved_per_cpu, pushed, get(r.d, "drained"),
-				get(r.d, "dropped_full"),
-				get(r.d, "dropped_nested"),
-				get(r.d, "dropped_no_owner"),
-				pushed ? 100.0 * dropped(r.d) / pushed : 0.0,
-				get(r.d, "attributed"), get(r.d, "unmatched"),
-				get(r.d, "stale"), r.cpu_ms_per_s);
-		}
-		tps.push_back(r);
-	}
-	for (const tp_result &r : tps) {
-		const std::string name = "throughput_" + std::to_string(r.rate / 1000) + "k";
-
-		t.result(r.ran && r.balanced && get(r.d, "pushed") > 0,
-			 name + "_accounting");
-		if (r.rate > std::max(p.no_drop_max, p.few_drops_max))
-			continue;
-		const bool reached = r.achieved_per_cpu >= 0.9 * r.rate;
-		if (r.ran && !reached)
-			t.diagf("%s: achieved %.0f/s/cpu, below 90%% of %lu",
-				name.c_str(), r.achieved_per_cpu, r.rate);
-		if (r.rate <= p.no_drop_max)
-			t.result(r.ran && reached && !dropped(r.d), name + "_no_drops");
-		else
-			t.result(r.ran && reached &&
-				 dropped(r.d) * 100 <= get(r.d, "pushed"),
-				 name + "_few_drops");
-	}
+	res.tps = throughput_runs(t, s, inj, p, hz);
+	throughput_cases(t, p, res.tps);
 
 	/* part 2 */
-	std::vector<ct_result> cts;
-	const std::string tdir = tracefs_dir();
-	{
-		striped_child wl(workload_bytes);
-		unsigned long lo = ~0ul, hi = 0;
+	const std::string tdir = monitor::tracefs_dir();
+	res.cts = cputime_runs(t, s, pmu, p, hz, tdir);
+	cputime_cases(t, res);
 
-		if (!wl.ok()) {
-			t.diag("the workload did not start");
-		} else if (!phys_span(wl.pid(), wl.start(), wl.size(), lo, hi)) {
-			t.diag("no page frame numbers in the workload's pagemap");
-		} else {
-			t.diagf("workload pid %d: %zu MiB in %zu stripes of %zu MiB, %zu MiB of each hot; physical span [%#lx, %#lx) (%lu MiB)",
-				static_cast<int>(wl.pid()), wl.size() / mib,
-				wl.nr_stripes(), striped_child::stripe_period / mib,
-				striped_child::stripe_hot / mib, lo, hi,
-				(hi - lo) / mib);
-			for (const char *m : { "vaddr", "paddr", "perf" }) {
-				ct_result r;
-
-				run_cputime(t, s, pmu, p, hz, wl, tdir, m, lo, hi, r);
-				s.reset();
-				if (r.ran)
-					t.diagf("%s: kdamond %.1f ms in %.1f s (%.2f ms/s; stat %.0f ms), regions median %.0f of %zu aggregations%s",
-						m, r.cpu.best(), r.seconds,
-						r.cpu_ms_per_s, r.cpu.stat_ms,
-						r.nr_regions_median,
-						r.regions.size(),
-						r.method == "perf" ?
-						(", " + std::to_string(r.nr_events) + " events, " +
-						 std::to_string(static_cast<long>(r.samples_per_s_per_cpu)) +
-						 " samples/s/cpu, " +
-						 std::to_string(static_cast<long>(r.valid_samples_per_s)) +
-						 " with an address, " + std::to_string(r.accepted) +
-						 " accepted").c_str() : "");
-				cts.push_back(r);
-			}
-		}
-	}
-	cts.resize(3);
-	const ct_result &cv = cts[0], &cpa = cts[1], &cpe = cts[2];
-	for (const ct_result *r : { &cv, &cpa, &cpe }) {
-		bool ok = r->ran && r->nr_regions_median > 0;
-
-		if (r == &cpe)
-			ok = ok && r->accepted > 0;
-		t.result(ok, "cputime_" + std::string(r == &cv ? "vaddr" :
-				r == &cpa ? "paddr" : "perf") + "_measured");
-	}
-	double ratio_v = NAN, ratio_p = NAN;
-	if (cv.ran && cpe.ran && cv.cpu_ms_per_s > 0)
-		ratio_v = cpe.cpu_ms_per_s / cv.cpu_ms_per_s;
-	if (cpa.ran && cpe.ran && cpa.cpu_ms_per_s > 0)
-		ratio_p = cpe.cpu_ms_per_s / cpa.cpu_ms_per_s;
-	t.diagf("kdamond CPU ratio perf/vaddr %.3f, perf/paddr %.3f (goal <= 0.1)",
-		ratio_v, ratio_p);
-	if (full_mode) {
-		t.result(!std::isnan(ratio_v) && ratio_v <= 0.1,
-			 "cputime_perf_tenth_of_vaddr");
-		t.result(!std::isnan(ratio_p) && ratio_p <= 0.1,
-			 "cputime_perf_tenth_of_paddr");
-	} else {
-		t.result(!std::isnan(ratio_v) && ratio_v < 1, "cputime_perf_below_vaddr");
-		t.result(!std::isnan(ratio_p) && ratio_p < 1, "cputime_perf_below_paddr");
-	}
-
-	const double took = seconds_since(start);
-	json out;
-	out["mode"] = full_mode ? "full" : "smoke";
-	out["accel"] = accel;
-	out["cpu_model"] = machine::cpu_model();
-	out["kernel"] = machine::kernel_release();
-	out["nr_cpus"] = ncpus;
-	out["hz"] = hz_read ? json(hz_read) : json();
-	out["seconds"] = took;
-	out["settings"] = { { "sample_us", sample_us }, { "aggr_us", aggr_us },
-			    { "min_nr_regions", min_nr_regions },
-			    { "max_nr_regions", max_nr_regions } };
-	out["throughput"] = json::array();
-	for (const tp_result &r : tps)
-		if (r.ran)
-			out["throughput"].push_back(tp_json(r));
-	out["cputime"] = json::array();
-	for (const ct_result &r : cts)
-		if (r.ran)
-			out["cputime"].push_back(ct_json(r));
-	out["ratios"] = {
-		{ "perf_over_vaddr", std::isnan(ratio_v) ? json() : json(ratio_v) },
-		{ "perf_over_paddr", std::isnan(ratio_p) ? json() : json(ratio_p) },
-	};
-	out["cpu_source"] = cpe.cpu.sched_ms >= 0 ? "sched" : "stat";
-	const std::string rpath = results_path();
-	std::ofstream f(rpath);
-	f << out.dump(1) << '\n';
-	f.close();
-	t.diagf("results in %s; %.1f s", rpath.c_str(), took);
-	if (!f)
-		t.diagf("writing %s failed", rpath.c_str());
+	write_results(t, res, accel, ncpus, hz_read, seconds_since(start));
 	return t.exit_code();
 }
 

@@ -393,11 +393,7 @@ public:
 
 	std::string max_rate()
 	{
-		unsigned long r = 100000;
-
-		damon_sysfs::read_ulong("/proc/sys/kernel/perf_event_max_sample_rate",
-					r);
-		return std::to_string(r + rnd(3) - 1);
+		return std::to_string(perf_max_sample_rate(100000) + rnd(3) - 1);
 	}
 
 	std::string digits(size_t n)
@@ -745,6 +741,306 @@ bool parse_options(options &o)
 			       "DAMON_FUZZ_ITERATIONS", o.seed, o.iterations);
 }
 
+void show_history(const ktap::writer &t, const fuzzer &f)
+{
+	for (const std::string &h : f.history)
+		t.diag("op: " + h);
+}
+
+/*
+ * The starting point: a running kdamond whose events sample the hot
+ * buffer of @child.  False if it does not run.
+ */
+bool start_fuzz_target(const damon_sysfs::session &s,
+		       const test_pmu::pmu &pmu,
+		       const workload::hot_cold_child &child, fuzzer &f)
+{
+	bool ok = child.ok() &&
+		  !pmu.set_addrs("vaddr=" + std::to_string(child.hot_start()) +
+				 " len=" + std::to_string(child.hot_size()) +
+				 " pid=" + std::to_string(child.pid())) &&
+		  !s.set_nr_kdamonds(1);
+
+	if (ok) {
+		f.repair();
+		ok = f.running();
+	}
+	return ok;
+}
+
+/*
+ * Phase 1: @f writes alone, @iterations operations or until @end (@t0:
+ * when the fuzzing began); the "single_writer_errnos_accepted" case.
+ */
+void single_writer_phase(ktap::writer &t, fuzzer &f, unsigned long iterations,
+			 steady::time_point t0, steady::time_point end,
+			 monitor::log_watch &watch)
+{
+	unsigned long i;
+
+	for (i = 0; i < iterations && steady::now() < end; i++) {
+		f.step();
+		if (i % 16 == 0) {
+			watch.poll("phase 1 op " + std::to_string(i));
+			if (!watch.bad.empty())
+				break;
+		}
+		/* do not let the kdamond stay off for long */
+		if (i % 32 == 31 && !f.running())
+			f.repair();
+	}
+	watch.poll("phase 1 end");
+	const double p1_s = std::chrono::duration<double>(steady::now() - t0).count();
+
+	t.diagf("phase 1: %lu of %lu iterations in %.1f s", i, iterations, p1_s);
+	show_stats(t, "phase 1", f.st);
+	show_unexpected(t, f.st);
+	if (!watch.bad.empty()) {
+		t.diag("kernel log went bad at " + watch.first_when +
+		       "; the operations before:");
+		show_history(t, f);
+	}
+	t.result(f.st.unexpected.empty(), "single_writer_errnos_accepted");
+}
+
+/*
+ * Writer @w of phase 2, for @per_writer operations or until @stop or
+ * @end: writer 1 on state commands and the directory shape, writers 0 and
+ * 2 on the same files of events 0 and 1.
+ */
+void concurrent_writer(fuzzer &me, unsigned int w, unsigned long per_writer,
+		       const std::atomic<bool> &stop, steady::time_point end)
+{
+	try {
+		for (unsigned long n = 0; n < per_writer && !stop &&
+		     steady::now() < end; n++) {
+			me.st.ops++;
+			if (w == 1) {
+				if (me.chance(55))
+					me.fuzz_state();
+				else if (me.chance(40))
+					me.fuzz_shape_file();
+				else if (me.chance(50))
+					me.shrink_running();
+				else
+					me.repair();
+			} else {
+				/* writers 0 and 2: the same files of events 0, 1 */
+				if (me.chance(92))
+					me.fuzz_event_file(2);
+				else
+					me.fuzz_shape_file();
+			}
+		}
+	} catch (...) {
+		me.st.unexpected.push_back("exception in writer");
+	}
+}
+
+/*
+ * The reader of phase 2: every file of the kdamond's tree, over and over
+ * until @stop or @end.
+ */
+void concurrent_reader(stats &st, const std::atomic<bool> &stop,
+		       steady::time_point end)
+{
+	try {
+		while (!stop && steady::now() < end)
+			damon_sysfs::read_tree(kd_dir, [&st](
+					const std::string &p, int err) {
+				st.reads++;
+				st.read_errs[err]++;
+				if (err && err != -ENOENT && err != -ENODEV &&
+				    err != -EBUSY &&
+				    st.unexpected.size() < 20)
+					st.unexpected.push_back(
+						"read " + p + ": " +
+						monitor::errno_symbol(err));
+			});
+	} catch (...) {
+		st.unexpected.push_back("exception in reader");
+	}
+}
+
+/* the writers end by count or time; the reader follows them */
+void wait_for_writers(const std::vector<std::unique_ptr<fuzzer>> &writers,
+		      unsigned long per_writer, monitor::log_watch &watch,
+		      steady::time_point end)
+{
+	while (steady::now() < end) {
+		std::this_thread::sleep_for(500ms);
+		watch.poll("phase 2");
+		bool done = true;
+
+		for (unsigned int w = 0; w < 3; w++)
+			done &= writers[w]->st.ops >= per_writer;
+		if (done || !watch.bad.empty())
+			break;
+	}
+}
+
+/*
+ * Three writers (seeded after @seed) and a reader until @end or each
+ * writer did @per_writer operations; returns what they all observed.
+ */
+stats run_writers_and_reader(uint64_t seed, unsigned long per_writer,
+			     const test_pmu::pmu &pmu, pid_t pid,
+			     monitor::log_watch &watch, steady::time_point end)
+{
+	std::atomic<bool> stop{ false };
+	std::vector<std::unique_ptr<fuzzer>> writers;
+	std::vector<std::thread> threads;
+	stats reader_st, all;
+
+	for (unsigned int w = 0; w < 3; w++)
+		writers.push_back(std::make_unique<fuzzer>(seed + 1 + w, pmu,
+							   pid, true));
+	for (unsigned int w = 0; w < 3; w++)
+		threads.emplace_back([&, w] {
+			concurrent_writer(*writers[w], w, per_writer, stop, end);
+		});
+	threads.emplace_back([&] { concurrent_reader(reader_st, stop, end); });
+	wait_for_writers(writers, per_writer, watch, end);
+	stop = true;
+	for (std::thread &th : threads)
+		th.join();
+	watch.poll("phase 2 end");
+
+	for (const auto &w : writers)
+		all.merge(w->st);
+	all.merge(reader_st);
+	return all;
+}
+
+/*
+ * Phase 2: three writers and a reader, from the configuration @f repairs,
+ * for 15 s times @scale at most (none when the kernel log went bad); the
+ * "concurrent_errnos_accepted" case.  Returns what they observed.
+ */
+stats concurrent_phase(ktap::writer &t, fuzzer &f, const options &o,
+		       long scale, const test_pmu::pmu &pmu, pid_t pid,
+		       monitor::log_watch &watch)
+{
+	const auto p2_start = steady::now();
+	const auto p2_end = p2_start + (watch.bad.empty() ? 15s * scale : 0s);
+
+	f.repair();
+
+	const stats p2 = run_writers_and_reader(o.seed, o.iterations / 2, pmu,
+						pid, watch, p2_end);
+
+	t.diagf("phase 2: %.1f s",
+		std::chrono::duration<double>(steady::now() - p2_start).count());
+	show_stats(t, "phase 2", p2);
+	show_unexpected(t, p2);
+	t.result(p2.unexpected.empty(), "concurrent_errnos_accepted");
+	return p2;
+}
+
+/* the end: no stuck -EBUSY, a clean start and stop */
+void clean_restart_case(ktap::writer &t, const damon_sysfs::session &s,
+			const test_pmu::pmu &pmu, pid_t pid)
+{
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	const damon_sysfs::context ctx = kd.get_context(0);
+	damon_sysfs::vaddr_monitor m;
+	damon_sysfs::perf_event_attr a;
+	damon_sysfs::perf_event_stats pst;
+	int err_reset, err_setup = 0, err_on = -EIO, err_stats = -EIO;
+	int err_off = -EIO;
+
+	err_reset = s.reset();
+	m.pid = pid;
+	a.type = static_cast<unsigned long>(pmu.type());
+	a.sample_freq = 200;
+	err_setup = damon_sysfs::setup_vaddr_monitor(s, m);
+	if (!err_setup)
+		err_setup = ctx.set_perf_events({ a });
+	if (!err_setup)
+		err_on = kd.start();
+	if (!err_on) {
+		std::this_thread::sleep_for(1s);
+		err_stats = kd.state("update_sample_stats");
+		if (!err_stats)
+			err_stats = ctx.get_perf_event(0).get_stats(pst);
+		err_off = kd.stop();
+	}
+	t.diagf("clean restart: reset %s, setup %s, on %s, stats %s (nr_cpus %lu accepted %lu invalid %lu), off %s",
+		monitor::errno_symbol(err_reset).c_str(), monitor::errno_symbol(err_setup).c_str(),
+		monitor::errno_symbol(err_on).c_str(), monitor::errno_symbol(err_stats).c_str(),
+		pst.nr_cpus, pst.nr_accepted, pst.nr_invalid,
+		monitor::errno_symbol(err_off).c_str());
+	t.result(!err_reset && !err_setup && !err_on && !err_stats &&
+			 !err_off && pst.nr_cpus == monitor::nr_cpus() &&
+			 pst.nr_accepted + pst.nr_invalid > 0,
+		 "clean_restart_after_fuzz");
+}
+
+/*
+ * Nothing is left behind: the kdamond is off, the test PMU unloads and
+ * the kernel log stayed clean.
+ */
+void nothing_left_cases(ktap::writer &t, const damon_sysfs::session &s,
+			test_pmu::pmu &pmu, monitor::log_watch &watch)
+{
+	std::string state_val;
+
+	damon_sysfs::read_file(s.get_kdamond(0).path("state"), state_val);
+	t.diag("state at the end: " + state_val);
+	t.result(state_val == "off" && !s.reset(), "state_off_at_end");
+
+	/* every perf event is gone: the pinned module unloads */
+	int err_unload = pmu.unload();
+
+	t.diagf("unloading the test PMU: %s", monitor::errno_symbol(err_unload).c_str());
+	t.result(!err_unload, "test_pmu_unloads");
+
+	watch.poll("end");
+	for (const std::string &l : watch.bad)
+		t.diag("kmsg: " + l);
+	t.result(watch.bad.empty(), "kernel_log_clean");
+}
+
+void kmemleak_case(ktap::writer &t, bool has_kmemleak)
+{
+	if (!has_kmemleak) {
+		t.skip("kmemleak_no_damon_leak", "no " + std::string(monitor::kmemleak_path));
+	} else {
+		const auto k0 = steady::now();
+		unsigned int nr_all = 0;
+		int nr = monitor::kmemleak_damon(t, nr_all, false);
+
+		t.diagf("kmemleak: %d DAMON entries of %u, scans took %.1f s", nr,
+			nr_all, std::chrono::duration<double>(steady::now() - k0).count());
+		t.result(nr == 0, "kmemleak_no_damon_leak");
+	}
+}
+
+/* The totals of both phases, @t0 when the fuzzing began. */
+void show_total(const ktap::writer &t, const stats &total,
+		steady::time_point t0)
+{
+	unsigned long writes = 0;
+
+	for (const auto &fs : total.files)
+		writes += fs.second.writes;
+	std::map<int, unsigned long> hist;
+
+	for (const auto &fs : total.files)
+		for (const auto &e : fs.second.errs)
+			hist[e.first] += e.second;
+	std::string h;
+
+	for (const auto &e : hist)
+		h += " " + monitor::errno_symbol(e.first) + "=" + std::to_string(e.second);
+	t.diagf("total: %lu ops, %lu writes, %lu reads, errnos:%s", total.ops,
+		writes, total.reads, h.c_str());
+	t.diagf("total: starts %lu (ok %lu), commits %lu (ok %lu), update_sample_stats %lu (ok %lu), %.1f s",
+		total.starts, total.starts_ok, total.commits, total.commits_ok,
+		total.sample_stats, total.sample_stats_ok,
+		std::chrono::duration<double>(steady::now() - t0).count());
+}
+
 int run()
 {
 	options o;
@@ -780,19 +1076,9 @@ int run()
 
 	/* the starting point: a running kdamond whose events sample */
 	fuzzer f(o.seed, pmu, child.pid(), false);
-	bool ok = child.ok() &&
-		  !pmu.set_addrs("vaddr=" + std::to_string(child.hot_start()) +
-				 " len=" + std::to_string(child.hot_size()) +
-				 " pid=" + std::to_string(child.pid())) &&
-		  !s.set_nr_kdamonds(1);
 
-	if (ok) {
-		f.repair();
-		ok = f.running();
-	}
-	if (!t.result(ok, "setup_running")) {
-		for (const std::string &h : f.history)
-			t.diag("op: " + h);
+	if (!t.result(start_fuzz_target(s, pmu, child, f), "setup_running")) {
+		show_history(t, f);
 		t.skip_rest("no running kdamond to fuzz");
 		return t.exit_code();
 	}
@@ -800,207 +1086,17 @@ int run()
 	/* phase 1: one writer, reproducible from the seed */
 	/* the time caps grow with the iterations asked for */
 	const long scale = static_cast<long>(std::max(1ul, o.iterations / 1500));
-	const auto p1_end = t0 + 45s * scale;
-	unsigned long i;
 
-	for (i = 0; i < o.iterations && steady::now() < p1_end; i++) {
-		f.step();
-		if (i % 16 == 0) {
-			watch.poll("phase 1 op " + std::to_string(i));
-			if (!watch.bad.empty())
-				break;
-		}
-		/* do not let the kdamond stay off for long */
-		if (i % 32 == 31 && !f.running())
-			f.repair();
-	}
-	watch.poll("phase 1 end");
-	const double p1_s = std::chrono::duration<double>(steady::now() - t0).count();
-
-	t.diagf("phase 1: %lu of %lu iterations in %.1f s", i, o.iterations, p1_s);
-	show_stats(t, "phase 1", f.st);
-	show_unexpected(t, f.st);
-	if (!watch.bad.empty()) {
-		t.diag("kernel log went bad at " + watch.first_when +
-		       "; the operations before:");
-		for (const std::string &h : f.history)
-			t.diag("op: " + h);
-	}
-	t.result(f.st.unexpected.empty(), "single_writer_errnos_accepted");
+	single_writer_phase(t, f, o.iterations, t0, t0 + 45s * scale, watch);
 	total.merge(f.st);
 
 	/* phase 2: three writers and a reader */
-	const auto p2_start = steady::now();
-	const auto p2_end = p2_start + (watch.bad.empty() ? 15s * scale : 0s);
-	const unsigned long per_writer = o.iterations / 2;
-	std::atomic<bool> stop{ false };
-	std::vector<std::unique_ptr<fuzzer>> writers;
-	std::vector<std::thread> threads;
-	stats reader_st;
+	total.merge(concurrent_phase(t, f, o, scale, pmu, child.pid(), watch));
 
-	f.repair();
-	for (unsigned int w = 0; w < 3; w++)
-		writers.push_back(std::make_unique<fuzzer>(o.seed + 1 + w, pmu,
-							   child.pid(), true));
-	for (unsigned int w = 0; w < 3; w++) {
-		threads.emplace_back([&, w] {
-			fuzzer &me = *writers[w];
-
-			try {
-				for (unsigned long n = 0; n < per_writer && !stop &&
-				     steady::now() < p2_end; n++) {
-					me.st.ops++;
-					if (w == 1) {
-						if (me.chance(55))
-							me.fuzz_state();
-						else if (me.chance(40))
-							me.fuzz_shape_file();
-						else if (me.chance(50))
-							me.shrink_running();
-						else
-							me.repair();
-					} else {
-						/* writers 0 and 2: the same files of events 0, 1 */
-						if (me.chance(92))
-							me.fuzz_event_file(2);
-						else
-							me.fuzz_shape_file();
-					}
-				}
-			} catch (...) {
-				me.st.unexpected.push_back("exception in writer");
-			}
-		});
-	}
-	threads.emplace_back([&] {
-		try {
-			while (!stop && steady::now() < p2_end)
-				damon_sysfs::read_tree(kd_dir, [&reader_st](
-						const std::string &p, int err) {
-					reader_st.reads++;
-					reader_st.read_errs[err]++;
-					if (err && err != -ENOENT && err != -ENODEV &&
-					    err != -EBUSY &&
-					    reader_st.unexpected.size() < 20)
-						reader_st.unexpected.push_back(
-							"read " + p + ": " +
-							monitor::errno_symbol(err));
-				});
-		} catch (...) {
-			reader_st.unexpected.push_back("exception in reader");
-		}
-	});
-	/* the writers end by count or time; the reader follows them */
-	while (steady::now() < p2_end) {
-		std::this_thread::sleep_for(500ms);
-		watch.poll("phase 2");
-		bool done = true;
-
-		for (unsigned int w = 0; w < 3; w++)
-			done &= writers[w]->st.ops >= per_writer;
-		if (done || !watch.bad.empty())
-			break;
-	}
-	stop = true;
-	for (std::thread &th : threads)
-		th.join();
-	watch.poll("phase 2 end");
-
-	stats p2;
-
-	for (const auto &w : writers)
-		p2.merge(w->st);
-	p2.merge(reader_st);
-	t.diagf("phase 2: %.1f s",
-		std::chrono::duration<double>(steady::now() - p2_start).count());
-	show_stats(t, "phase 2", p2);
-	show_unexpected(t, p2);
-	t.result(p2.unexpected.empty(), "concurrent_errnos_accepted");
-	total.merge(p2);
-
-	/* the end: no stuck -EBUSY, a clean start and stop */
-	const damon_sysfs::kdamond kd = s.get_kdamond(0);
-	const damon_sysfs::context ctx = kd.get_context(0);
-	damon_sysfs::vaddr_monitor m;
-	damon_sysfs::perf_event_attr a;
-	damon_sysfs::perf_event_stats pst;
-	int err_reset, err_setup = 0, err_on = -EIO, err_stats = -EIO;
-	int err_off = -EIO;
-
-	err_reset = s.reset();
-	m.pid = child.pid();
-	a.type = static_cast<unsigned long>(pmu.type());
-	a.sample_freq = 200;
-	err_setup = damon_sysfs::setup_vaddr_monitor(s, m);
-	if (!err_setup)
-		err_setup = ctx.set_perf_events({ a });
-	if (!err_setup)
-		err_on = kd.start();
-	if (!err_on) {
-		std::this_thread::sleep_for(1s);
-		err_stats = kd.state("update_sample_stats");
-		if (!err_stats)
-			err_stats = ctx.get_perf_event(0).get_stats(pst);
-		err_off = kd.stop();
-	}
-	t.diagf("clean restart: reset %s, setup %s, on %s, stats %s (nr_cpus %lu accepted %lu invalid %lu), off %s",
-		monitor::errno_symbol(err_reset).c_str(), monitor::errno_symbol(err_setup).c_str(),
-		monitor::errno_symbol(err_on).c_str(), monitor::errno_symbol(err_stats).c_str(),
-		pst.nr_cpus, pst.nr_accepted, pst.nr_invalid,
-		monitor::errno_symbol(err_off).c_str());
-	t.result(!err_reset && !err_setup && !err_on && !err_stats &&
-			 !err_off && pst.nr_cpus == monitor::nr_cpus() &&
-			 pst.nr_accepted + pst.nr_invalid > 0,
-		 "clean_restart_after_fuzz");
-
-	std::string state_val;
-
-	damon_sysfs::read_file(kd.path("state"), state_val);
-	t.diag("state at the end: " + state_val);
-	t.result(state_val == "off" && !s.reset(), "state_off_at_end");
-
-	/* every perf event is gone: the pinned module unloads */
-	int err_unload = pmu.unload();
-
-	t.diagf("unloading the test PMU: %s", monitor::errno_symbol(err_unload).c_str());
-	t.result(!err_unload, "test_pmu_unloads");
-
-	watch.poll("end");
-	for (const std::string &l : watch.bad)
-		t.diag("kmsg: " + l);
-	t.result(watch.bad.empty(), "kernel_log_clean");
-
-	if (!has_kmemleak) {
-		t.skip("kmemleak_no_damon_leak", "no " + std::string(monitor::kmemleak_path));
-	} else {
-		const auto k0 = steady::now();
-		unsigned int nr_all = 0;
-		int nr = monitor::kmemleak_damon(t, nr_all, false);
-
-		t.diagf("kmemleak: %d DAMON entries of %u, scans took %.1f s", nr,
-			nr_all, std::chrono::duration<double>(steady::now() - k0).count());
-		t.result(nr == 0, "kmemleak_no_damon_leak");
-	}
-
-	unsigned long writes = 0;
-
-	for (const auto &fs : total.files)
-		writes += fs.second.writes;
-	std::map<int, unsigned long> hist;
-
-	for (const auto &fs : total.files)
-		for (const auto &e : fs.second.errs)
-			hist[e.first] += e.second;
-	std::string h;
-
-	for (const auto &e : hist)
-		h += " " + monitor::errno_symbol(e.first) + "=" + std::to_string(e.second);
-	t.diagf("total: %lu ops, %lu writes, %lu reads, errnos:%s", total.ops,
-		writes, total.reads, h.c_str());
-	t.diagf("total: starts %lu (ok %lu), commits %lu (ok %lu), update_sample_stats %lu (ok %lu), %.1f s",
-		total.starts, total.starts_ok, total.commits, total.commits_ok,
-		total.sample_stats, total.sample_stats_ok,
-		std::chrono::duration<double>(steady::now() - t0).count());
+	clean_restart_case(t, s, pmu, child.pid());
+	nothing_left_cases(t, s, pmu, watch);
+	kmemleak_case(t, has_kmemleak);
+	show_total(t, total, t0);
 	return t.exit_code();
 }
 

@@ -49,6 +49,14 @@ int read_values(const std::string &path, values &v)
 	return 0;
 }
 
+unsigned long value_of(const values &v, const char *key,
+		       unsigned long missing)
+{
+	auto it = v.find(key);
+
+	return it == v.end() ? missing : it->second;
+}
+
 values delta(const values &before, const values &after)
 {
 	values d;

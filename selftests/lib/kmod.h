@@ -21,6 +21,10 @@ using values = std::map<std::string, unsigned long>;
 /* Read @path as "key value" lines into @v: 0 or -errno. */
 int read_values(const std::string &path, values &v);
 
+/* @key's value in @v, or @missing when @v has no @key. */
+unsigned long value_of(const values &v, const char *key,
+		       unsigned long missing = 0);
+
 /* @after - @before, key by key. */
 values delta(const values &before, const values &after);
 

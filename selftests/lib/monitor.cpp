@@ -13,6 +13,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <sys/mount.h>
 #include <thread>
 #include <unistd.h>
 
@@ -122,6 +123,41 @@ bool hot_judge::verdict() const
 	return outside_clean && nr_hot > 0;
 }
 
+double task_cpu_ms(pid_t pid)
+{
+	static const long ticks = sysconf(_SC_CLK_TCK);
+	unsigned long long utime, stime;
+	std::string text, skip;
+
+	if (pid <= 0 || ticks <= 0 ||
+	    damon_sysfs::read_file("/proc/" + std::to_string(pid) + "/stat", text))
+		return -1;
+	/* the fields after "(comm)": state is field 3, utime 14, stime 15 */
+	const size_t paren = text.rfind(')');
+	if (paren == std::string::npos)
+		return -1;
+	std::istringstream in(text.substr(paren + 2));
+	for (int i = 3; i <= 13; i++)
+		in >> skip;
+	if (!(in >> utime >> stime))
+		return -1;
+	return static_cast<double>(utime + stime) * 1000.0 /
+	       static_cast<double>(ticks);
+}
+
+std::string tracefs_dir(const char *sub)
+{
+	const std::string tail = std::string("/") + sub;
+
+	for (const char *d : { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" })
+		if (damon_sysfs::exists(d + tail))
+			return d;
+	mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr);
+	if (damon_sysfs::exists("/sys/kernel/tracing" + tail))
+		return "/sys/kernel/tracing";
+	return "";
+}
+
 kmsg::kmsg()
 {
 	fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -173,6 +209,16 @@ std::vector<std::string> kmsg::lines()
 			out.push_back(std::move(line));
 	}
 	return out;
+}
+
+bool log_has(const std::vector<std::string> &lines, const std::string &a,
+	     const std::string &b)
+{
+	for (const std::string &l : lines)
+		if (l.find(a) != std::string::npos &&
+		    l.find(b) != std::string::npos)
+			return true;
+	return false;
 }
 
 namespace {

@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include <sys/types.h>
+
 namespace monitor {
 
 using damon_sysfs::region;
@@ -99,6 +101,12 @@ void watch(const damon_sysfs::kdamond &kd, hot_judge &judge,
 	}
 }
 
+/* utime + stime of task @pid (/proc/<pid>/stat) in ms, or -1. */
+double task_cpu_ms(pid_t pid);
+
+/* Where tracefs is, with @sub in it (mounted if need be), or "". */
+std::string tracefs_dir(const char *sub = "events");
+
 /*
  * New lines of the kernel log: construction marks the end of the log,
  * lines() returns what was logged since (and moves the mark), without the
@@ -115,6 +123,10 @@ public:
 private:
 	int fd = -1;
 };
+
+/* Is there a line in @lines that contains both @a and @b? */
+bool log_has(const std::vector<std::string> &lines, const std::string &a,
+	     const std::string &b = "");
 
 /*
  * Does the kernel log line @l report a kernel bug: does it match a pattern

@@ -85,11 +85,7 @@ bool module::wait_idle(std::chrono::milliseconds timeout) const
 
 bool balanced(const stats &s)
 {
-	auto get = [&s](const char *key) {
-		auto it = s.find(key);
-
-		return it == s.end() ? 0ul : it->second;
-	};
+	auto get = [&s](const char *key) { return kmod::value_of(s, key); };
 
 	return get("pushed") == get("drained") + get("dropped_full") +
 				get("dropped_nested") +

@@ -5,8 +5,10 @@
 #include "test_pmu.h"
 
 #include "damon_sysfs.h"
+#include "monitor.h"
 
 #include <sys/mount.h>
+#include <thread>
 
 namespace test_pmu {
 
@@ -55,13 +57,23 @@ int pmu::set_omit_flags(bool on) const
 	return damon_sysfs::write_file(debugfs("omit_flags"), on ? "Y" : "N");
 }
 
-damon_sysfs::perf_event_attr pmu::event(unsigned long freq) const
+damon_sysfs::perf_event_attr pmu::event(unsigned long freq, bool phys) const
 {
 	damon_sysfs::perf_event_attr a;
 
 	a.type = static_cast<unsigned long>(type_);
 	a.sample_freq = freq;
-	a.sample_phys_addr = true;
+	a.sample_phys_addr = phys;
+	return a;
+}
+
+damon_sysfs::perf_event_attr pmu::event_with_period(unsigned long ns) const
+{
+	damon_sysfs::perf_event_attr a;
+
+	a.type = static_cast<unsigned long>(type_);
+	a.freq = false;
+	a.sample_period = ns;
 	return a;
 }
 
@@ -74,6 +86,27 @@ int pmu::set_param(const std::string &param, const std::string &val) const
 int pmu::read_stats(kmod::values &v) const
 {
 	return kmod::read_values(debugfs("stats"), v);
+}
+
+unsigned long pmu::stat(const char *key, unsigned long missing) const
+{
+	kmod::values v;
+
+	return read_stats(v) ? ~0ul : kmod::value_of(v, key, missing);
+}
+
+bool pmu::wait_events_active(unsigned long nr,
+			     std::chrono::milliseconds poll) const
+{
+	const auto end = std::chrono::steady_clock::now() +
+			 monitor::settle_timeout;
+
+	while (events_active() != nr) {
+		if (std::chrono::steady_clock::now() > end)
+			return false;
+		std::this_thread::sleep_for(poll);
+	}
+	return true;
 }
 
 } /* namespace test_pmu */

@@ -15,6 +15,7 @@
 #include "damon_sysfs.h"
 #include "kmod.h"
 
+#include <chrono>
 #include <string>
 
 namespace test_pmu {
@@ -36,8 +37,11 @@ public:
 	}
 	/* The PMU type, as in /sys/bus/event_source/devices/<pmu>/type. */
 	int type() const { return type_; }
-	/* A DAMON event of this PMU: @freq samples/s, physical addresses. */
-	damon_sysfs::perf_event_attr event(unsigned long freq = 200) const;
+	/* An event of this PMU: @freq samples/s, @phys: physical addresses. */
+	damon_sysfs::perf_event_attr event(unsigned long freq = 200,
+					   bool phys = true) const;
+	/* One that samples every @ns (the test PMU's periods are in ns). */
+	damon_sysfs::perf_event_attr event_with_period(unsigned long ns) const;
 
 	/* Write one line to "addrs" ("vaddr=... len=... pid=...", "clear"). */
 	int set_addrs(const std::string &line) const;
@@ -47,6 +51,17 @@ public:
 	int set_param(const std::string &param, const std::string &val) const;
 	/* The "stats" file: samples, events_active, events_failed, ... */
 	int read_stats(kmod::values &v) const;
+	/* Stat @key: ~0 if "stats" cannot be read, @missing if it lacks @key. */
+	unsigned long stat(const char *key, unsigned long missing = 0) const;
+	/* How many events of this PMU are live (stat events_active). */
+	unsigned long events_active() const { return stat("events_active"); }
+	/*
+	 * Wait, polling every @poll, until @nr events are live, at most
+	 * monitor::settle_timeout: kdamonds follow CPU hotplug lazily.
+	 */
+	bool wait_events_active(unsigned long nr,
+				std::chrono::milliseconds poll =
+					std::chrono::milliseconds(50)) const;
 	/* Unload now: 0 or -errno (-EWOULDBLOCK while events use it). */
 	int unload() { return mod.unload(); }
 

@@ -10,11 +10,15 @@
 #include "drgn.h"
 #include "ktap.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include <unistd.h>
 
@@ -91,6 +95,60 @@ inline bool parse_seed_args(int argc, char **argv, const std::string &name,
 			return false;
 	}
 	return true;
+}
+
+/* @v in decimal, for diagnostics built with std::string's operator+. */
+inline std::string num(unsigned long v)
+{
+	return std::to_string(v);
+}
+
+/* A benchmark's JSON file: $@env if not empty, else /tmp/@prog-@mode.json. */
+inline std::string results_path(const char *env, const char *prog,
+				const char *mode)
+{
+	const char *p = std::getenv(env);
+
+	if (p && *p)
+		return p;
+	return std::string("/tmp/") + prog + "-" + mode + ".json";
+}
+
+/* Write @text and a newline to @path: false if that failed. */
+inline bool write_results_file(const std::string &path,
+			       const std::string &text)
+{
+	std::ofstream f(path);
+
+	f << text << '\n';
+	f.close();
+	return !f.fail();
+}
+
+/* The median of @v (mean of the middle two of an even count), or @if_empty. */
+template <typename T>
+double median(std::vector<T> v, double if_empty = NAN)
+{
+	const size_t n = v.size();
+
+	if (!n)
+		return if_empty;
+	std::sort(v.begin(), v.end());
+	return n % 2 ? v[n / 2] :
+		(static_cast<double>(v[n / 2 - 1]) + v[n / 2]) / 2;
+}
+
+/* perf lowers it by itself when its sampling interrupts take long */
+inline constexpr const char *perf_max_rate_sysctl =
+	"/proc/sys/kernel/perf_event_max_sample_rate";
+
+/* kernel.perf_event_max_sample_rate, or @dflt if it cannot be read. */
+inline unsigned long perf_max_sample_rate(unsigned long dflt)
+{
+	unsigned long rate = dflt;
+
+	damon_sysfs::read_ulong(perf_max_rate_sysctl, rate);
+	return rate;
 }
 
 /* Write /sys/devices/system/cpu/cpu@cpu/online: 0 or -errno. */
