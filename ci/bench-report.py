@@ -579,7 +579,7 @@ def generate_baseline(sets):
     return '\n'.join(out) + '\n'
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--check', action='store_true')
     ap.add_argument('--no-plots', action='store_true')
@@ -593,34 +593,59 @@ def main():
     ap.add_argument('--heatmap', nargs=2, metavar=('RESULTS.json', 'OUT.png'),
                     help='only draw the heatmap of a damon_accuracy run '
                     '(make demo)')
-    args = ap.parse_args()
-    if args.heatmap:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-        acc = load(args.heatmap[0])
-        run = acc['runs'][-1]
-        plot_heatmap(plt, run, args.heatmap[1],
-                     'DAMON regions over time ({}), {}'.format(
-                         run['method'], acc.get('kernel', '')))
-        print('bench-report: wrote ' + args.heatmap[1])
-        return
+    return ap.parse_args()
 
-    cur = bp.current(args.root)
+
+def heatmap_only(results, png):
+    """make demo: the heatmap of the last run in one damon_accuracy file."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    acc = load(results)
+    run = acc['runs'][-1]
+    plot_heatmap(plt, run, png, 'DAMON regions over time ({}), {}'.format(
+        run['method'], acc.get('kernel', '')))
+    print('bench-report: wrote ' + png)
+
+
+def load_sets(raw, root):
+    """The raw sets present, each checked against the current series, and
+    one provenance note a set; exits when a set is refused or none is."""
+    cur = bp.current(root)
     sets = []
     refused = []
     for name, label in SETS:
-        d = os.path.join(args.raw, name)
+        d = os.path.join(raw, name)
         if os.path.isdir(d):
             s = load_set(d)
             s['prov'], probs = bp.check_set(d, cur)
             refused += probs
             sets.append((name, label, s))
     if not sets:
-        sys.exit('bench-report: no raw results in ' + args.raw)
+        sys.exit('bench-report: no raw results in ' + raw)
     if refused:
         sys.exit('bench-report: refused:\n  ' + '\n  '.join(refused))
-    notes = ['{}: {}'.format(name, bp.describe(s['prov'])) for name, _, s in sets]
+    return sets, ['{}: {}'.format(n, bp.describe(s['prov'])) for n, _, s in sets]
+
+
+def differs(path, old, new):
+    """Print the diff of @path's text @old against the generated @new; true
+    when they differ."""
+    import difflib
+    if old == new:
+        return False
+    sys.stdout.writelines(difflib.unified_diff(
+        old.splitlines(True), new.splitlines(True), path, 'generated'))
+    print('bench-report: {} differs from the raw results'.format(path))
+    return True
+
+
+def main():
+    args = parse_args()
+    if args.heatmap:
+        heatmap_only(*args.heatmap)
+        return
+    sets, notes = load_sets(args.raw, args.root)
     try:
         baseline = generate_baseline(sets)
     except ValueError as e:
@@ -637,24 +662,9 @@ def main():
     _, tail = rest.split(END, 1)
     new = head + BEGIN + '\n\n' + generate(sets) + '\n' + END + tail
     if args.check:
-        import difflib
-        bad = False
-        if new != doc:
-            sys.stdout.writelines(difflib.unified_diff(
-                doc.splitlines(True), new.splitlines(True), args.doc,
-                'generated'))
-            print('bench-report: {} differs from the raw results'.format(
-                args.doc))
-            bad = True
         old_base = open(args.baseline).read() if os.path.exists(args.baseline) else ''
-        if old_base != baseline:
-            sys.stdout.writelines(difflib.unified_diff(
-                old_base.splitlines(True), baseline.splitlines(True),
-                args.baseline, 'generated'))
-            print('bench-report: {} differs from the raw results'.format(
-                args.baseline))
-            bad = True
-        if bad:
+        bad = differs(args.doc, doc, new)
+        if differs(args.baseline, old_base, baseline) or bad:
             sys.exit(1)
         print('bench-report: {} and {} match the raw results ({})'.format(
             os.path.relpath(args.doc, args.root),
