@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Is damon_bench's copy of mm/damon/report.c in step with it? (review C8)
+"""Is test_damon_bench's copy of mm/damon/report.c in step with it? (review C8)
 
 Usage: bench-copy-check.py KERNEL_TREE_REPORT_C BENCH_MODULE_C
 
-The benchmark module (selftests/damon_bench/damon_bench.c) times copies of
+The benchmark module (selftests/test_damon_bench/test_damon_bench.c) times copies of
 report.c's static functions: the ring push and damon_report_access(), and
 the attribution (snapshot, binary search).  A copy that drifted from the
 series measures something else.  Each copied type and function is compared

@@ -574,8 +574,8 @@ check_bench_doc() {
 		/usr/bin/python3 "$PROJ_ROOT/ci/bench-report.py" --check
 }
 
-# damon_bench's copies of report.c's static functions (selftests/
-# damon_bench/damon_bench.c) match the series' report.c but for the
+# test_damon_bench's copies of report.c's static functions (selftests/
+# test_damon_bench/test_damon_bench.c) match the series' report.c but for the
 # differences ci/bench-copy-check.py lists (review C8).
 check_bench_copy() {
 	local rc_file=$log_dir/report.c
@@ -585,7 +585,7 @@ check_bench_copy() {
 	fi
 	checker_case bench_copy_in_step bench-copy.diff python3 \
 		"$PROJ_ROOT/ci/bench-copy-check.py" "$rc_file" \
-		"$PROJ_ROOT/selftests/damon_bench/damon_bench.c"
+		"$PROJ_ROOT/selftests/test_damon_bench/test_damon_bench.c"
 }
 
 # Documentation/mutants.md is what ci/mutants-report.py writes from the

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Benchmarks of DAMON's access report path, side by side in one boot, with
- * the test module damon_bench (selftests/damon_bench/):
+ * the test module test_damon_bench (selftests/test_damon_bench/):
  *
  * - Producer cost: damon_report_access() per call from hard-IRQ context
  *   with interrupts off (IPIs to a CPU that a thread of this program keeps
@@ -70,8 +70,8 @@ using json = nlohmann::json;
 using monitor::err_name;
 using kmod::value_of;
 
-const char *const mod_name = "damon_bench";
-const std::string dbg_dir = "/sys/kernel/debug/damon_bench";
+const char *const mod_name = "test_damon_bench";
+const std::string dbg_dir = "/sys/kernel/debug/test_damon_bench";
 const std::string tp_event = "events/damon_bench/damon_bench_access";
 
 /* The physical range of the owning paddr context (the VM has 2 GiB). */
@@ -788,7 +788,7 @@ int run()
 	}
 	const std::string tdir = monitor::tracefs_dir();
 	if (tdir.empty() || !damon_sysfs::exists(tdir + "/" + tp_event))
-		t.diag("no tracefs or no damon_bench tracepoint in it");
+		t.diag("no tracefs or no test_damon_bench tracepoint in it");
 
 	/* the writer on CPU 0, the IPIs to CPU 1 */
 	const unsigned int bench_cpu = 1;

@@ -2,8 +2,8 @@
 /*
  * Fault injection on DAMON's start, commit and CPU hotplug paths, one fault
  * at a time, with the test PMU damon_test_pmu (selftests/damon_test_pmu/)
- * as the perf events' PMU and damon_report_inject
- * (selftests/damon_report_inject/) to tell whether a context owns the
+ * as the perf events' PMU and test_damon_report
+ * (selftests/test_damon_report/) to tell whether a context owns the
  * access report rings.
  *
  * Mechanisms:
@@ -346,7 +346,7 @@ bool pmu_samples(const test_pmu::pmu &pmu, int cpu = -1)
 /*
  * Does some context own the access report rings?  One report from this
  * process: without an owner it is dropped_no_owner.  1, 0, or -1 when
- * damon_report_inject cannot tell.
+ * test_damon_report cannot tell.
  */
 int rings_owned(const report_inject::module *ri)
 {
@@ -1666,7 +1666,7 @@ int run()
 	fixture f{ t, s, pmu, ri.ok() ? &ri : nullptr, log, nr_cpus() };
 
 	if (!ri.ok())
-		t.diag("damon_report_inject: " + ri.error() +
+		t.diag("test_damon_report: " + ri.error() +
 		       "; ring ownership is checked by restarting only");
 	/* earlier suspects are not this test's */
 	monitor::kmemleak_clear();

@@ -2,7 +2,7 @@
 /*
  * Cross-check DAMON's access report rings as drgn sees them
  * (drgn-scripts/damon_report_rings.py) with what the kernel reports
- * through damon_report_read_stats() (read via the damon_report_inject test
+ * through damon_report_read_stats() (read via the test_damon_report test
  * module) and with DAMON's sysfs state:
  *
  * - while a paddr context with the report sink (its one perf event, which

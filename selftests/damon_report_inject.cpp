@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * DAMON access reports end to end: the test module damon_report_inject
- * (selftests/damon_report_inject/) calls damon_report_access() with
+ * DAMON access reports end to end: the test module test_damon_report
+ * (selftests/test_damon_report/) calls damon_report_access() with
  * addresses this test chooses, from hard-IRQ and process context, and
  * DAMON's sysfs interface shows where the reports landed.
  *

@@ -33,7 +33,7 @@
  *                   revokes its events), or load it again and commit its
  *                   events with its new type and a changed rate
  *   burst           1500 to 4000 reports at once on one CPU from the
- *                   damon_report_inject test module, from process context
+ *                   test_damon_report test module, from process context
  *                   (where the test PMU's interrupts can nest) or from a
  *                   hrtimer: more than a ring holds in a long sampling
  *                   interval
@@ -79,7 +79,7 @@
  * - whenever the kdamond is off (once no burst runs): pushed = drained +
  *   dropped_full + dropped_nested + dropped_no_owner and drained =
  *   attributed + unmatched + stale exactly, in total
- *   (the counters of all CPUs, through the damon_report_inject module)
+ *   (the counters of all CPUs, through the test_damon_report module)
  *   and per CPU, with every ring freed and no owner
  *   (drgn-scripts/damon_report_rings.py --serve, started at the setup: per
  *   CPU from when drgn has loaded the debug info, which takes up to a
@@ -898,7 +898,7 @@ private:
 
 	/*
 	 * More reports at once on one CPU than its ring holds (in a long
-	 * sampling interval): damon_report_inject, from process context (the
+	 * sampling interval): test_damon_report, from process context (the
 	 * test PMU's interrupts can land on a report: nested) or from a
 	 * hrtimer.
 	 */
@@ -1469,13 +1469,13 @@ void show_setup(const ktap::writer &t, const options &o,
 		" --duration %lu)", o.seed, o.duration, o.seed, o.duration);
 	t.diagf("%u CPUs online, %u possible; ring accounting when off: %s, per CPU: %s",
 		monitor::nr_cpus(), nr_possible_cpus(),
-		ri.ok() ? "damon_report_inject" : ("none (" + ri.error() + ")").c_str(),
+		ri.ok() ? "test_damon_report" : ("none (" + ri.error() + ")").c_str(),
 		why_no_drgn.empty() ? "drgn" : ("none (" + why_no_drgn + ")").c_str());
 }
 
 /*
  * Case 1: a running kdamond sampling the workload, off again; the counters
- * of damon_report_inject at its end in @ri_start.  False (the rest of the
+ * of test_damon_report at its end in @ri_start.  False (the rest of the
  * plan skipped) if there is no kdamond to soak.
  */
 bool setup_case(ktap::writer &t, controller &ctl, journal &jr,
@@ -1596,7 +1596,7 @@ void running_case(ktap::writer &t, const controller &ctl, journal &jr,
 
 /*
  * Case 4: exact accounting whenever the kdamond was off; skipped unless
- * @can_account (damon_report_inject or drgn counted the rings).
+ * @can_account (test_damon_report or drgn counted the rings).
  */
 void off_case(ktap::writer &t, const controller_counts &n, journal &jr,
 	      bool can_account)
@@ -1606,7 +1606,7 @@ void off_case(ktap::writer &t, const controller_counts &n, journal &jr,
 		n.events_waits);
 	show_findings(t, jr, journal::off);
 	if (!can_account)
-		t.skip("accounting_exact_when_off", "neither damon_report_inject nor drgn");
+		t.skip("accounting_exact_when_off", "neither test_damon_report nor drgn");
 	else
 		t.result(jr.get(journal::off).empty() && n.off_checks > 0,
 			 "accounting_exact_when_off");

@@ -12,7 +12,7 @@
  *    with the report sink (a perf event that never samples) owns the
  *    rings (sampling 5 ms, aggregation 100 ms, 10..1000 regions over
  *    [256 MiB, 320 MiB)).  For 10k, 50k,
- *    100k, 200k and 400k reports per second per CPU, damon_report_inject
+ *    100k, 200k and 400k reports per second per CPU, test_damon_report
  *    makes reports from its pinned hard-IRQ hrtimer (ctx=irq, rate=R,
  *    burst=R/HZ: one burst a tick, at most 1024, so 400k gets 256k) on
  *    each CPU in turn: the module runs one injection at a time, so the
@@ -148,7 +148,7 @@ const unsigned long update_us = 1000000;
 const unsigned long min_nr_regions = 10;
 const unsigned long max_nr_regions = 1000;
 
-/* damon_report_inject's most reports a timer expiry (DRI_MAX_BURST) */
+/* test_damon_report's most reports a timer expiry (DRI_MAX_BURST) */
 const unsigned long max_burst = 1024;
 /* DAMON_MAX_PERF_EVENTS */
 const unsigned long max_events = 16;
@@ -454,7 +454,7 @@ json tp_json(const tp_result &r)
 							  json();
 	j["kdamond_cpu_ms"] = r.cpu.best();
 	j["kdamond_cpu_ms_stat"] = r.cpu.stat_ms;
-	j["producer"] = "damon_report_inject irq, CPUs in turn";
+	j["producer"] = "test_damon_report irq, CPUs in turn";
 	j["burst"] = r.burst;
 	return j;
 }

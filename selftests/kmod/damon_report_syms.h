@@ -2,7 +2,7 @@
 /*
  * damon_report_access() and the access report counters of all CPUs
  * (damon_report_sum_stats(), static in mm/damon/report.c) for the test
- * modules (damon_report_inject, damon_bench), found by name at load time.
+ * modules (test_damon_report, test_damon_bench), found by name at load time.
  *
  * The series exports nothing for test modules: the only producer of access
  * reports is built in (the perf events sampler), so damon_report_access()

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The damon_report_inject test module, seen from the C++ tests.  See
+ * The test_damon_report test module, seen from the C++ tests.  See
  * report_inject.h.
  */
 #include "report_inject.h"

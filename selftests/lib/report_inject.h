@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The test module damon_report_inject (selftests/damon_report_inject/),
+ * The test module test_damon_report (selftests/test_damon_report/),
  * which makes DAMON access reports on request, seen from the C++ tests.
  *
  * report_inject::module loads the module when it is constructed and
@@ -18,8 +18,8 @@
 
 namespace report_inject {
 
-inline constexpr const char *name = "damon_report_inject";
-inline constexpr const char *debugfs_dir = "/sys/kernel/debug/damon_report_inject";
+inline constexpr const char *name = "test_damon_report";
+inline constexpr const char *debugfs_dir = "/sys/kernel/debug/test_damon_report";
 
 /*
  * The "stats" file: the module's injected, irq_pending and busy, and the

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Tracepoints of the damon_bench test module: one that a producer writes
+ * Tracepoints of the test_damon_bench test module: one that a producer writes
  * for every access it sees (the "tracepoint write" of the benchmark), and
  * the overflow event of the in-module model of Ravi v2's ring push.
  */

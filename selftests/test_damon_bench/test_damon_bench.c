@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * damon_bench - side-by-side micro-benchmarks of DAMON's access report path
+ * test_damon_bench - side-by-side micro-benchmarks of DAMON's access report path
  *
  * Measures, in one boot and interleaved, what making an access report costs
  * a sampler and what attributing it to a region costs the kdamond, next to
@@ -82,7 +82,7 @@
  *	bsearch and linear run interleaved, in timed batches with preemption
  *	disabled; the per-page parts may sleep and are timed with ktime.
  *
- * debugfs, /sys/kernel/debug/damon_bench/
+ * debugfs, /sys/kernel/debug/test_damon_bench/
  *	run (write)
  *		One line: a command and key=value words.  The write returns
  *		when the run is over.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * damon_report_inject - make synthetic DAMON access reports, for tests only
+ * test_damon_report - make synthetic DAMON access reports, for tests only
  *
  * Calls damon_report_access() with addresses that a test chooses, from
  * process context or from a pinned hard-IRQ hrtimer, so that selftests can
@@ -9,7 +9,7 @@
  * over all CPUs: the module finds them by name when it loads
  * (damon_report_syms.h).
  * Everything is controlled through debugfs, in
- * /sys/kernel/debug/damon_report_inject/:
+ * /sys/kernel/debug/test_damon_report/:
  *
  * inject (write)
  *	One line of key=value words:
