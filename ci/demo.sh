@@ -53,7 +53,7 @@ if [ -n "${EVENT:-}" ]; then
 	DAMON_DEMO_EVENT=$EVENT DAMON_ACCURACY_RESULTS=$out/demo.json \
 		"$prog" --demo | tee "$out/demo.txt" || rc=$?
 else
-	info "demo in the VM (test PMU; about 2 minutes under TCG)"
+	info "demo in the VM (test PMU; under a minute under TCG)"
 	"$PROJ_ROOT/ci/vm-run.sh" -k "$kbuild/arch/x86/boot/bzImage" -c 2 -m 2048 -t 600 -r "$out/vm" -- \
 		/bin/sh -c "cd /tmp && DAMON_ACCURACY_RESULTS=\$HWS_RESULTS/demo.json $prog --demo > \$HWS_RESULTS/demo.txt 2>&1; rc=\$?; dmesg > \$HWS_RESULTS/dmesg.txt; exit \$rc" || rc=$?
 	cat "$out/vm/demo.txt" 2>/dev/null || true
