@@ -63,7 +63,7 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (apt
 # the kernel never prints) the probe gives up after 10 s without a banner
 # instead of waiting out the 40 s bound for a slow but working boot.
 probe_accel() {
-	local cache=$CACHE/accel.$(cat /proc/sys/kernel/random/boot_id) log pid i
+	local cache=$CACHE/accel.$(cat /proc/sys/kernel/random/boot_id) log pid i exited
 
 	if [ -f "$cache" ]; then
 		cat "$cache"
@@ -79,16 +79,22 @@ probe_accel() {
 			> "$log" 2>&1 < /dev/null &
 		pid=$!
 		for ((i = 0; i < 80; i++)); do
+			# Read the log after seeing QEMU alive or gone, so that
+			# what a guest printed just before QEMU ended counts.
+			exited=0
+			kill -0 "$pid" 2>/dev/null || exited=1
 			# Reaching the root mount attempt proves the guest executes.
 			if grep -q 'VFS: Cannot open root device\|Kernel panic' "$log"; then
 				echo kvm > "$cache.tmp"
 				break
 			fi
-			[ "$i" -ge 20 ] && ! grep -q 'Linux version' "$log" && break
-			kill -0 "$pid" 2>/dev/null || break
+			if [ "$exited" = 1 ] ||
+			   { [ "$i" -ge 20 ] && ! grep -q 'Linux version' "$log"; }; then
+				break
+			fi
 			sleep 0.5
 		done
-		kill "$pid" 2>/dev/null
+		kill "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 		rm -f "$log"
 	fi
