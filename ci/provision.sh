@@ -167,7 +167,7 @@ check_pin() {
 	local base=$1 pin
 	pin=$(pinned_base)
 	[ -n "$pin" ] && [ -z "${KERNEL_GIT:-}" ] && [ "$pin" != "$base" ] &&
-		die "the superproject pins kernel-tree at $pin but $(sed -n 's/^package=//p' "$repo/BASE_INFO") $KSRC_VERSION gives base $base: after changing KSRC_VERSION on purpose, pin the new base with 'git update-index --cacheinfo 160000,$base,kernel-tree' and commit it"
+		die "the superproject pins kernel-tree at $pin but $(sed -n 's/^package=//p' "$repo/BASE_INFO") $KSRC_VERSION gives base $base: a 'git commit -a' records kernel-tree's series tip as the pin; restore the base with 'git update-index --cacheinfo 160000,$base,kernel-tree' and commit it (the same after changing KSRC_VERSION on purpose)"
 	return 0
 }
 
