@@ -7,7 +7,11 @@ one a line, in order: the code each patch changes, whatever its commit
 message, date or the cover letter (ci/provision.sh compares kernel-tree/
 with patches/ the same way).  ci/bench.sh takes it from kernel-tree/ (the
 commits it built, base..HEAD, with no uncommitted change) and
-ci/bench-report.py --check from patches/.
+ci/bench-report.py --check from patches/.  The series tree is the git tree
+of the series' tip, the code a benchmark kernel is built from: a set
+measured on the same tree stays valid when the series is only split
+differently (patches reordered, a hunk moved to another patch), which
+changes the series id but not one line of the result.
 
 Used by ci/bench-host.py (stamping) and ci/bench-report.py (checking).
 """
@@ -82,10 +86,28 @@ def sha256_file(path):
     return 'sha256:' + h.hexdigest()
 
 
-def current(root):
-    """The series and base the checkout describes now."""
+def series_tree(ktree, ids):
+    """The tree of kernel-tree's 'series' branch (the base with every patch
+    applied) when its commits are the patches whose patch-ids are @ids,
+    else None (no kernel tree, or one that differs from patches/)."""
+    try:
+        if patch_ids_of_tree(ktree, 'series') != ids:
+            return None
+        return subprocess.run(['git', '-C', ktree, 'rev-parse',
+                               'series^{tree}'], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, check=True,
+                              text=True).stdout.strip()
+    except (subprocess.CalledProcessError, OSError):
+        return None
+
+
+def current(root, ktree=None):
+    """The series and base the checkout describes now: @ktree (default
+    $KTREE or kernel-tree/ of @root) gives the tree of the series' tip."""
     ids = patch_ids_of_patches(os.path.join(root, 'patches'))
+    ktree = ktree or os.environ.get('KTREE') or os.path.join(root, 'kernel-tree')
     return {'series_id': series_id(ids), 'series_patches': len(ids),
+            'series_tree': series_tree(ktree, ids),
             'base_package': base_package(root)}
 
 
@@ -117,9 +139,13 @@ def measured(root, ktree, kconfig, kernel, make_target):
         ['git', '-C', root, 'status', '--porcelain', '--untracked-files=no',
          '--', 'selftests', 'ci', 'configs'], stdout=subprocess.PIPE,
         text=True).stdout.strip()
+    tree = subprocess.run(['git', '-C', ktree, 'rev-parse', 'HEAD^{tree}'],
+                          stdout=subprocess.PIPE, check=True,
+                          text=True).stdout.strip()
     return {
         'series_id': series_id(ids),
         'series_patches': len(ids),
+        'series_tree': tree,
         'kernel_tree_head': head,
         'base_package': '{} {}'.format(info.get('package', '?'),
                                        info.get('version', '?')),
@@ -198,14 +224,22 @@ def check_set(d, cur):
                               for fn, p in provs.items()))))
     prov = next(iter(provs.values()), None)
     if prov:
-        if prov['series_id'] != cur['series_id']:
+        # The same code: another split of the same changes (patches
+        # reordered, moved between commits) gives the same tree.
+        same_tree = (prov.get('series_tree') is not None and
+                     prov.get('series_tree') == cur.get('series_tree'))
+        if prov['series_id'] != cur['series_id'] and not same_tree:
             probs.append(
                 '{}: results of another series: measured {} ({} patches, '
-                'kernel-tree {}, {}), current series (patches/) is {} ({} '
-                'patches); run {}'.format(
+                'kernel-tree {}, tree {}, {}), current series (patches/) is '
+                '{} ({} patches, tree {}); run {}'.format(
                     name, prov['series_id'], prov.get('series_patches', '?'),
-                    prov.get('kernel_tree_head', '?'), prov.get('date', '?'),
-                    cur['series_id'], cur['series_patches'],
+                    prov.get('kernel_tree_head', '?'),
+                    prov.get('series_tree', 'not recorded'),
+                    prov.get('date', '?'), cur['series_id'],
+                    cur['series_patches'],
+                    cur.get('series_tree') or 'unknown: no kernel-tree/ '
+                    'made from patches/',
                     prov.get('make_target', 'make bench')))
         if prov.get('base_package') != cur['base_package']:
             probs.append('{}: results of another base: measured on {}, '

@@ -46,6 +46,8 @@ class BenchReportCheck(TmpTest):
 			echo 'int z;' >> a.c; git commit -q -a -m 'two'
 			mkdir -p "$R/patches"
 			git format-patch -q -o "$R/patches" base..HEAD~1
+			git branch series HEAD~1
+			ln -s "$T/k" "$R/kernel-tree"
 		''', env={'T': t, 'R': self.root})
         self.assertEqual(rc, 0, out)
         self.write('root/series.conf',
@@ -67,8 +69,9 @@ class BenchReportCheck(TmpTest):
                             'per_page_over_bsearch_10': pp}}))
         self.cur = bp.current(self.root)
 
-    def prov(self, sid):
+    def prov(self, sid, tree=None):
         return {'series_id': sid, 'series_patches': 1,
+                'series_tree': tree,
                 'kernel_tree_head': 'f' * 40,
                 'base_package': self.cur['base_package'],
                 'kernel_config': 'test',
@@ -76,9 +79,9 @@ class BenchReportCheck(TmpTest):
                 'make_target': 'make bench BENCH_KERNEL=test',
                 'date': '2026-12-01T00:00:00Z'}
 
-    def stamp_all(self, sid):
+    def stamp_all(self, sid, tree=None):
         for f in bp.set_files(self.set):
-            bp.stamp(os.path.join(self.set, f), self.prov(sid))
+            bp.stamp(os.path.join(self.set, f), self.prov(sid, tree))
 
     def report(self, *args):
         r = subprocess.run(
@@ -123,6 +126,32 @@ class BenchReportCheck(TmpTest):
         rc, out = self.report()
         self.assertEqual(rc, 1, out)
         self.assertFalse(os.path.exists(self.root + '/damon_bench.baseline'))
+
+    def test_series_tree_is_the_tip_of_the_patches(self):
+        tree = subprocess.run(['git', '-C', self.tmp + '/k', 'rev-parse',
+                               'HEAD~1^{tree}'], stdout=subprocess.PIPE,
+                              text=True, check=True).stdout.strip()
+        self.assertEqual(self.cur['series_tree'], tree)
+        # a kernel-tree/ whose commits are not patches/: no tree
+        git(self.tmp + '/k', 'branch', '-f', 'series', 'HEAD')
+        self.assertIsNone(bp.current(self.root)['series_tree'])
+
+    def test_same_tree_split_differently_passes(self):
+        # another series id (patches reordered or split otherwise), the
+        # same code: the results still hold
+        self.stamp_all('sha256:' + '0' * 64, self.cur['series_tree'])
+        rc, out = self.report()
+        self.assertEqual(rc, 0, out)
+        rc, out = self.report('--check')
+        self.assertEqual(rc, 0, out)
+
+    def test_other_tree_is_refused_and_named(self):
+        self.stamp_all('sha256:' + '0' * 64, 'e' * 40)
+        rc, out = self.report('--check')
+        self.assertEqual(rc, 1, out)
+        self.assertIn('results of another series', out)
+        self.assertIn('tree ' + 'e' * 40, out)
+        self.assertIn('tree ' + self.cur['series_tree'], out)
 
     def test_other_base_is_refused(self):
         self.stamp_all(self.cur['series_id'])
