@@ -10,13 +10,15 @@
 # leaves references into the rest of Documentation/ unresolved; such a
 # warning is accepted only when the label or document exists in the tree.
 # Prints one line: what was built, or the first offending warnings.
+# KTREE= another tree (a commit of the series checked out elsewhere),
+# DOCS_OUT= its output directory (default $BUILD/docs).
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 log=${1:?usage: $0 LOG}
 dirs="mm/damon admin-guide/mm/damon"
-out=$BUILD/docs
+out=${DOCS_OUT:-$BUILD/docs}
 
 if ! make -C "$KTREE" O="$out" SPHINXDIRS="$dirs" htmldocs > "$log" 2>&1; then
 	echo "htmldocs failed: $(grep -m 2 -iE 'error' "$log" | tr '\n' ' ')"

@@ -276,6 +276,32 @@ check_docs() {
 	fi
 }
 
+# htmldocs at each commit that changes what the two directories show: their
+# .rst files or a file whose kernel-doc api.rst includes (B5: a patch that
+# refers to a label a later patch defines builds with warnings on its
+# own).  In the bisect tree, with an output directory of its own, which
+# Sphinx rebuilds incrementally from one commit to the next.
+check_per_patch_docs() {
+	local c i=0 name res
+	local documented='^Documentation/(mm/damon|admin-guide/mm/damon)/|^include/linux/damon\.h$|^mm/damon/(core|report)\.c$'
+	bisect_prepare
+	for c in "${commits[@]}"; do
+		i=$((i + 1))
+		name=$(printf '%04d' "$i")-$(git -C "$KTREE" log -1 --format=%f "$c" | cut -c1-52)
+		if ! git -C "$KTREE" diff --name-only "$c^" "$c" | grep -qE "$documented"; then
+			skip "htmldocs/$name" "changes no documented file"
+			continue
+		fi
+		git -C "$BSRC" checkout -q --detach "$c"
+		if res=$(KTREE=$BSRC DOCS_OUT=$BUILD/docs-per-patch \
+			"$PROJ_ROOT/ci/docs-check.sh" "$log_dir/htmldocs-$name.log"); then
+			ok "htmldocs/$name" "$res"
+		else
+			fail "htmldocs/$name" "$res"
+		fi
+	done
+}
+
 # The x86_64 variants are built one after another in one directory
 # (ci/build-kernel.sh): each variant's verdict and log are its own, and
 # kbuild rebuilds what the option that changed touches.
@@ -756,6 +782,7 @@ cleanup() {
 }
 all_checks=(check_export check_checkpatch check_nmi_path check_nmi_handlers
 	check_per_patch_build check_sparse check_kernel_doc check_docs
+	check_per_patch_docs
 	check_bench_doc check_bench_copy check_mutants_doc check_variants
 	check_kunit_py
 	check_b4 check_git_am check_upstream_git_am check_posting
