@@ -8,7 +8,7 @@
 # OUTPUT (default $BUILD/selftests) and the test modules against the
 # kernel build directory KBUILD (default $BUILD/kernel), under the build
 # lock, then OUTPUT/tests.list, the build's TEST_GEN_PROGS (what
-# ci/guest-tests.sh runs).  With FILEs (names in OUTPUT, e.g.
+# ci/guest-tests.sh runs), and OUTPUT/settings, the collection's timeout.  With FILEs (names in OUTPUT, e.g.
 # damon_accuracy damon_test_pmu.ko), only those are built.
 
 set -euo pipefail
@@ -21,3 +21,6 @@ have_ktree || die "no kernel-tree/: run 'make kernel-tree' first"
 st() { make -s -C "$PROJ_ROOT/selftests" KDIR="$KTREE" OUTPUT="$out" "$@"; }
 st -j"$JOBS" KBUILD_OUTPUT_DIR="$kbuild" BUILD_LOCK="$BUILD_LOCK" "${@/#/$out/}"
 st list_tests > "$out/tests.list"
+# the collection's kselftest settings, next to the programs as an install
+# puts them (ci/guest-tests.sh takes each program's timeout from it)
+cp "$PROJ_ROOT/selftests/settings" "$out/settings"
