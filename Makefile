@@ -18,6 +18,10 @@
 #                      it, then regenerate Documentation/mutants.md (not in
 #                      make check; about 4 minutes a mutant); MUTANTS="a b"
 #                      runs only those
+#   make kselftest-base  run upstream's DAMON kselftests on the unpatched
+#                      base kernel (test kernel configuration) and write
+#                      their failures to ci/kselftest-damon-base-failures,
+#                      which make check's verdict reads (not in make check)
 #   make hw-report     on a host running a kernel with the series, as root:
 #                      the checklist of each sampling PMU found (Intel PEBS,
 #                      AMD IBS Op, ibs_mprof) or EVENT=<pmu>:<config>..., as
@@ -57,6 +61,8 @@
 #   STATIC_CHECKS="check_x ..."  only these static checks (not cached)
 #   VM_LOCK=file       flock this file around each VM run (make check,
 #                      make soak); VM_TIMEOUT=s  make check's guest timeout
+#   UPSTREAM_KSELFTESTS=0  make check without upstream's DAMON kselftests
+#                      (about 15 minutes under TCG); =1 on a debug profile
 #   DAMON_HWS_CACHE=dir CCACHE_DIR=dir  download/base cache and ccache
 #                      (default ~/.cache/damon-hwsample, ~/.cache/ccache)
 # Documentation/harness.md: which script does what; Documentation/testing.md:
@@ -74,7 +80,8 @@ SMP ?= 2
 MEM ?= 2048
 NODES ?= 1
 
-.PHONY: help demo check check-kasan check-kcsan bench soak mutants hw-report deps kernel-tree kernel selftests export vm \
+.PHONY: help demo check check-kasan check-kcsan bench soak mutants kselftest-base hw-report deps kernel-tree kernel \
+	selftests export vm \
 	static-checks posting clean
 
 help:
@@ -122,6 +129,9 @@ soak: kernel-tree
 
 mutants: kernel-tree
 	@ci/mutants.sh $(MUTANTS)
+
+kselftest-base: kernel
+	@ci/kselftest-base.sh
 
 # Runs on the host, not in the VM; needs no kernel tree.
 hw-report:
