@@ -265,7 +265,13 @@ void hit_cases(ktap::writer &t, const damon_sysfs::session &s,
 {
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
 	const damon_sysfs::context ctx = kd.get_context(0);
-	phys_buffer a(2 * mib), f(2 * mib, true), b(2 * mib);
+	/*
+	 * F's shmem pages are allocated one at a time, first from the per-CPU
+	 * free lists, which hold scattered pages after a busy run (upstream's
+	 * kselftests, dropped caches): 16 MiB outlasts them and reaches pages
+	 * taken from the buddy allocator in batches, which are contiguous.
+	 */
+	phys_buffer a(2 * mib), f(16 * mib, true), b(2 * mib);
 	const unsigned long len = std::min({ a.run_size(), f.run_size(),
 					     b.run_size(), mib });
 	const char *const names[] = { "hits_sampled_memory_only",
