@@ -101,10 +101,11 @@ if [ -r "$ksdir/kselftest-list.txt" ]; then
 		echo "$(($(date +%s) - start))" > "$R/kselftest-damon/${t#*:}.secs"
 	done < "$ksdir/kselftest-list.txt"
 	umount /boot 2>/dev/null
-	# The programs below start from memory as after boot: the suite
-	# leaves page cache and fragmented free memory behind, after which
-	# damon_perf_probes found no physically contiguous 64 KiB buffer
-	# (4 SKIPs on 2026-12-06).  Free memory by order, before and after.
+	# The programs below start closer to a fresh boot: the suite leaves
+	# page cache and fragmented free memory behind.  (This alone did not
+	# give damon_perf_probes its contiguous shmem run back; its larger
+	# buffer did.)  Free memory by order, before and after, for a test
+	# that finds no contiguous memory.
 	cat /proc/buddyinfo > "$R/buddyinfo-after-kselftests.txt"
 	sync
 	echo 3 > /proc/sys/vm/drop_caches

@@ -6,8 +6,8 @@
 # Measure which of upstream's DAMON kselftests fail on the unpatched base
 # kernel and write them, each with the runner's reason, to
 # ci/kselftest-damon-base-failures, which make check's verdict reads: a
-# kselftest that fails on the patched kernel and is listed there still
-# counts as failed, with a diagnostic saying that the base fails it too.
+# kselftest that fails on the patched kernel and is listed there is a SKIP
+# saying that the base fails it too; any other failure fails.
 #
 #   1. the base kernel: a copy of the test kernel's build directory
 #      ($BUILD/kernel-base/), built with the test kernel's configuration
@@ -19,7 +19,7 @@
 #   3. one VM run of them with ci/guest-tests.sh, as make check runs the
 #      patched kernel's (same CPUs, memory, nodes, timeouts);
 #   4. the list: every test whose runner line is "not ok", with that
-#      line's directive or the test's last diagnostic line as the reason.
+#      line's directive and the test's first line of output as the reason.
 #
 # --list writes the list again from the last run, without building or
 # booting.  Not part of make check (a kernel build and a VM run of the
@@ -61,7 +61,7 @@ build_base() {
 
 # "<test> <reason>" for each test of the run that failed.
 failures() {
-	local vmr=$1 t k why
+	local vmr=$1 t k why first
 	while IFS= read -r t; do
 		[ -n "$t" ] || continue
 		k=$vmr/kselftest-damon/${t#*:}.ktap
