@@ -7,6 +7,9 @@
 #   export_roundtrip   patches/ is exactly what `make export` produces
 #   checkpatch/<p>     checkpatch.pl --strict per patch, no new message
 #                      except the types in ci/checkpatch-exceptions
+#   churn/<p>          the lines the patch rewrites of earlier patches are
+#                      exactly those ci/patch-churn-allowed grants it
+#                      (ci/patch-churn.py; review-v1 B5)
 #   build/<p>          each patch built on its own, in order: the objects
 #                      of the .c files it touches, and the directories of
 #                      every file the series touches when it touches a
@@ -133,6 +136,23 @@ check_checkpatch() {
 			fail "checkpatch/$name" "$(grep -E '^(ERROR|WARNING|CHECK)' "$log" | head -n 3 | tr '\n' ' ')"
 		fi
 	done
+}
+
+# Lines a patch rewrites of earlier ones, against the grants and reasons of
+# ci/patch-churn-allowed: one case a patch, and a case for a stale grant.
+check_patch_churn() {
+	local line
+	if [ ${#commits[@]} -eq 0 ]; then
+		skip patch_churn "series is empty"
+		return
+	fi
+	while IFS= read -r line; do
+		cases+=("$line")
+	done < <(python3 "$PROJ_ROOT/ci/patch-churn.py" --tree "$KTREE" \
+		--allowed "$PROJ_ROOT/ci/patch-churn-allowed" 2>"$log_dir/patch-churn.log" || true)
+	if [ -s "$log_dir/patch-churn.log" ]; then
+		fail patch_churn "ci/patch-churn.py failed: $(tail -n 1 "$log_dir/patch-churn.log")"
+	fi
 }
 
 bisect_prepare() {
@@ -780,7 +800,7 @@ cleanup() {
 		pristine=""
 	fi
 }
-all_checks=(check_export check_checkpatch check_nmi_path check_nmi_handlers
+all_checks=(check_export check_checkpatch check_patch_churn check_nmi_path check_nmi_handlers
 	check_per_patch_build check_sparse check_kernel_doc check_docs
 	check_per_patch_docs
 	check_bench_doc check_bench_copy check_mutants_doc check_variants
