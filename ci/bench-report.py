@@ -32,6 +32,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import statistics
 import sys
 import textwrap
@@ -62,9 +63,9 @@ def load_set(d):
     s['smoke'] = [load(f) for f in
                   sorted(glob.glob(os.path.join(d, 'damon_bench-smoke-*.json')))]
     s['sweep'] = sorted(
-        (load(f) for f in glob.glob(os.path.join(d, 'damon_accuracy-rate-*.json'))),
-        key=lambda a: next((r.get('samples_per_s_per_cpu') or 0
-                            for r in a['runs'] if r['method'] == 'perf'), 0))
+        (dict(load(f), asked=int(re.search(r'-rate-(\d+)\.json$', f).group(1)))
+         for f in glob.glob(os.path.join(d, 'damon_accuracy-rate-*.json'))),
+        key=lambda a: a['asked'])
     for name in ('damon_sysbench-full', 'damon_accuracy-full',
                  'damon_accuracy-demo'):
         f = os.path.join(d, name + '.json')
@@ -142,39 +143,121 @@ def cputime_table(sb):
 
 def accuracy_table(acc):
     lines = ['| monitoring | precision (median) | recall (median) | phase '
-             'change detected in (ms) | kdamond CPU ms/s |',
-             '| --- | ---: | ---: | --- | ---: |']
+             'change detected in (ms) | kdamond CPU ms/s | overflow handler '
+             'CPU ms/s (test PMU) |',
+             '| --- | ---: | ---: | --- | ---: | ---: |']
     for r in acc.get('runs', []):
         det = r.get('detect_ms') or []
         det_s = ', '.join('n/a' if d is None or d < 0 else fmt(d, 0)
                           for d in det) or 'n/a'
-        what = {'pte': 'vaddr, Accessed bits',
-                'perf': 'vaddr, perf-sampled (test PMU replay, {} samples/s/CPU)'.format(
-                    fmt(r.get('samples_per_s_per_cpu'), 0))}.get(r['method'],
-                                                               r['method'])
-        lines.append('| {} | {} | {} | {} | {} |'.format(
+        what = 'vaddr, ' + method_label(r)
+        lines.append('| {} | {} | {} | {} | {} | {} |'.format(
             what, pct(r.get('precision_median')), pct(r.get('recall_median')),
-            det_s, fmt(r.get('kdamond_cpu_ms_per_s'), 2)))
+            det_s, fmt(r.get('kdamond_cpu_ms_per_s'), 2),
+            fmt(r.get('handler_cpu_ms_per_s'), 2)))
     return lines
 
 
 def sweep_table(sweep):
-    lines = ['| test PMU samples/s/CPU (measured) | precision (median) | '
-             'recall (median) | phase change detected in (ms) | kdamond CPU '
-             'ms/s | regions in the last snapshot |',
-             '| ---: | ---: | ---: | --- | ---: | ---: |']
-    for acc in sweep:
-        for r in acc['runs']:
-            if r['method'] != 'perf':
-                continue
-            det = ', '.join('n/a' if d is None or d < 0 else fmt(d, 0)
-                            for d in r.get('detect_ms') or []) or 'n/a'
-            last = r['snapshots'][-1]['regions'] if r.get('snapshots') else []
-            lines.append('| {} | {} | {} | {} | {} | {} |'.format(
-                fmt(r.get('samples_per_s_per_cpu'), 0),
-                pct(r.get('precision_median')), pct(r.get('recall_median')),
-                det, fmt(r.get('kdamond_cpu_ms_per_s'), 2), len(last)))
+    lines = ['| test PMU samples/s/CPU asked | measured | precision (median) | '
+             'recall (median) | phase change detected in (ms) | regions in '
+             'the last snapshot |',
+             '| ---: | ---: | ---: | ---: | --- | ---: |']
+    for acc, r in sweep_runs(sweep):
+        det = ', '.join('n/a' if d is None or d < 0 else fmt(d, 0)
+                        for d in r.get('detect_ms') or []) or 'n/a'
+        last = r['snapshots'][-1]['regions'] if r.get('snapshots') else []
+        lines.append('| {} | {} | {} | {} | {} | {} |'.format(
+            fmt(acc['asked'], 0), fmt(r.get('samples_per_s_per_cpu'), 0),
+            pct(r.get('precision_median')), pct(r.get('recall_median')),
+            det, len(last)))
     return lines
+
+
+def total_cpu(r):
+    """kdamond CPU plus, for perf, the overflow handler's (ms/s)."""
+    k = r.get('kdamond_cpu_ms_per_s')
+    if k is None or r['method'] == 'pte':
+        return k
+    h = r.get('handler_cpu_ms_per_s')
+    return None if h is None else k + h
+
+
+def pte_run(acc):
+    return next((r for r in (acc or {}).get('runs', [])
+                 if r['method'] == 'pte'), None)
+
+
+def cost_table(sweep, acc):
+    pte = pte_run(acc)
+    base = total_cpu(pte) if pte else None
+    lines = ['| monitoring | samples/s/CPU | overflow handler ns/sample | '
+             'handler CPU ms/s | kdamond CPU ms/s | total CPU ms/s | '
+             'total / Accessed bits |',
+             '| --- | ---: | ---: | ---: | ---: | ---: | ---: |']
+    if pte:
+        lines.append('| vaddr, Accessed bits | n/a | n/a | n/a | {0} | {0} | '
+                     '1.000 |'.format(fmt(base, 2)))
+    for acc_r, r in sweep_runs(sweep):
+        t = total_cpu(r)
+        lines.append('| vaddr, perf-sampled | {} | {} | {} | {} | {} | {} |'.format(
+            fmt(r.get('samples_per_s_per_cpu'), 0),
+            fmt(r.get('handler_ns_per_sample'), 0),
+            fmt(r.get('handler_cpu_ms_per_s'), 2),
+            fmt(r.get('kdamond_cpu_ms_per_s'), 2), fmt(t, 2),
+            fmt(t / base, 3) if t is not None and base else 'n/a'))
+    return lines
+
+
+def sweep_runs(sweep):
+    """(sweep file, its perf run) of each rate of the sweep, by rate."""
+    return [(acc, r) for acc in sweep for r in acc['runs']
+            if r['method'] == 'perf']
+
+
+# Accuracy goals at the rates real PMUs sample at (issue 18): asked rate
+# per CPU -> least median precision and recall.  Every phase change must
+# be detected within DETECT_GOAL_MS.
+RATE_GOALS = ((4000, 0.90), (10000, 0.95))
+DETECT_GOAL_MS = 1000
+# Total monitoring CPU of the perf method at these rates must be at most
+# 1/COST_GOAL_DIV of the Accessed bits method's on the same workload.
+COST_GOAL_RATES = (4000, 10000)
+COST_GOAL_DIV = 5
+
+
+def rate_goal_rows(s, row):
+    by_rate = {acc['asked']: r for acc, r in sweep_runs(s['sweep'])}
+    for rate, least in RATE_GOALS:
+        r = by_rate.get(rate)
+        if not r:
+            continue
+        p, rc = r.get('precision_median'), r.get('recall_median')
+        det = r.get('detect_ms') or []
+        row('precision and recall >= {:.0f}% at {} samples/s/CPU (perf)'.format(
+            100 * least, fmt(rate, 0)),
+            '{} / {} at {}'.format(pct(p), pct(rc),
+                                   fmt(r.get('samples_per_s_per_cpu'), 0)),
+            p is not None and rc is not None and p >= least and rc >= least)
+        row('every phase change detected within {} ms at {} samples/s/CPU'.format(
+            DETECT_GOAL_MS, fmt(rate, 0)),
+            ', '.join('n/a' if d is None or d < 0 else fmt(d, 0)
+                      for d in det) or 'n/a',
+            bool(det) and all(d is not None and 0 <= d <= DETECT_GOAL_MS
+                              for d in det))
+    pte = pte_run(s['damon_accuracy-full'])
+    base = total_cpu(pte) if pte else None
+    for rate in COST_GOAL_RATES:
+        r = by_rate.get(rate)
+        t = total_cpu(r) if r else None
+        if t is None or not base:
+            continue
+        row('total monitoring CPU (kdamond + overflow handler) at {} '
+            'samples/s/CPU <= 1/{} of Accessed bits'.format(fmt(rate, 0),
+                                                           COST_GOAL_DIV),
+            '{} ({} vs {} ms/s)'.format(fmt(t / base, 3), fmt(t, 2),
+                                        fmt(base, 2)),
+            t * COST_GOAL_DIV <= base)
 
 
 def goal_table(s):
@@ -224,6 +307,7 @@ def goal_table(s):
             row('precision and recall >= 90%, {}'.format(r['method']),
                 '{} / {}'.format(pct(p), pct(rc)),
                 p is not None and rc is not None and p >= 0.9 and rc >= 0.9)
+    rate_goal_rows(s, row)
     return lines
 
 
@@ -267,6 +351,11 @@ def generate(sets):
             out += ['#### Accuracy of the perf method vs sampling rate '
                     '(damon_accuracy --full --method perf, one run each)', '']
             out += sweep_table(s['sweep'])
+            out += ['', '#### Monitoring CPU vs sampling rate (same runs; the '
+                    'overflow handler timed by the test PMU around each call, '
+                    'on every CPU; Accessed bits: the damon_accuracy --full '
+                    'run of this set)', '']
+            out += cost_table(s['sweep'], acc)
             out.append('')
         out += ['#### Goals on this set', '']
         out += goal_table(s)
@@ -376,6 +465,61 @@ def plot_cputime(plt, sb, path):
     plt.close(fig)
 
 
+def method_label(r):
+    """What a damon_accuracy run monitored with, and on which generator."""
+    m = r['method']
+    if m == 'pte':
+        return 'Accessed bits'
+    if m == 'pte_refault':
+        return 'Accessed bits, refaulting generator'
+    if m == 'pagefault':
+        return ('software page-fault event ({} samples/s asked, {} '
+                'accepted/s), refaulting generator'.format(
+                    fmt(r.get('samples_per_s_per_cpu'), 0),
+                    fmt(r.get('accepted_per_s'), 0)))
+    return 'perf-sampled (test PMU replay, {} samples/s/CPU)'.format(
+        fmt(r.get('samples_per_s_per_cpu'), 0))
+
+
+def plot_rate(plt, sweep, acc, path):
+    """Recall, precision and kdamond CPU of the sweep against the rate;
+    the Accessed bits run of the same set as a reference line."""
+    runs = [r for _, r in sweep_runs(sweep)]
+    x = [r.get('samples_per_s_per_cpu') or 0 for r in runs]
+    pte = pte_run(acc)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9.6, 3.4))
+    a1.plot(x, [100 * (r.get('recall_median') or 0) for r in runs], 'o-',
+            label='recall, perf-sampled')
+    a1.plot(x, [100 * (r.get('precision_median') or 0) for r in runs], 's--',
+            label='precision, perf-sampled')
+    a2.plot(x, [r.get('kdamond_cpu_ms_per_s') or 0 for r in runs], 'o-',
+            label='kdamond, perf-sampled')
+    if all(total_cpu(r) is not None for r in runs):
+        a2.plot(x, [total_cpu(r) for r in runs], 's--',
+                label='kdamond + overflow handler')
+    if pte:
+        a1.axhline(100 * (pte.get('recall_median') or 0), color='tab:green',
+                   lw=1, label='recall, Accessed bits')
+        a2.axhline(pte.get('kdamond_cpu_ms_per_s') or 0, color='tab:green',
+                   lw=1, label='kdamond, Accessed bits')
+    for rate, least in RATE_GOALS:
+        a1.plot([rate], [100 * least], 'rv', ms=6)
+    a1.set_ylim(-5, 105)
+    a1.set_ylabel('% (median over phases)')
+    a1.set_title('hot set found vs rate (triangles: goals)', fontsize='medium')
+    a2.set_ylim(bottom=0)
+    a2.set_ylabel('CPU, ms per s')
+    a2.set_title('monitoring cost vs rate', fontsize='medium')
+    for ax in (a1, a2):
+        ax.set_xscale('log')
+        ax.set_xlabel('test PMU samples/s/CPU (measured)')
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize='small', loc='best')
+    fig.tight_layout()
+    fig.savefig(path, metadata={'Software': None})
+    plt.close(fig)
+
+
 def plot_accuracy(plt, acc, path):
     runs = acc.get('runs', [])
     fig, axes = plt.subplots(len(runs), 1, figsize=(6.4, 2.4 * len(runs) + 0.6),
@@ -391,10 +535,8 @@ def plot_accuracy(plt, acc, path):
         ax.axhline(90, color='tab:red', lw=0.8, alpha=0.6)
         ax.set_ylim(-5, 105)
         ax.set_ylabel('%')
-        ax.set_title('{}: hot set over time'.format(
-            {'pte': 'Accessed bits', 'perf': 'perf-sampled'}.get(r['method'],
-                                                                 r['method'])),
-            fontsize='medium')
+        ax.set_title('{}: hot set over time'.format(method_label(r)),
+                     fontsize='medium')
         ax.legend(fontsize='small', loc='lower right')
         ax.grid(True, alpha=0.3)
     axes[-1, 0].set_xlabel('seconds (dotted: phase changes)')
@@ -487,9 +629,9 @@ def draw(sets, outdir):
             for r in acc['runs']:
                 plot_heatmap(plt, r, p + 'heatmap-{}.png'.format(r['method']),
                              'DAMON regions over time, {}'.format(
-                                 {'pte': 'Accessed bits',
-                                  'perf': 'perf-sampled'}.get(r['method'],
-                                                              r['method'])))
+                                 method_label(r)))
+        if s['sweep']:
+            plot_rate(plt, s['sweep'], acc, p + 'rate.png')
 
 
 BASELINE_SET = 'test-kernel'

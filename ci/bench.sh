@@ -6,8 +6,8 @@
 # The benchmarks of Documentation/benchmarks.md, reproduced: build a kernel
 # and the selftests against it, boot it and run damon_bench, damon_sysbench
 # and damon_accuracy in their --full modes, one after the other in one
-# boot (with, on the test kernel, the smoke runs damon_bench.baseline is
-# made of and the sampling-rate sweep of damon_accuracy), then regenerate
+# boot (with the sampling-rate sweep of damon_accuracy and, on the test
+# kernel, the smoke runs damon_bench.baseline is made of), then regenerate
 # the document's tables and plots and the baseline from the raw results
 # (ci/bench-report.py).
 #
@@ -22,8 +22,9 @@
 #                       selftests/damon_bench.baseline is the medians of
 #                       (default 8 on the test kernel, 0 on the other)
 #   BENCH_RATES="r..."  damon_accuracy --full --method perf at each test PMU
-#                       rate r (samples/s per CPU; default "10000 20000
-#                       40000" on the test kernel, none on the other)
+#                       rate r (samples/s per CPU; default "4000 10000
+#                       40000": perf's default frequency, about an IBS Op
+#                       period of 262144, and the default of damon_accuracy)
 #   BENCH_CPUS, BENCH_MEM, BENCH_NODES   the guest (default 2, 2048, 1)
 #
 # Raw results go to Documentation/benchmarks/raw/<BENCH_KERNEL>-kernel/
@@ -41,10 +42,11 @@ kernel=${BENCH_KERNEL:-bench}
 runs=${BENCH_RUNS:-2}
 cpus=${BENCH_CPUS:-2} mem=${BENCH_MEM:-2048} nodes=${BENCH_NODES:-1}
 if [ "$kernel" = test ]; then
-	smoke=${BENCH_SMOKE:-8} rates=${BENCH_RATES-10000 20000 40000}
+	smoke=${BENCH_SMOKE:-8}
 else
-	smoke=${BENCH_SMOKE:-0} rates=${BENCH_RATES-}
+	smoke=${BENCH_SMOKE:-0}
 fi
+rates=${BENCH_RATES-4000 10000 40000}
 target="make bench BENCH_KERNEL=$kernel BENCH_RUNS=$runs BENCH_SMOKE=$smoke BENCH_RATES='$rates' BENCH_CPUS=$cpus BENCH_MEM=$mem BENCH_NODES=$nodes"
 # Refused before a build: what is measured must be a commit.
 [ -z "$(git -C "$KTREE" status --porcelain --untracked-files=no)" ] ||

@@ -19,15 +19,15 @@ PRODUCERS = [
     ('report_access', '**`damon_report_access()`**'),
     ('report_copy', 'its copy without `PROVE_RCU`\'s check (estimate)'),
     ('rcu_deref_sched', '`rcu_dereference_sched()` alone (the check)'),
-    ('ravi_ring', 'Ravi v2 ring push (model)'),
+    ('ring256', 'Ravi v2 ring push (model)'),
     ('tracepoint', 'tracepoint write'),
-    ('sj_array', 'SJ\'s mutex_trylock array (model)'),
+    ('mutex_array', 'SJ\'s mutex_trylock array (model)'),
     ('empty', 'empty timing loop'),
 ]
 
 RATIOS = [
     ('tracepoint_over_report_access', 'tracepoint / `damon_report_access()`'),
-    ('ravi_ring_over_report_access', 'Ravi v2 push / `damon_report_access()`'),
+    ('ring256_over_report_access', 'Ravi v2 push / `damon_report_access()`'),
     ('linear_over_bsearch_1000', 'linear / binary search, 1000 regions'),
     ('per_page_over_bsearch_10', 'per-page / binary search, 10 x 1 GiB'),
 ]
@@ -152,7 +152,7 @@ def estimate_table(fulls):
              ' |', '| --- |' + ' ---: |' * len(fulls)]
     for phase, label in (('owned', 'owned ring'), ('no_owner', 'no owner')):
         for num, what in (('tracepoint', 'tracepoint / copy'),
-                          ('ravi_ring', 'Ravi v2 push / copy')):
+                          ('ring256', 'Ravi v2 push / copy')):
             row = '| {}, {} |'.format(what, label)
             for r in fulls:
                 p = r['producer'].get(phase)

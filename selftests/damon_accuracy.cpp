@@ -7,13 +7,21 @@
  * writes random cache lines of them by per-phase access shares; the hot
  * set moves at each phase change (e.g. A 0.8 B 0.2, then C 0.8 D 0.2).
  * DAMON monitors it (vaddr, sampling 5 ms, aggregation 100 ms, 10 to 1000
- * regions) twice, one run a method:
+ * regions) once a method:
  *
  * - "pte": the page table Accessed bits (plain vaddr);
  * - "perf": monitoring_attrs/sample/perf_events with the synthetic test
- *   PMU damon_test_pmu at 10000 (or, capped at one sample a tick and
- *   event, 4000) samples per second and CPU (see nr_pmu_events).  The test PMU cannot see real
- *   accesses: at every phase change this program rewrites its "addrs"
+ *   PMU damon_test_pmu at 40000 samples per second and CPU (see
+ *   nr_pmu_events);
+ * - "perf_4k": the same at 4000 samples per second and CPU, perf's
+ *   default frequency;
+ * - in --full only, "pte_refault" and "pagefault": a generator whose every
+ *   access drops its page and faults it in again, monitored with Accessed
+ *   bits and with the software page-fault event at 4000 samples per
+ *   second (perf's frequency mode): samples from the real perf path,
+ *   not a replay of the ground truth.
+ *
+ * The test PMU cannot see real accesses: at every phase change this program rewrites its "addrs"
  *   list to REPLAY the generator's access distribution, each region
  *   getting listed addresses in proportion to its share, spread over the
  *   whole region (see replay()).  Only samples that interrupt the
@@ -40,9 +48,10 @@
  * recall >= 90%; the first phase starts from an idle generator), and the
  * kdamond's CPU time (utime + stime) per second of monitoring.  The
  * perf samples themselves are handled in interrupts on every CPU, not in
- * the kdamond, and the tracepoint adds the same cost to both methods.
+ * the kdamond, and the tracepoint adds the same cost to every method.
  *
- * Usage: damon_accuracy [--smoke | --full | --demo] [--method pte|perf]
+ * Usage: damon_accuracy [--smoke | --full | --demo]
+ *			 [--method pte|perf|perf_4k|pte_refault|pagefault]
  *   --smoke (the default): 2 phases of 4 s per method; the cases fail when
  *     the median precision or recall is below 0.9, or a phase is not
  *     detected within half its length.
@@ -113,7 +122,7 @@ const char *mode_name()
 	return mode == MODE_FULL ? "full" : mode == MODE_DEMO ? "demo" : "smoke";
 }
 
-/* Monitoring attributes: the same for both methods. */
+/* Monitoring attributes: the same for every method. */
 const unsigned long sample_us = 5000;
 const unsigned long aggr_us = 100000;
 const unsigned long update_us = 1000000;
@@ -122,11 +131,9 @@ const unsigned long max_nr_regions = 1000;
 /*
  * The test PMU's events: 16 (the most a context takes) of 2500 samples per
  * second each, 40000 samples per second and CPU (perf's default ceiling,
- * perf_event_max_sample_rate, is 100000).  At 10000 per second and CPU the
- * perf method's recall stayed near 0.7 and at 20000 near 0.9: with fewer
- * samples, regions of the hot set get no sample in some aggregation
- * intervals and look cold (Documentation/benchmarks.md has the sweep).
- * The JSON has the rate measured from the module's counters.
+ * perf_event_max_sample_rate, is 100000).  Documentation/benchmarks.md
+ * has a sweep of the rate (make bench, $DAMON_ACCURACY_PMU_HZ).  The JSON
+ * has the rate measured from the module's counters.
  */
 const unsigned int nr_pmu_events = 16;
 const unsigned long default_pmu_event_hz = 2500;
@@ -141,7 +148,59 @@ unsigned long pmu_event_hz_get()
 }
 
 const unsigned long pmu_event_hz = pmu_event_hz_get();
-const unsigned long pmu_period_ns = 1000000000ul / pmu_event_hz;
+
+/*
+ * The "perf_4k" method: the "perf" method at 4000 samples per second and
+ * CPU, perf's default frequency, where sparse samples test how DAMON
+ * adjusts its regions to them.
+ */
+const unsigned long low_rate_per_cpu = 4000;
+
+/* Whether @method samples with the test PMU ("perf" or "perf_4k"). */
+bool is_perf(const std::string &method)
+{
+	return method.rfind("perf", 0) == 0;
+}
+
+/*
+ * The methods on a generator whose every access is a page fault (--full
+ * only): "pte_refault" with Accessed bits, and "pagefault" with the
+ * software page-fault event, a sample source that is not the ground
+ * truth: its samples come from the real perf path, where the workload
+ * faults.
+ */
+bool refaults(const std::string &method)
+{
+	return method == "pte_refault" || method == "pagefault";
+}
+
+/* Whether @method samples with perf events. */
+bool samples(const std::string &method)
+{
+	return is_perf(method) || method == "pagefault";
+}
+
+/* The page-fault event of "pagefault": perf's default frequency. */
+damon_sysfs::perf_event_attr pagefault_event()
+{
+	damon_sysfs::perf_event_attr a;
+
+	a.type = 1;	/* PERF_TYPE_SOFTWARE */
+	a.config = 2;	/* PERF_COUNT_SW_PAGE_FAULTS */
+	a.sample_phys_addr = false;
+	a.freq = true;
+	a.sample_freq = low_rate_per_cpu;
+	return a;
+}
+
+/* The period of each test PMU event of @method. */
+unsigned long pmu_period_ns(const std::string &method)
+{
+	const unsigned long hz = method == "perf_4k" ?
+		low_rate_per_cpu / nr_pmu_events : pmu_event_hz;
+
+	return 1000000000ul / hz;
+}
 /* A real PMU's event in the demo: samples per second and CPU. */
 const unsigned long real_freq = 4000;
 /* DAMON calls a region hot from this nr_accesses on. */
@@ -457,10 +516,11 @@ int replay(const test_pmu::pmu &pmu, const masim::generator &gen,
  * apart, the events sample different addresses at once (which, depends on
  * the commit latency; two may coincide).
  */
-int stagger_events(const damon_sysfs::kdamond &kd, const test_pmu::pmu &pmu)
+int stagger_events(const damon_sysfs::kdamond &kd, const test_pmu::pmu &pmu,
+		   const std::string &method)
 {
 	const damon_sysfs::context ctx = kd.get_context(0);
-	const auto ev = pmu.event_with_period(pmu_period_ns);
+	const auto ev = pmu.event_with_period(pmu_period_ns(method));
 	std::vector<damon_sysfs::perf_event_attr> events = { ev };
 
 	while (events.size() < nr_pmu_events) {
@@ -544,6 +604,11 @@ struct run_result {
 	double accepted_per_s = NAN, invalid_per_s = NAN;
 	/* measured (test PMU), or the real event's sample_freq */
 	double samples_per_s = NAN;
+	/*
+	 * The test PMU's timing of DAMON's overflow handler: per sample, and
+	 * its CPU time (all CPUs) per second of the run.
+	 */
+	double handler_ns_per_sample = NAN, handler_cpu_ms_per_s = NAN;
 	unsigned int nr_events = 0;
 	bool replayed = false;
 	json j;
@@ -693,12 +758,14 @@ void fill_json(run_result &r)
 	j["aggr_us"] = aggr_us;
 	j["min_nr_regions"] = min_nr_regions;
 	j["max_nr_regions"] = max_nr_regions;
-	if (r.method == "perf") {
+	if (samples(r.method)) {
 		j["samples_per_s_per_cpu"] = num_or_null(r.samples_per_s);
 		j["nr_perf_events"] = r.nr_events;
 		j["replayed"] = r.replayed;
 		j["accepted_per_s"] = num_or_null(r.accepted_per_s);
 		j["invalid_per_s"] = num_or_null(r.invalid_per_s);
+		j["handler_ns_per_sample"] = num_or_null(r.handler_ns_per_sample);
+		j["handler_cpu_ms_per_s"] = num_or_null(r.handler_cpu_ms_per_s);
 	}
 	j["hot_min_accesses"] = hot_min_accesses;
 	j["settle_s"] = settle_s;
@@ -751,11 +818,12 @@ int setup_monitoring(const damon_sysfs::session &s,
 	/* no scheme: only the monitoring's cost counts */
 	if (!err)
 		err = ctx.set_nr_schemes(0);
-	if (!err && r.method == "perf") {
-		damon_sysfs::perf_event_attr a = real;
+	if (!err && samples(r.method)) {
+		damon_sysfs::perf_event_attr a =
+			r.method == "pagefault" ? pagefault_event() : real;
 
 		if (pmu) {
-			a = pmu->event_with_period(pmu_period_ns);
+			a = pmu->event_with_period(pmu_period_ns(r.method));
 			err = pmu->set_addrs("clear");
 			r.replayed = true;
 		}
@@ -789,7 +857,7 @@ bool wait_sampling(const damon_sysfs::kdamond &kd, tracer &tr,
 		std::this_thread::sleep_for(std::chrono::milliseconds(20));
 	}
 	if (pmu) {
-		err = stagger_events(kd, *pmu);
+		err = stagger_events(kd, *pmu, r.method);
 		if (err) {
 			kd.stop();
 			r.error = "adding test PMU events: " + monitor::err_name(err);
@@ -903,12 +971,18 @@ void note_perf_stats(const damon_sysfs::kdamond &kd,
 			note("perf: test PMU: %s", kmod::format(d).c_str());
 			r.samples_per_s = d["samples"] / r.t_end /
 					  monitor::nr_cpus();
+			if (d["handled"] > 0) {
+				const double ns = d["handler_ns"];
+
+				r.handler_ns_per_sample = ns / d["handled"];
+				r.handler_cpu_ms_per_s = ns / 1e6 / r.t_end;
+			}
 		}
 	}
 	read_sample_stats(kd, ctx, r);
 }
 
-/* How many cache lines a second the generator wrote, and where. */
+/* How many accesses a second the generator made, and where. */
 void note_generator_writes(const masim::generator &gen, const run_result &r)
 {
 	std::vector<uint64_t> w = gen.writes();
@@ -919,8 +993,10 @@ void note_generator_writes(const masim::generator &gen, const run_result &r)
 		total += w[i];
 		ws += " " + r.regions[i].name + " " + std::to_string(w[i]);
 	}
-	note("%s: generator wrote %.1f M cache lines/s:%s", r.method.c_str(),
-	     total / 1e6 / (r.t_end - r.t_start[0]), ws.c_str());
+	note("%s: generator made %.0f %s/s:%s", r.method.c_str(),
+	     total / (r.t_end - r.t_start[0]),
+	     refaults(r.method) ? "page faults" : "cache line writes",
+	     ws.c_str());
 }
 
 /* The snapshots @tr took during the run, scored into @r. */
@@ -949,7 +1025,8 @@ run_result run_method(const damon_sysfs::session &s, tracer &tr,
 {
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
 	const damon_sysfs::context ctx = kd.get_context(0);
-	masim::generator gen(masim::default_regions());
+	masim::generator gen(masim::default_regions(), 16ul << 20,
+			     refaults(method));
 	run_result r;
 	int err;
 
@@ -1001,7 +1078,7 @@ run_result run_method(const damon_sysfs::session &s, tracer &tr,
 	if (cpu0 >= 0 && cpu1 >= 0)
 		r.cpu_ms_per_s = (cpu1 - cpu0) /
 			std::chrono::duration<double>(stop - cpu_start).count();
-	if (method == "perf")
+	if (samples(method))
 		note_perf_stats(kd, ctx, pmu, pmu_v0, r);
 	/* the aggregation interval in flight at the end */
 	std::this_thread::sleep_for(std::chrono::microseconds(3 * aggr_us));
@@ -1153,6 +1230,10 @@ void summarize(const run_result &r)
 	note("%s: precision median %.3f, recall median %.3f, detection ms [%s] (bound %.0f), kdamond CPU %.1f ms/s",
 	     r.method.c_str(), r.precision_median, r.recall_median,
 	     fmt_detect(r).c_str(), r.detect_bound_ms, r.cpu_ms_per_s);
+	if (!std::isnan(r.handler_ns_per_sample))
+		note("%s: overflow handler %.0f ns a sample, %.1f ms/s of CPU",
+		     r.method.c_str(), r.handler_ns_per_sample,
+		     r.handler_cpu_ms_per_s);
 }
 
 std::vector<std::string> methods()
@@ -1161,7 +1242,9 @@ std::vector<std::string> methods()
 		return { only_method };
 	if (mode == MODE_DEMO)
 		return { "perf" };
-	return { "pte", "perf" };
+	if (mode == MODE_FULL)
+		return { "pte", "perf", "perf_4k", "pte_refault", "pagefault" };
+	return { "pte", "perf", "perf_4k" };
 }
 
 /* What run() needs before it starts; skips (or fails the demo) otherwise. */
@@ -1230,7 +1313,7 @@ void note_settings(bool use_test_pmu, bool want_perf,
 	note("hot: nr_accesses >= %u of %lu per aggregation; steady: from %.1f s after a switch; detected: precision and recall >= %.0f%%",
 	     hot_min_accesses, aggr_us / sample_us, settle_s, good * 100);
 	if (use_test_pmu)
-		note("perf: %u test PMU events of %lu samples/s per CPU each", nr_pmu_events, pmu_event_hz);
+		note("perf: %u test PMU events of %lu samples/s per CPU each; perf_4k: of %lu", nr_pmu_events, pmu_event_hz, low_rate_per_cpu / nr_pmu_events);
 	if (use_test_pmu)
 		note("perf: the test PMU replays the generator's access shares: this measures DAMON's attribution and aggregation of samples drawn from the true distribution, not a real PMU's sampling bias");
 	else if (want_perf)
@@ -1329,7 +1412,8 @@ int demo_verdict(const run_result &r)
 int run()
 {
 	const std::vector<std::string> ms = methods();
-	const bool want_perf = std::find(ms.begin(), ms.end(), "perf") != ms.end();
+	const bool want_perf = std::any_of(ms.begin(), ms.end(), samples);
+	const bool want_test_pmu = std::any_of(ms.begin(), ms.end(), is_perf);
 	const char *real_spec = mode == MODE_DEMO ? std::getenv("DAMON_DEMO_EVENT") : nullptr;
 	damon_sysfs::perf_event_attr real;
 	std::string why;
@@ -1341,7 +1425,7 @@ int run()
 	if (want_perf)
 		check_perf_events(s);
 
-	const bool use_test_pmu = want_perf && !(real_spec && *real_spec);
+	const bool use_test_pmu = want_test_pmu && !(real_spec && *real_spec);
 	/* loaded only when used; the destructor unloads it */
 	std::unique_ptr<test_pmu::pmu> pmu;
 
@@ -1370,7 +1454,7 @@ int run()
 
 	for (const std::string &method : ms) {
 		run_result r = run_method(s, *tr, method, phases,
-					  method == "perf" ? pmu.get() : nullptr,
+					  is_perf(method) ? pmu.get() : nullptr,
 					  real);
 
 		s.reset();
@@ -1400,11 +1484,14 @@ int main(int argc, char **argv)
 			mode = MODE_DEMO;
 		} else if (!std::strcmp(argv[i], "--method") && i + 1 < argc &&
 			   (!std::strcmp(argv[i + 1], "pte") ||
-			    !std::strcmp(argv[i + 1], "perf"))) {
+			    !std::strcmp(argv[i + 1], "perf") ||
+			    !std::strcmp(argv[i + 1], "perf_4k") ||
+			    !std::strcmp(argv[i + 1], "pte_refault") ||
+			    !std::strcmp(argv[i + 1], "pagefault"))) {
 			only_method = argv[++i];
 		} else {
 			std::fprintf(stderr,
-				     "usage: %s [--smoke | --full | --demo] [--method pte|perf]\n",
+				     "usage: %s [--smoke | --full | --demo] [--method pte|perf|perf_4k|pte_refault|pagefault]\n",
 				     argv[0]);
 			return ktap::KSFT_FAIL;
 		}

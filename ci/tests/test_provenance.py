@@ -64,7 +64,7 @@ class BenchReportCheck(TmpTest):
                 {'accelerator': 'tcg', 'kernel': '7.3.4+', 'nr_cpus': 2,
                  'baseline': None, 'goals': {},
                  'ratios': {'tracepoint_over_report_access': tp,
-                            'ravi_ring_over_report_access': 0.2878,
+                            'ring256_over_report_access': 0.2878,
                             'linear_over_bsearch_1000': 16.67,
                             'per_page_over_bsearch_10': pp}}))
         self.cur = bp.current(self.root)

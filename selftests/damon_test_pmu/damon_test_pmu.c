@@ -137,7 +137,9 @@
  *		event_init of this PMU's type that failed),
  *		events_fail_injected (those failed by fail_cpus),
  *		events_active (inited and not destroyed yet), events_batched
- *		(inited as large PEBS, see batch=), adds_refused (pmu->add
+ *		(inited as large PEBS, see batch=), handled (samples handed
+ *		to the overflow handler), handler_ns (the time spent in it,
+ *		local_clock(), summed over CPUs), adds_refused (pmu->add
  *		calls refused by exclusive= or busy_cpus=).
  *
  * The hrtimer path takes no lock, allocates nothing and does not print.
@@ -165,6 +167,7 @@
 #include <linux/perf_event.h>
 #include <linux/pid.h>
 #include <linux/rcupdate.h>
+#include <linux/sched/clock.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
@@ -228,6 +231,9 @@ static bool dtp_omit_flags;
 static struct dentry *dtp_dir;
 
 static DEFINE_PER_CPU(unsigned long, dtp_samples);
+/* samples handed to the overflow handler, and the time it took */
+static DEFINE_PER_CPU(unsigned long, dtp_handled);
+static DEFINE_PER_CPU(u64, dtp_handler_ns);
 /* Handed to perf when a sample has no interrupted registers; never written. */
 static DEFINE_PER_CPU(struct pt_regs, dtp_zero_regs);
 
@@ -569,6 +575,20 @@ static void dtp_fill(struct perf_event *event, u64 seq,
 	}
 }
 
+/*
+ * Hand a sample to @event's overflow handler and time it: what a PMU's
+ * interrupt costs its consumer per sample, without the interrupt itself.
+ */
+static void dtp_handle(struct perf_event *event, perf_overflow_handler_t handler,
+		       struct perf_sample_data *data, struct pt_regs *regs)
+{
+	u64 t0 = local_clock();
+
+	handler(event, data, regs);
+	this_cpu_add(dtp_handler_ns, local_clock() - t0);
+	this_cpu_inc(dtp_handled);
+}
+
 /* Make one sample, unless the event excludes it. */
 static void dtp_sample(struct dtp_event *pe)
 {
@@ -613,11 +633,11 @@ static void dtp_sample(struct dtp_event *pe)
 	if (dtp_sample_in_guest(pe->seq)) {
 		atomic_long_inc(&dtp_samples_guest);
 		this_cpu_write(dtp_in_guest, true);
-		handler(event, &data, regs);
+		dtp_handle(event, handler, &data, regs);
 		this_cpu_write(dtp_in_guest, false);
 		return;
 	}
-	handler(event, &data, regs);
+	dtp_handle(event, handler, &data, regs);
 }
 
 static u64 dtp_period_ns(const struct perf_event *event)
@@ -1116,7 +1136,8 @@ static void dtp_show_counter(struct seq_file *m, const char *key,
 
 static int dtp_stats_show(struct seq_file *m, void *unused)
 {
-	unsigned long total = 0;
+	unsigned long total = 0, handled = 0;
+	u64 handler_ns = 0;
 	int cpu;
 
 	for_each_possible_cpu(cpu)
@@ -1140,6 +1161,11 @@ static int dtp_stats_show(struct seq_file *m, void *unused)
 	dtp_show_counter(m, "events_active", &dtp_events_active);
 	dtp_show_counter(m, "events_batched", &dtp_events_batched);
 	dtp_show_counter(m, "adds_refused", &dtp_adds_refused);
+	for_each_possible_cpu(cpu) {
+		handled += per_cpu(dtp_handled, cpu);
+		handler_ns += per_cpu(dtp_handler_ns, cpu);
+	}
+	seq_printf(m, "handled %lu\nhandler_ns %llu\n", handled, handler_ns);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(dtp_stats);

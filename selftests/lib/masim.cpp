@@ -22,8 +22,9 @@ namespace {
 
 const size_t page_sz = 4096;
 const unsigned int line_sz = 64;
-/* Writes between two looks at the shared state. */
+/* Writes between two looks at the shared state (a page fault each: 64). */
 const unsigned int batch = 4096;
+const unsigned int refault_batch = 64;
 /* A share of 1 as a threshold for the low 32 bits of the PRNG. */
 const uint64_t one = 1ull << 32;
 
@@ -44,6 +45,7 @@ struct generator::shared {
 	pid_t parent;
 	unsigned int nr;
 	size_t gap;
+	bool refault;
 	size_t size[max_regions];
 	unsigned long start[max_regions];
 	/*
@@ -110,9 +112,11 @@ template <typename S>
 			usleep(1000);
 			continue;
 		}
-		for (unsigned int n = 0; n < batch; n++) {
+		for (unsigned int n = 0; n < (sh->refault ? refault_batch : batch);
+		     n++) {
 			unsigned int r = 0;
 			uint64_t line;
+			char *p;
 
 			/* xorshift64 */
 			x ^= x << 13;
@@ -121,9 +125,13 @@ template <typename S>
 			while (r + 1 < sh->nr && (x & 0xffffffffu) >= cum[r])
 				r++;
 			line = ((x >> 32) * lines[r]) >> 32;
-			*reinterpret_cast<volatile char *>(sh->start[r] +
-							   line * line_sz) =
-				static_cast<char>(n);
+			p = reinterpret_cast<char *>(sh->start[r] + line * line_sz);
+			if (sh->refault)
+				madvise(reinterpret_cast<void *>(
+						reinterpret_cast<unsigned long>(p) &
+						~(page_sz - 1)),
+					page_sz, MADV_DONTNEED);
+			*reinterpret_cast<volatile char *>(p) = static_cast<char>(n);
 			count[r]++;
 		}
 		for (unsigned int i = 0; i < sh->nr; i++)
@@ -160,7 +168,8 @@ std::string describe(const std::vector<region> &regions, const phase &p)
 	return out;
 }
 
-generator::generator(const std::vector<region_spec> &specs, size_t gap)
+generator::generator(const std::vector<region_spec> &specs, size_t gap,
+		     bool refault)
 {
 	void *mem;
 	pid_t pid;
@@ -179,6 +188,7 @@ generator::generator(const std::vector<region_spec> &specs, size_t gap)
 	sh->parent = getpid();
 	sh->nr = specs.size();
 	sh->gap = (gap + page_sz - 1) & ~(page_sz - 1);
+	sh->refault = refault;
 	for (size_t i = 0; i < specs.size(); i++) {
 		sh->size[i] = (specs[i].size + page_sz - 1) & ~(page_sz - 1);
 		if (!sh->size[i])

@@ -8,7 +8,9 @@
  * every page of them once, and then idles until the parent gives it access
  * shares.  With shares, the child loops: it picks a region with the
  * probability of its share (xorshift64), and writes one random cache line
- * of it.  The parent drives the phases: set_shares() publishes the new
+ * of it.  A refaulting generator instead drops one random page of the
+ * region (MADV_DONTNEED) and writes it, so that every access is a page
+ * fault.  The parent drives the phases: set_shares() publishes the new
  * shares in memory both processes map, waits until the child took them
  * and returns when that was, so the parent knows the phase timeline
  * exactly.  The destructor kills and reaps the child.
@@ -63,9 +65,12 @@ std::string describe(const std::vector<region> &regions, const phase &p);
 
 class generator {
 public:
-	/* Start the child; it is ready (pages touched, idle) when ok(). */
+	/*
+	 * Start the child; it is ready (pages touched, idle) when ok().
+	 * With @refault, every access faults its page in again.
+	 */
 	explicit generator(const std::vector<region_spec> &specs,
-			   size_t gap = 16ul << 20);
+			   size_t gap = 16ul << 20, bool refault = false);
 	generator(const generator &) = delete;
 	generator &operator=(const generator &) = delete;
 	~generator();
@@ -84,7 +89,10 @@ public:
 	 */
 	int set_shares(const std::vector<double> &shares, steady::time_point &when);
 
-	/* Cache line writes to each region so far (as of a few ms ago). */
+	/*
+	 * Cache line writes (refaulting: page faults) to each region so far
+	 * (as of a few ms ago).
+	 */
 	std::vector<uint64_t> writes() const;
 
 private:

@@ -20,10 +20,10 @@
  *			the built-in sampler's direct call
  *	tracepoint	trace_damon_bench_access() of this module, which user
  *			space enables through tracefs for the run
- *	sj_array	a model of SJ's original damon_report_access(): a fixed
+ *	mutex_array	a model of SJ's original damon_report_access(): a fixed
  *			array of 1000 reports behind mutex_trylock(), dropped
  *			all at once when it wraps, report_jiffies stamped
- *	ravi_ring	a model of Ravi's v2 per-CPU ring push: 256 entries,
+ *	ring256		a model of Ravi's v2 per-CPU ring push: 256 entries,
  *			head, tail and entries on their own cache lines, a
  *			local_t nesting guard, smp_wmb() before the head store,
  *			a per-CPU pending flag, and an overflow tracepoint on
@@ -41,7 +41,7 @@
  *
  *	Every method but percpu_inc is a call per report, and all take the
  *	same 40-byte reports (struct damon_access_report) from one array.  The
- *	writer drains the rings of ravi_ring and report_copy between rounds
+ *	writer drains the rings of ring256 and report_copy between rounds
  *	(from its own CPU);
  *	damon_report_access()'s rings are drained by the kdamond of the context
  *	that owns them, if user space started one, and before each round the
@@ -301,98 +301,98 @@ static void dbench_set_info(const char *key, u64 val)
 /* ---- producers ---- */
 
 /* A model of SJ's original damon_report_access(). */
-#define DBENCH_SJ_CAP		1000
+#define DBENCH_MUTEX_CAP		1000
 
-static struct damon_access_report dbench_sj_reports[DBENCH_SJ_CAP];
-static unsigned int dbench_sj_nr;
-static unsigned long dbench_sj_dropped;
+static struct damon_access_report dbench_mutex_reports[DBENCH_MUTEX_CAP];
+static unsigned int dbench_mutex_nr;
+static unsigned long dbench_mutex_dropped;
 /* Only ever trylocked, from the benchmark's IPIs. */
-static DEFINE_MUTEX(dbench_sj_lock);
+static DEFINE_MUTEX(dbench_mutex_lock);
 
-static noinline bool dbench_sj_report(const struct damon_access_report *report)
+static noinline bool dbench_mutex_report(const struct damon_access_report *report)
 {
 	struct damon_access_report *entry;
 
-	if (!mutex_trylock(&dbench_sj_lock)) {
-		dbench_sj_dropped++;
+	if (!mutex_trylock(&dbench_mutex_lock)) {
+		dbench_mutex_dropped++;
 		return false;
 	}
 	/* no room: drop every report queued so far */
-	if (dbench_sj_nr == DBENCH_SJ_CAP)
-		dbench_sj_nr = 0;
-	entry = &dbench_sj_reports[dbench_sj_nr++];
+	if (dbench_mutex_nr == DBENCH_MUTEX_CAP)
+		dbench_mutex_nr = 0;
+	entry = &dbench_mutex_reports[dbench_mutex_nr++];
 	*entry = *report;
 	/* the report_jiffies of the original */
 	entry->epoch = (unsigned int)jiffies;
-	mutex_unlock(&dbench_sj_lock);
+	mutex_unlock(&dbench_mutex_lock);
 	return true;
 }
 
 /* A model of the per-CPU ring push of Ravi's v2. */
-#define DBENCH_RAVI_ENTRIES	256
+#define DBENCH_RING256_ENTRIES	256
 
-struct dbench_ravi_ring {
+struct dbench_ring256_ring {
 	unsigned long head ____cacheline_aligned_in_smp;
 	unsigned long tail ____cacheline_aligned_in_smp;
-	struct damon_access_report entries[DBENCH_RAVI_ENTRIES]
+	struct damon_access_report entries[DBENCH_RING256_ENTRIES]
 		____cacheline_aligned_in_smp;
 };
 
 /* 10 KiB a CPU, beyond the static per-CPU area modules may use */
-static struct dbench_ravi_ring __percpu *dbench_ravi_rings;
-static DEFINE_PER_CPU(unsigned long, dbench_ravi_pending);
-static DEFINE_PER_CPU(local_t, dbench_ravi_busy);
-static DEFINE_PER_CPU(unsigned long, dbench_ravi_dropped);
+static struct dbench_ring256_ring __percpu *dbench_ring256_rings;
+static DEFINE_PER_CPU(unsigned long, dbench_ring256_pending);
+static DEFINE_PER_CPU(local_t, dbench_ring256_busy);
+static DEFINE_PER_CPU(unsigned long, dbench_ring256_dropped);
 
-static noinline bool dbench_ravi_push(const struct damon_access_report *report)
+static noinline bool dbench_ring256_push(const struct damon_access_report *report)
 {
-	local_t *busy = this_cpu_ptr(&dbench_ravi_busy);
-	struct dbench_ravi_ring *ring;
+	local_t *busy = this_cpu_ptr(&dbench_ring256_busy);
+	struct dbench_ring256_ring *ring;
 	unsigned long head, next;
 	bool queued = false;
 
 	if (local_inc_return(busy) != 1)
 		goto drop;
-	ring = this_cpu_ptr(dbench_ravi_rings);
+	ring = this_cpu_ptr(dbench_ring256_rings);
 	head = ring->head;
-	next = (head + 1) & (DBENCH_RAVI_ENTRIES - 1);
+	next = (head + 1) & (DBENCH_RING256_ENTRIES - 1);
 	if (next == READ_ONCE(ring->tail))
 		goto drop;
 	ring->entries[head] = *report;
 	ring->entries[head].epoch = (unsigned int)jiffies;
-	/* pairs with smp_rmb() in dbench_ravi_drain() */
+	/* pairs with smp_rmb() in dbench_ring256_drain() */
 	smp_wmb();
 	WRITE_ONCE(ring->head, next);
-	this_cpu_write(dbench_ravi_pending, 1);
+	this_cpu_write(dbench_ring256_pending, 1);
 	queued = true;
 	goto out;
 drop:
-	this_cpu_inc(dbench_ravi_dropped);
+	this_cpu_inc(dbench_ring256_dropped);
 	trace_damon_bench_ring_overflow(smp_processor_id());
 out:
 	local_dec(busy);
 	return queued;
 }
 
-static unsigned long dbench_ravi_sink;
+static unsigned long dbench_ring256_sink;
 
 /* The consumer of the model rings: the writer, between rounds. */
-static void dbench_ravi_drain(void)
+static void dbench_ring256_drain(void)
 {
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		struct dbench_ravi_ring *ring = per_cpu_ptr(dbench_ravi_rings, cpu);
+		struct dbench_ring256_ring *ring = per_cpu_ptr(dbench_ring256_rings, cpu);
 		unsigned long tail = ring->tail, head = READ_ONCE(ring->head);
 
-		/* pairs with smp_wmb() in dbench_ravi_push() */
+		/* pairs with smp_wmb() in dbench_ring256_push() */
 		smp_rmb();
-		for (; tail != head; tail = (tail + 1) & (DBENCH_RAVI_ENTRIES - 1))
-			dbench_ravi_sink += ring->entries[tail].paddr;
+		for (; tail != head; tail = (tail + 1) & (DBENCH_RING256_ENTRIES - 1))
+			dbench_ring256_sink += ring->entries[tail].paddr;
 		/* the entries are read before the producer may reuse them */
 		smp_mb();
 		WRITE_ONCE(ring->tail, tail);
-		WRITE_ONCE(*per_cpu_ptr(&dbench_ravi_pending, cpu), 0);
+		WRITE_ONCE(*per_cpu_ptr(&dbench_ring256_pending, cpu), 0);
 	}
 }
 
@@ -401,8 +401,8 @@ enum dbench_prod_method {
 	DBENCH_PERCPU_INC,
 	DBENCH_REPORT_ACCESS,
 	DBENCH_TRACEPOINT,
-	DBENCH_SJ_ARRAY,
-	DBENCH_RAVI_RING,
+	DBENCH_MUTEX_ARRAY,
+	DBENCH_RING256,
 	DBENCH_RCU_DEREF,
 	DBENCH_REPORT_COPY,
 	NR_DBENCH_PROD,
@@ -413,8 +413,8 @@ static const char * const dbench_prod_names[NR_DBENCH_PROD] = {
 	[DBENCH_PERCPU_INC]	= "percpu_inc",
 	[DBENCH_REPORT_ACCESS]	= "report_access",
 	[DBENCH_TRACEPOINT]	= "tracepoint",
-	[DBENCH_SJ_ARRAY]	= "sj_array",
-	[DBENCH_RAVI_RING]	= "ravi_ring",
+	[DBENCH_MUTEX_ARRAY]	= "mutex_array",
+	[DBENCH_RING256]	= "ring256",
 	[DBENCH_RCU_DEREF]	= "rcu_deref_sched",
 	[DBENCH_REPORT_COPY]	= "report_copy",
 };
@@ -461,23 +461,23 @@ static noinline u64 dbench_batch_tracepoint(unsigned int n)
 	return dbench_now() - t0;
 }
 
-static noinline u64 dbench_batch_sj_array(unsigned int n)
+static noinline u64 dbench_batch_mutex_array(unsigned int n)
 {
 	u64 t0 = dbench_now();
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		dbench_sj_report(dbench_report(i));
+		dbench_mutex_report(dbench_report(i));
 	return dbench_now() - t0;
 }
 
-static noinline u64 dbench_batch_ravi_ring(unsigned int n)
+static noinline u64 dbench_batch_ring256(unsigned int n)
 {
 	u64 t0 = dbench_now();
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		dbench_ravi_push(dbench_report(i));
+		dbench_ring256_push(dbench_report(i));
 	return dbench_now() - t0;
 }
 
@@ -672,8 +672,8 @@ static u64 (* const dbench_prod_batch[NR_DBENCH_PROD])(unsigned int) = {
 	[DBENCH_PERCPU_INC]	= dbench_batch_percpu_inc,
 	[DBENCH_REPORT_ACCESS]	= dbench_batch_report_access,
 	[DBENCH_TRACEPOINT]	= dbench_batch_tracepoint,
-	[DBENCH_SJ_ARRAY]	= dbench_batch_sj_array,
-	[DBENCH_RAVI_RING]	= dbench_batch_ravi_ring,
+	[DBENCH_MUTEX_ARRAY]	= dbench_batch_mutex_array,
+	[DBENCH_RING256]	= dbench_batch_ring256,
 	[DBENCH_RCU_DEREF]	= dbench_batch_rcu_deref,
 	[DBENCH_REPORT_COPY]	= dbench_batch_report_copy,
 };
@@ -752,7 +752,7 @@ static int dbench_run_producer(const struct dbench_prod_args *a)
 	struct dbench_series *series[NR_DBENCH_PROD];
 	struct damon_report_stats st0, st1, before, after;
 	struct dbench_prod_run run = { .batch = a->batch };
-	unsigned long sj_dropped0, ravi_dropped0 = 0, ravi_dropped1 = 0;
+	unsigned long mutex_dropped0, ring256_dropped0 = 0, ring256_dropped1 = 0;
 	unsigned long copy_dropped0;
 	unsigned int full_rounds = 0, not_hardirq = 0, done = 0, m;
 	const unsigned int max_attempts = 2 * a->rounds + 1000;
@@ -769,13 +769,13 @@ static int dbench_run_producer(const struct dbench_prod_args *a)
 			return -ENOMEM;
 	}
 	dbench_init_prod_reports();
-	dbench_ravi_drain();
+	dbench_ring256_drain();
 	dbench_copy_set_owned(a->owned);
 	dbench_copy_drain();
 	copy_dropped0 = dbench_copy_dropped();
 	for_each_possible_cpu(cpu)
-		ravi_dropped0 += per_cpu(dbench_ravi_dropped, cpu);
-	sj_dropped0 = dbench_sj_dropped;
+		ring256_dropped0 += per_cpu(dbench_ring256_dropped, cpu);
+	mutex_dropped0 = dbench_mutex_dropped;
 	damon_report_sum_stats_fn(&st0);
 
 	for (run.round = 0; done < a->rounds && run.round < max_attempts;
@@ -787,7 +787,7 @@ static int dbench_run_producer(const struct dbench_prod_args *a)
 		if (err)
 			break;
 		damon_report_sum_stats_fn(&after);
-		dbench_ravi_drain();
+		dbench_ring256_drain();
 		dbench_copy_drain();
 		if (!run.hardirq) {
 			not_hardirq++;
@@ -812,7 +812,7 @@ static int dbench_run_producer(const struct dbench_prod_args *a)
 
 	damon_report_sum_stats_fn(&st1);
 	for_each_possible_cpu(cpu)
-		ravi_dropped1 += per_cpu(dbench_ravi_dropped, cpu);
+		ring256_dropped1 += per_cpu(dbench_ring256_dropped, cpu);
 	dbench_set_info("tsc_khz", dbench_tsc_khz());
 	dbench_copy_set_owned(false);
 	dbench_set_info("rounds", done);
@@ -828,8 +828,8 @@ static int dbench_run_producer(const struct dbench_prod_args *a)
 			st1.dropped_nested - st0.dropped_nested);
 	dbench_set_info("report_dropped_no_owner",
 			st1.dropped_no_owner - st0.dropped_no_owner);
-	dbench_set_info("sj_dropped", dbench_sj_dropped - sj_dropped0);
-	dbench_set_info("ravi_dropped", ravi_dropped1 - ravi_dropped0);
+	dbench_set_info("mutex_dropped", dbench_mutex_dropped - mutex_dropped0);
+	dbench_set_info("ring256_dropped", ring256_dropped1 - ring256_dropped0);
 	dbench_set_info("copy_dropped", dbench_copy_dropped() - copy_dropped0);
 	return err;
 }
@@ -947,6 +947,21 @@ static int dbench_report_take_snapshot(struct damon_ctx *ctx,
 	return 0;
 }
 
+/* damon_region_add_reported() of mm/damon/report.h */
+static void dbench_region_add_reported(struct damon_region *r,
+				       unsigned long start, unsigned long end)
+{
+	if (start >= end)
+		return;
+	if (r->reported.start >= r->reported.end) {
+		r->reported.start = start;
+		r->reported.end = end;
+		return;
+	}
+	r->reported.start = min(r->reported.start, start);
+	r->reported.end = max(r->reported.end, end);
+}
+
 static bool dbench_report_mark(struct dbench_report_snapshot *snap,
 			       struct dbench_report_target *rt,
 			       unsigned long start, unsigned long last,
@@ -964,7 +979,11 @@ static bool dbench_report_mark(struct dbench_report_snapshot *snap,
 			hi = mid;
 	}
 	for (; lo < rt->nr_regions && rt->regions[lo]->ar.start <= last; lo++) {
+		struct damon_region *r = rt->regions[lo];
+
 		snap->sources[rt->first + lo] |= source;
+		dbench_region_add_reported(r, max(start, r->ar.start),
+					   min(last, r->ar.end - 1) + 1);
 		marked = true;
 	}
 	return marked;
@@ -1520,12 +1539,12 @@ static int __init dbench_init(void)
 	err = dbench_copy_alloc_rings();
 	if (err)
 		return err;
-	dbench_ravi_rings = alloc_percpu(struct dbench_ravi_ring);
-	if (!dbench_ravi_rings)
+	dbench_ring256_rings = alloc_percpu(struct dbench_ring256_ring);
+	if (!dbench_ring256_rings)
 		goto free_copy_rings_out;
 	dbench_region_cache = KMEM_CACHE(dbench_region, 0);
 	if (!dbench_region_cache)
-		goto free_ravi_rings_out;
+		goto free_ring256_rings_out;
 	dbench_ctx.ops.id = DAMON_OPS_PADDR;
 	dbench_ctx.addr_unit = 1;
 	INIT_LIST_HEAD(&dbench_ctx.adaptive_targets);
@@ -1539,8 +1558,8 @@ static int __init dbench_init(void)
 	debugfs_create_file("info", 0400, dbench_dir, NULL, &dbench_info_fops);
 	return 0;
 
-free_ravi_rings_out:
-	free_percpu(dbench_ravi_rings);
+free_ring256_rings_out:
+	free_percpu(dbench_ring256_rings);
 free_copy_rings_out:
 	dbench_copy_free_rings();
 	return -ENOMEM;
@@ -1553,7 +1572,7 @@ static void __exit dbench_exit(void)
 	dbench_reset_results();
 	mutex_unlock(&dbench_lock);
 	kmem_cache_destroy(dbench_region_cache);
-	free_percpu(dbench_ravi_rings);
+	free_percpu(dbench_ring256_rings);
 	dbench_copy_free_rings();
 }
 
