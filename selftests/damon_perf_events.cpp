@@ -772,7 +772,7 @@ void vaddr_cases(ktap::writer &t, const damon_sysfs::session &s)
 	const damon_sysfs::context ctx = kd.get_context(0);
 	workload::hot_cold_child child(4 * mib, 16 * mib, true);
 	std::vector<region> regions;
-	double hot = 0, cold = 0;
+	unsigned int hot = 0, cold = 0;
 	perf_event_attr pf;
 	perf_event_stats st;
 	damon_sysfs::vaddr_monitor m;
@@ -792,17 +792,25 @@ void vaddr_cases(ktap::writer &t, const damon_sysfs::session &s)
 		std::this_thread::sleep_for(poll_period);
 		if (!snapshot(kd, regions))
 			continue;
-		hot = std::max(hot, damon_sysfs::weighted_accesses(regions,
+		hot = std::max(hot, damon_sysfs::peak_accesses(regions,
 				child.hot_start(),
 				child.hot_start() + child.hot_size()));
-		cold = std::max(cold, damon_sysfs::weighted_accesses(regions,
+		cold = std::max(cold, damon_sysfs::peak_accesses(regions,
 				child.cold_start(),
 				child.cold_start() + child.cold_size()));
 	}
 	ok = ok && event_stats(kd, 0, st);
-	t.diagf("hot %.2f cold %.2f; accepted %lu invalid %lu dropped %lu", hot,
-		cold, st.nr_accepted, st.nr_invalid, st.nr_dropped);
-	t.result(ok && hot > 1 && hot > 4 * std::max(cold, 0.25) &&
+	t.diagf("peak nr_accesses: hot %u cold %u; accepted %lu invalid %lu dropped %lu",
+		hot, cold, st.nr_accepted, st.nr_invalid, st.nr_dropped);
+	/*
+	 * The child refaults its hot pages in a sweep, a few hundred faults a
+	 * second under TCG: each aggregation interval samples a window of a
+	 * few dozen pages, and DAMON splits off the rest of the hot area as
+	 * not accessed in that interval (as it is).  So the peak of the
+	 * regions in the hot area, not their average over it, tells that
+	 * the samples land there.
+	 */
+	t.result(ok && hot > 1 && hot > 4 * std::max(cold, 1u) &&
 			 st.nr_accepted > 0,
 		 "vaddr_page_faults_hot");
 	s.reset();

@@ -185,6 +185,17 @@ double weighted_accesses(const std::vector<region> &regions,
 	return bytes > 0 ? sum / bytes : -1;
 }
 
+unsigned int peak_accesses(const std::vector<region> &regions,
+			   unsigned long start, unsigned long end)
+{
+	unsigned int peak = 0;
+
+	for (const region &r : regions)
+		if (r.start < end && r.end > start && r.nr_accesses > peak)
+			peak = r.nr_accesses;
+	return peak;
+}
+
 int scheme::set_action(const std::string &action) const
 {
 	return set("action", action);

@@ -95,6 +95,10 @@ struct quota_goal {
 double weighted_accesses(const std::vector<region> &regions,
 			 unsigned long start, unsigned long end);
 
+/* The highest nr_accesses of a region that overlaps [start, end); 0 if none. */
+unsigned int peak_accesses(const std::vector<region> &regions,
+			   unsigned long start, unsigned long end);
+
 class scheme : public node {
 public:
 	using node::node;
