@@ -48,8 +48,6 @@ ALLOWED = [
      'rt->mm = NULL;',
      'the benchmark context is a physical address one, and '
      'damon_report_target_mm() is not exported'),
-    ('DAMON_REPORT_RING_ENTRIES', 'DBENCH_COPY_RING_ENTRIES',
-     'the copy\'s ring size macro'),
     ('damon_region_add_reported(', 'dbench_region_add_reported(',
      'the helper is in mm/damon/report.h, which modules do not see: the '
      'module has a copy of it next to the one of damon_report_mark()'),

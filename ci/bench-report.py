@@ -437,7 +437,7 @@ def plot_throughput(plt, sb, path):
     ax2 = ax.twinx()
     ax2.plot(rates, ach, 's--', color='tab:blue', label='achieved/s/CPU')
     ax2.set_ylabel('achieved reports/s per CPU (thousands)')
-    ax.set_title('Throughput and loss, 1024-entry rings, 5 ms drain')
+    ax.set_title('Throughput and loss, rings sized for 100k/s, 5 ms drain')
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, fontsize='small', loc='upper left')

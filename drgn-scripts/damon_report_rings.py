@@ -91,9 +91,18 @@ def counter_value(obj, mask):
 
 
 def ring_capacity(program):
-    ring_type = strip_typedefs(program.type('struct damon_report_ring'))
-    entries = strip_typedefs(ring_type.member('entries').type)
-    return int(entries.length)
+    """Reports each ring holds, None while no context owns the rings.
+
+    The rings are sized when a context takes them (damon_report_nr_entries);
+    a series with fixed-size rings has the size in the type only.
+    """
+    try:
+        nr = variable(program, 'damon_report_nr_entries').value_()
+    except LookupError:
+        ring_type = strip_typedefs(program.type('struct damon_report_ring'))
+        entries = strip_typedefs(ring_type.member('entries').type)
+        return int(entries.length)
+    return int(nr) or None
 
 
 def cpu_row(rc, cpu, mask):
@@ -115,6 +124,8 @@ def cpu_row(rc, cpu, mask):
         head = counter_value(shown.head, mask)
         tail = counter_value(shown.tail, mask)
         row.update(head=head, tail=tail, fill=(head - tail) & mask)
+        if strip_typedefs(shown.type_.type).has_member('nr_entries'):
+            row['capacity'] = int(shown.nr_entries)
     rc_type = strip_typedefs(rc.type_)
     for name in COUNTERS:
         field = 'nr_' + name
@@ -165,7 +176,8 @@ def table(data):
     for row in data['cpus']:
         rows.append([cell(row['cpu']), cell(row['ring']), cell(row['head']),
                      cell(row['tail']), cell(row['fill']),
-                     cell(data['capacity'] if row['ring'] else None),
+                     cell(row.get('capacity', data['capacity'])
+                          if row['ring'] else None),
                      cell(row['busy'])] +
                     [cell(row[name]) for name in COUNTERS])
     rows.append(['total', '', '', '', '', '', ''] +
@@ -178,7 +190,7 @@ def table(data):
     else:
         lines.append('owner: context 0x%x, kdamond pid %s' %
                      (data['owner'], cell(data['owner_pid'])))
-    lines.append('ring capacity: %d reports' % data['capacity'])
+    lines.append('ring capacity: %s reports' % cell(data['capacity']))
     return '\n'.join(lines)
 
 

@@ -514,12 +514,13 @@ void neighbour_case(ktap::writer &t, const damon_sysfs::session &s,
 		attributed, unmatched);
 	/*
 	 * The neighbours' samples are counted as foreign, not queued: had they
-	 * been, 2500 samples of each CPU an interval would overflow the
-	 * 1024-entry rings and lose most of the target's too.  A late kdamond
-	 * may still drop a few of the target's (under TCG the test PMU's
-	 * 200k interrupts a second delay it: 668 of 20002 in one run): at
-	 * most a tenth.  A report of the target can only miss the regions by
-	 * a hair.
+	 * been, they would count as accepted and drain as unmatched, 2500 of
+	 * each CPU an interval.  The rings are sized for the event's period
+	 * mode, perf's ceiling over two 50 ms intervals and 20 ms, so a late
+	 * kdamond (under TCG the test PMU's 200k interrupts a second delay
+	 * it) drops few of the target's reports: at most a tenth (1373 of
+	 * 9955 dropped in one run with 1024-entry rings).  A report of the
+	 * target can only miss the regions by a hair.
 	 */
 	ok = ok && st.nr_accepted > 0 && st.nr_dropped * 10 < st.nr_accepted &&
 	     st.nr_foreign > st.nr_accepted && unmatched * 100 <= attributed;

@@ -8,7 +8,8 @@
  * - while a paddr context with the report sink (its one perf event, which
  *   never samples) runs, the rings have an owner, the kdamond of that
  *   context, and every possible CPU has a ring, drained at a quiescent
- *   point;
+ *   point, of the size the sink's period mode asks for (perf's ceiling,
+ *   perf_event_max_sample_rate, over two sampling intervals and 20 ms);
  * - after it stops, there is no owner and no ring;
  * - at both points the counters drgn sums equal the kernel's.
  *
@@ -124,14 +125,19 @@ bool is_pow2(unsigned long v)
 	return v && !(v & (v - 1));
 }
 
-/* Every possible CPU has a ring, empty at a quiescent point. */
-bool rings_present(const ktap::writer &t, const json &dump)
+/*
+ * Every possible CPU has a ring of @entries reports, empty at a quiescent
+ * point.
+ */
+bool rings_present(const ktap::writer &t, const json &dump,
+		   unsigned long entries)
 {
 	const json &cap = dump["capacity"];
 	bool ok = true;
 
-	if (!cap.is_number_unsigned() || !is_pow2(cap.get<unsigned long>())) {
-		t.diagf("capacity %s is not a power of two", cap.dump().c_str());
+	if (!cap.is_number_unsigned() || !is_pow2(cap.get<unsigned long>()) ||
+	    cap.get<unsigned long>() != entries) {
+		t.diagf("capacity %s, expected %lu", cap.dump().c_str(), entries);
 		ok = false;
 	}
 	if (!dump["cpus"].is_array() || dump["cpus"].empty() ||
@@ -143,7 +149,8 @@ bool rings_present(const ktap::writer &t, const json &dump)
 	for (const json &c : dump["cpus"]) {
 		const json &head = c["head"], &tail = c["tail"], &fill = c["fill"];
 
-		if (c["ring"] != true || !head.is_number_unsigned() ||
+		if (c["ring"] != true || c["capacity"] != cap ||
+		    !head.is_number_unsigned() ||
 		    !tail.is_number_unsigned() || fill != 0 ||
 		    head.get<unsigned long>() != tail.get<unsigned long>() ||
 		    c["busy"] != 0) {
@@ -180,6 +187,7 @@ int run()
 	report_inject::module m;
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
 	damon_sysfs::paddr_monitor pm;
+	unsigned long entries;
 	json dump;
 	stats kernel;
 
@@ -198,6 +206,11 @@ int run()
 		t.skip_rest("configuration failed");
 		return t.exit_code();
 	}
+	/*
+	 * The sink samples per period, so its rings hold the reports of two
+	 * intervals and 20 ms at perf's ceiling, read right before the start.
+	 */
+	entries = report_ring_entries(perf_max_sample_rate(100000), pm.sample_us);
 	if (!t.result(start_kdamond(t, kd), "start")) {
 		t.skip_rest("kdamond did not start");
 		return t.exit_code();
@@ -211,7 +224,7 @@ int run()
 	if (!t.result(dump["owner_pid"] == kd.pid(), "owner_is_kdamond"))
 		t.diagf("owner_pid %s, kdamond %d", dump["owner_pid"].dump().c_str(),
 			kd.pid());
-	t.result(rings_present(t, dump), "rings_on_every_cpu");
+	t.result(rings_present(t, dump, entries), "rings_on_every_cpu");
 	t.result(totals_match(t, dump, kernel), "totals_match_while_running");
 
 	if (!t.result(kd.stop() == 0 && !kd.running(), "stop") ||

@@ -70,7 +70,7 @@
  *   unmatched + stale; no counter goes back while the context keeps the
  *   report rings (the counters are those of one ownership: no "on" or
  *   commit since the last reading); and pushed - drained -
- *   dropped_* is at most the ring capacity (1024) plus one of every
+ *   dropped_* is at most the largest ring (65536) plus one of every
  *   possible CPU, and at least minus the number of possible CPUs and the
  *   drops counted since the last reading.  The kdamond, the only consumer,
  *   reads the counters, so drained cannot move during the read, but a CPU
@@ -156,7 +156,11 @@ const unsigned long mon_start = 256 * mib;
 const unsigned long mon_end = 320 * mib;
 const unsigned long pmu_paddr = 260 * mib;
 const unsigned long pmu_paddr_len = 8 * mib;
-const unsigned long ring_capacity = 1024;
+/*
+ * The rings are sized from the events and intervals when the context takes
+ * them and grow with commits: bound by the largest size
+ */
+const unsigned long ring_capacity = report_ring_max_entries;
 const unsigned int max_events = 4;
 /* how long a write may keep finding damon_sysfs_lock taken */
 const auto busy_timeout = 20s;

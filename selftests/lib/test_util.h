@@ -142,6 +142,9 @@ double median(std::vector<T> v, double if_empty = NAN)
 inline constexpr const char *perf_max_rate_sysctl =
 	"/proc/sys/kernel/perf_event_max_sample_rate";
 
+/* its default, DEFAULT_MAX_SAMPLE_RATE in kernel/events/core.c */
+inline constexpr unsigned long perf_default_max_rate = 100000;
+
 /* kernel.perf_event_max_sample_rate, or @dflt if it cannot be read. */
 inline unsigned long perf_max_sample_rate(unsigned long dflt)
 {
@@ -150,6 +153,55 @@ inline unsigned long perf_max_sample_rate(unsigned long dflt)
 	damon_sysfs::read_ulong(perf_max_rate_sysctl, rate);
 	return rate;
 }
+
+/*
+ * Reports each per-CPU ring holds for a context whose perf events sample at
+ * most @rate times a second on a CPU, @sample_us apart: the kernel's
+ * damon_report_ring_entries() (mm/damon/report.c), two sampling intervals
+ * and 20 ms of reports, rounded up to a power of two from 1024 to 65536.
+ * An event in period mode counts at perf_event_max_sample_rate.
+ */
+inline constexpr unsigned long report_ring_max_entries = 65536;
+
+inline unsigned long report_ring_entries(unsigned long rate,
+					 unsigned long sample_us)
+{
+	const unsigned long long nr =
+		static_cast<unsigned long long>(rate) *
+		(2 * std::min(sample_us, 100000000ul) + 20000) / 1000000;
+	unsigned long entries = 1024;
+
+	while (entries < nr && entries < report_ring_max_entries)
+		entries *= 2;
+	return entries;
+}
+
+/*
+ * Sets kernel.perf_event_max_sample_rate for a scope and puts the old value
+ * back at its end; ok() tells whether the write worked.
+ */
+class perf_max_rate_setting {
+public:
+	explicit perf_max_rate_setting(unsigned long rate)
+		: old(perf_max_sample_rate(0))
+	{
+		written = old && !damon_sysfs::write_file(perf_max_rate_sysctl,
+							  std::to_string(rate));
+	}
+	perf_max_rate_setting(const perf_max_rate_setting &) = delete;
+	perf_max_rate_setting &operator=(const perf_max_rate_setting &) = delete;
+	~perf_max_rate_setting()
+	{
+		if (written)
+			damon_sysfs::write_file(perf_max_rate_sysctl,
+						std::to_string(old));
+	}
+	bool ok() const { return written; }
+
+private:
+	unsigned long old;
+	bool written = false;
+};
 
 /* Write /sys/devices/system/cpu/cpu@cpu/online: 0 or -errno. */
 inline int set_cpu_online(unsigned int cpu, bool online)

@@ -501,13 +501,14 @@ static noinline u64 dbench_batch_rcu_deref(unsigned int n)
  * check bench_copy_in_step (ci/bench-copy-check.py) fails when it no
  * longer matches report.c.
  */
+/* the size of the rings of perf's default frequency and sampling interval */
 #define DBENCH_COPY_RING_ENTRIES	1024
 
 struct dbench_copy_ring {
 	unsigned long head ____cacheline_aligned_in_smp;
+	unsigned long nr_entries;
 	unsigned long tail ____cacheline_aligned_in_smp;
-	struct damon_access_report entries[DBENCH_COPY_RING_ENTRIES]
-		____cacheline_aligned_in_smp;
+	struct damon_access_report entries[] ____cacheline_aligned_in_smp;
 };
 
 struct dbench_copy_cpu {
@@ -536,9 +537,9 @@ static noinline bool dbench_copy_ring_push(struct dbench_copy_ring *ring,
 	unsigned long tail = smp_load_acquire(&ring->tail);
 	struct damon_access_report *entry;
 
-	if (head - tail >= DBENCH_COPY_RING_ENTRIES)
+	if (head - tail >= ring->nr_entries)
 		return false;
-	entry = &ring->entries[head & (DBENCH_COPY_RING_ENTRIES - 1)];
+	entry = &ring->entries[head & (ring->nr_entries - 1)];
 	*entry = *report;
 	entry->epoch = epoch;
 	/* pairs with smp_load_acquire() in dbench_copy_drain() */
@@ -647,12 +648,15 @@ static int dbench_copy_alloc_rings(void)
 	for_each_possible_cpu(cpu) {
 		struct dbench_copy_cpu *rc = per_cpu_ptr(&dbench_copy_cpus, cpu);
 
-		rc->consumer_ring = vzalloc_node(sizeof(*rc->consumer_ring),
+		rc->consumer_ring = vzalloc_node(struct_size(rc->consumer_ring,
+							     entries,
+							     DBENCH_COPY_RING_ENTRIES),
 						 cpu_to_node(cpu));
 		if (!rc->consumer_ring) {
 			dbench_copy_free_rings();
 			return -ENOMEM;
 		}
+		rc->consumer_ring->nr_entries = DBENCH_COPY_RING_ENTRIES;
 	}
 	return 0;
 }
@@ -1211,77 +1215,87 @@ static u64 dbench_bsearch_batch(const struct damon_access_report *reports,
 	return t1 - t0;
 }
 
-static int dbench_run_attribution(const struct dbench_attr_args *a)
-{
-	struct dbench_series *bsearch, *linear, *snapshot, *record, *destroy;
-	struct dbench_series *walk, *walk_xas, *bsearch_pp, *interval = NULL;
-	const unsigned long region_pages = 1UL << (DBENCH_REGION_SHIFT - PAGE_SHIFT);
-	const unsigned int nr_batches = DIV_ROUND_UP(DBENCH_NR_ATTR_REPORTS,
-						     a->batch);
-	const char *clock = dbench_clock_name();
-	unsigned long b_idx = 0, l_idx = 0, b_marked = 0, l_found = 0;
-	unsigned long walk_found = 0, direct_found = 0, bp_idx = 0, bp_marked = 0;
+/* The series and counters of one attribution run. */
+struct dbench_attr_run {
+	const struct dbench_attr_args *a;
 	struct damon_access_report *reports;
-	struct damon_region *r;
-	unsigned int i, j, k;
-	struct xarray hist;
-	int err;
+	unsigned int nr_batches;
+	struct dbench_series *bsearch, *linear, *snapshot, *record, *destroy;
+	struct dbench_series *walk, *walk_xas, *bsearch_pp, *interval;
+	unsigned long b_idx, l_idx, b_marked, l_found;
+	unsigned long walk_found, direct_found, bp_idx, bp_marked;
+};
 
-	bsearch = dbench_new_series("bsearch", clock, a->batch, a->rounds);
-	linear = dbench_new_series("linear", clock, a->linear_batch, a->rounds);
-	snapshot = dbench_new_series("snapshot", clock, 1, a->intervals);
-	record = dbench_new_series("pp_record", "ktime", a->batch,
-				   a->intervals * nr_batches);
-	destroy = dbench_new_series("pp_destroy", "ktime", 1, a->intervals);
-	walk = dbench_new_series("pp_walk", "ktime", 1, a->walks);
-	walk_xas = dbench_new_series("pp_walk_xas", "ktime", 1, a->walks);
-	bsearch_pp = dbench_new_series("bsearch_pp", clock, a->batch,
-				       a->walks * DIV_ROUND_UP(region_pages,
-							       DBENCH_WALK_CHUNK));
+static int dbench_attr_new_series(struct dbench_attr_run *run)
+{
+	const struct dbench_attr_args *a = run->a;
+	const unsigned long region_pages = 1UL << (DBENCH_REGION_SHIFT - PAGE_SHIFT);
+	const char *clock = dbench_clock_name();
+
+	run->bsearch = dbench_new_series("bsearch", clock, a->batch, a->rounds);
+	run->linear = dbench_new_series("linear", clock, a->linear_batch,
+					a->rounds);
+	run->snapshot = dbench_new_series("snapshot", clock, 1, a->intervals);
+	run->record = dbench_new_series("pp_record", "ktime", a->batch,
+					a->intervals * run->nr_batches);
+	run->destroy = dbench_new_series("pp_destroy", "ktime", 1, a->intervals);
+	run->walk = dbench_new_series("pp_walk", "ktime", 1, a->walks);
+	run->walk_xas = dbench_new_series("pp_walk_xas", "ktime", 1, a->walks);
+	run->bsearch_pp = dbench_new_series("bsearch_pp", clock, a->batch,
+					    a->walks * DIV_ROUND_UP(region_pages,
+								    DBENCH_WALK_CHUNK));
 	if (a->direct)
-		interval = dbench_new_series("pp_interval", "ktime", 1, a->direct);
-	if (!bsearch || !linear || !snapshot || !record || !destroy || !walk ||
-	    !walk_xas || !bsearch_pp || (a->direct && !interval))
+		run->interval = dbench_new_series("pp_interval", "ktime", 1,
+						  a->direct);
+	if (!run->bsearch || !run->linear || !run->snapshot || !run->record ||
+	    !run->destroy || !run->walk || !run->walk_xas || !run->bsearch_pp ||
+	    (a->direct && !run->interval))
 		return -ENOMEM;
+	return 0;
+}
 
-	reports = dbench_attr_reports(a->regions);
-	if (!reports)
-		return -ENOMEM;
-	err = dbench_alloc_regions(a->regions);
-	if (err)
-		goto out;
-	/* the first snapshot allocates its buffers; the timed ones do not */
-	err = dbench_report_take_snapshot(&dbench_ctx, &dbench_snapshot);
-	if (err)
-		goto out;
+/* Binary search and linear batches, interleaved, starting in turn. */
+static int dbench_attr_interleaved(struct dbench_attr_run *run)
+{
+	const struct dbench_attr_args *a = run->a;
+	unsigned int i, j, k;
 
 	for (i = 0; i < a->rounds; i++) {
 		for (j = 0; j < 2; j++) {
 			u64 t0, t1;
 
 			if ((i + j) % 2 == 0) {
-				t0 = dbench_bsearch_batch(reports, &b_idx,
-							  &b_marked, a->batch);
-				dbench_add(bsearch, dbench_to_ps(t0));
-			} else {
-				preempt_disable();
-				t0 = dbench_now();
-				for (k = 0; k < a->linear_batch; k++)
-					l_found += dbench_linear_attribute(&dbench_ctx,
-						dbench_attr_report(reports, l_idx++));
-				t1 = dbench_now();
-				preempt_enable();
-				dbench_add(linear, dbench_to_ps(t1 - t0));
+				t0 = dbench_bsearch_batch(run->reports,
+							  &run->b_idx,
+							  &run->b_marked,
+							  a->batch);
+				dbench_add(run->bsearch, dbench_to_ps(t0));
+				continue;
 			}
+			preempt_disable();
+			t0 = dbench_now();
+			for (k = 0; k < a->linear_batch; k++)
+				run->l_found += dbench_linear_attribute(&dbench_ctx,
+					dbench_attr_report(run->reports,
+							   run->l_idx++));
+			t1 = dbench_now();
+			preempt_enable();
+			dbench_add(run->linear, dbench_to_ps(t1 - t0));
 		}
-		if (fatal_signal_pending(current)) {
-			err = -EINTR;
-			goto out;
-		}
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		cond_resched();
 	}
+	return 0;
+}
 
-	for (i = 0; i < a->intervals; i++) {
+/* The snapshot that the drain takes once per sampling interval. */
+static int dbench_attr_snapshots(struct dbench_attr_run *run)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < run->a->intervals; i++) {
 		u64 t0, t1;
 
 		preempt_disable();
@@ -1290,101 +1304,163 @@ static int dbench_run_attribution(const struct dbench_attr_args *a)
 		t1 = dbench_now();
 		preempt_enable();
 		if (err)
-			goto out;
-		dbench_add(snapshot, dbench_to_ps(t1 - t0));
+			return err;
+		dbench_add(run->snapshot, dbench_to_ps(t1 - t0));
 	}
+	return 0;
+}
 
-	for (i = 0; i < a->intervals; i++) {
-		bool last = i == a->intervals - 1;
+/*
+ * The per-page method's walks of one region of @hist, the last interval's
+ * histogram, in chunks with a bsearch batch after each, so that the two are
+ * timed at the same speed of the (virtual) CPU.
+ */
+static int dbench_attr_walks(struct dbench_attr_run *run, struct xarray *hist)
+{
+	const struct dbench_attr_args *a = run->a;
+	unsigned int j, k;
+
+	for (j = 0; j < a->walks; j++) {
+		unsigned int nth = (unsigned int)((u64)j * 7919 % a->regions);
+		unsigned long idx, first, end;
+		u64 t0, t_walk = 0, t_xas = 0;
+		struct damon_region *r;
+
+		k = 0;
+		damon_for_each_region(r, &dbench_target)
+			if (k++ == nth)
+				break;
+		first = r->ar.start >> PAGE_SHIFT;
+		end = r->ar.end >> PAGE_SHIFT;
+		for (idx = first; idx < end; idx += DBENCH_WALK_CHUNK) {
+			unsigned long stop = min(idx + DBENCH_WALK_CHUNK, end);
+
+			t0 = ktime_get_ns();
+			run->walk_found += dbench_pp_walk(hist, idx, stop);
+			t_walk += ktime_get_ns() - t0;
+			t0 = ktime_get_ns();
+			run->walk_found += dbench_pp_walk_xas(hist, idx, stop);
+			t_xas += ktime_get_ns() - t0;
+			t0 = dbench_bsearch_batch(run->reports, &run->bp_idx,
+						  &run->bp_marked, a->batch);
+			dbench_add(run->bsearch_pp, dbench_to_ps(t0));
+			if (fatal_signal_pending(current))
+				return -EINTR;
+		}
+		dbench_add(run->walk, t_walk * 1000);
+		dbench_add(run->walk_xas, t_xas * 1000);
+	}
+	return 0;
+}
+
+/* The per-page method: record, walks (last interval only), destroy. */
+static int dbench_attr_per_page(struct dbench_attr_run *run)
+{
+	const struct dbench_attr_args *a = run->a;
+	struct xarray hist;
+	unsigned int i, j, k;
+	int err = 0;
+
+	for (i = 0; i < a->intervals && !err; i++) {
 		u64 t0;
 
 		xa_init(&hist);
-		for (j = 0; j < nr_batches; j++) {
+		for (j = 0; j < run->nr_batches; j++) {
 			unsigned int n = min(a->batch,
 					     DBENCH_NR_ATTR_REPORTS - j * a->batch);
 
 			t0 = ktime_get_ns();
 			for (k = 0; k < n; k++)
-				dbench_pp_record(&hist, &reports[j * a->batch + k]);
+				dbench_pp_record(&hist,
+						 &run->reports[j * a->batch + k]);
 			if (n == a->batch)
-				dbench_add(record, (ktime_get_ns() - t0) * 1000);
+				dbench_add(run->record,
+					   (ktime_get_ns() - t0) * 1000);
 		}
-		/*
-		 * The walks look up the last interval's histogram, in chunks
-		 * with a bsearch batch after each, so that the two are timed
-		 * at the same speed of the (virtual) CPU.
-		 */
-		for (j = 0; last && j < a->walks; j++) {
-			unsigned int nth = (unsigned int)((u64)j * 7919 % a->regions);
-			unsigned long idx, first, end;
-			u64 t_walk = 0, t_xas = 0;
-
-			k = 0;
-			damon_for_each_region(r, &dbench_target)
-				if (k++ == nth)
-					break;
-			first = r->ar.start >> PAGE_SHIFT;
-			end = r->ar.end >> PAGE_SHIFT;
-			for (idx = first; idx < end; idx += DBENCH_WALK_CHUNK) {
-				unsigned long stop = min(idx + DBENCH_WALK_CHUNK, end);
-
-				t0 = ktime_get_ns();
-				walk_found += dbench_pp_walk(&hist, idx, stop);
-				t_walk += ktime_get_ns() - t0;
-				t0 = ktime_get_ns();
-				walk_found += dbench_pp_walk_xas(&hist, idx, stop);
-				t_xas += ktime_get_ns() - t0;
-				t0 = dbench_bsearch_batch(reports, &bp_idx,
-							  &bp_marked, a->batch);
-				dbench_add(bsearch_pp, dbench_to_ps(t0));
-				if (fatal_signal_pending(current)) {
-					xa_destroy(&hist);
-					err = -EINTR;
-					goto out;
-				}
-			}
-			dbench_add(walk, t_walk * 1000);
-			dbench_add(walk_xas, t_xas * 1000);
-		}
+		if (i == a->intervals - 1)
+			err = dbench_attr_walks(run, &hist);
 		t0 = ktime_get_ns();
 		xa_destroy(&hist);
-		dbench_add(destroy, (ktime_get_ns() - t0) * 1000);
+		if (!err)
+			dbench_add(run->destroy, (ktime_get_ns() - t0) * 1000);
 		cond_resched();
 	}
+	return err;
+}
 
-	for (i = 0; i < a->direct; i++) {
+/* Whole intervals of the per-page method, to check its model. */
+static int dbench_attr_direct(struct dbench_attr_run *run)
+{
+	struct damon_region *r;
+	struct xarray hist;
+	unsigned int i, k;
+
+	for (i = 0; i < run->a->direct; i++) {
 		u64 t0 = ktime_get_ns();
 
 		xa_init(&hist);
 		for (k = 0; k < DBENCH_NR_ATTR_REPORTS; k++)
-			dbench_pp_record(&hist, &reports[k]);
+			dbench_pp_record(&hist, &run->reports[k]);
 		damon_for_each_region(r, &dbench_target)
-			direct_found += dbench_pp_walk(&hist,
-						       r->ar.start >> PAGE_SHIFT,
-						       r->ar.end >> PAGE_SHIFT);
+			run->direct_found += dbench_pp_walk(&hist,
+						r->ar.start >> PAGE_SHIFT,
+						r->ar.end >> PAGE_SHIFT);
 		xa_destroy(&hist);
-		dbench_add(interval, (ktime_get_ns() - t0) * 1000);
-		if (fatal_signal_pending(current)) {
-			err = -EINTR;
-			goto out;
-		}
+		dbench_add(run->interval, (ktime_get_ns() - t0) * 1000);
+		if (fatal_signal_pending(current))
+			return -EINTR;
 	}
+	return 0;
+}
 
+static void dbench_attr_set_info(const struct dbench_attr_run *run)
+{
 	dbench_set_info("tsc_khz", dbench_tsc_khz());
-	dbench_set_info("regions", a->regions);
+	dbench_set_info("regions", run->a->regions);
 	dbench_set_info("reports_per_interval", DBENCH_NR_ATTR_REPORTS);
 	dbench_set_info("region_bytes", 1UL << DBENCH_REGION_SHIFT);
-	dbench_set_info("bsearch_reports", b_idx);
-	dbench_set_info("bsearch_marked", b_marked);
-	dbench_set_info("bsearch_pp_reports", bp_idx);
-	dbench_set_info("bsearch_pp_marked", bp_marked);
-	dbench_set_info("linear_reports", l_idx);
-	dbench_set_info("linear_found", l_found);
-	dbench_set_info("pp_walk_found", walk_found);
-	dbench_set_info("pp_direct_found", direct_found);
+	dbench_set_info("bsearch_reports", run->b_idx);
+	dbench_set_info("bsearch_marked", run->b_marked);
+	dbench_set_info("bsearch_pp_reports", run->bp_idx);
+	dbench_set_info("bsearch_pp_marked", run->bp_marked);
+	dbench_set_info("linear_reports", run->l_idx);
+	dbench_set_info("linear_found", run->l_found);
+	dbench_set_info("pp_walk_found", run->walk_found);
+	dbench_set_info("pp_direct_found", run->direct_found);
+}
+
+static int dbench_run_attribution(const struct dbench_attr_args *a)
+{
+	struct dbench_attr_run run = {
+		.a = a,
+		.nr_batches = DIV_ROUND_UP(DBENCH_NR_ATTR_REPORTS, a->batch),
+	};
+	int err;
+
+	err = dbench_attr_new_series(&run);
+	if (err)
+		return err;
+	run.reports = dbench_attr_reports(a->regions);
+	if (!run.reports)
+		return -ENOMEM;
+	err = dbench_alloc_regions(a->regions);
+	if (err)
+		goto out;
+	/* the first snapshot allocates its buffers; the timed ones do not */
+	err = dbench_report_take_snapshot(&dbench_ctx, &dbench_snapshot);
+	if (!err)
+		err = dbench_attr_interleaved(&run);
+	if (!err)
+		err = dbench_attr_snapshots(&run);
+	if (!err)
+		err = dbench_attr_per_page(&run);
+	if (!err)
+		err = dbench_attr_direct(&run);
+	if (!err)
+		dbench_attr_set_info(&run);
 out:
 	dbench_free_regions();
-	kvfree(reports);
+	kvfree(run.reports);
 	return err;
 }
 
