@@ -477,6 +477,12 @@ def method_label(r):
                 'accepted/s), refaulting generator'.format(
                     fmt(r.get('samples_per_s_per_cpu'), 0),
                     fmt(r.get('accepted_per_s'), 0)))
+    if m == 'numa_hint':
+        return ('software page-fault event ({} samples/s asked, {} '
+                'accepted/s) on the NUMA hinting faults of a scan every '
+                '100 ms, 4 KiB pages'.format(
+                    fmt(r.get('samples_per_s_per_cpu'), 0),
+                    fmt(r.get('accepted_per_s'), 0)))
     return 'perf-sampled (test PMU replay, {} samples/s/CPU)'.format(
         fmt(r.get('samples_per_s_per_cpu'), 0))
 

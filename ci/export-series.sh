@@ -41,48 +41,13 @@ git -C "$KTREE" -c user.name="$SERIES_AUTHOR_NAME" -c user.email="$SERIES_AUTHOR
 	format-patch -q --zero-commit --cover-letter --no-signature --base=base \
 	--subject-prefix="$prefix" --numbered -o "$dir" base..series
 
-# Fill the cover letter from cover-letter.txt.
-cover=$dir/0000-cover-letter.patch
-subject=$(head -n 1 "$cover_txt")
-python3 - "$cover" "$cover_txt" <<'PY'
-import sys
-cover, txt = sys.argv[1], sys.argv[2]
-lines = open(txt).read().split('\n')
-subject, body = lines[0], '\n'.join(lines[2:]).rstrip('\n')
-s = open(cover).read()
-s = s.replace('*** SUBJECT HERE ***', subject).replace('*** BLURB HERE ***', body)
-open(cover, 'w').write(s)
-PY
 [ "$cover_txt" -ef "$dir/cover-letter.txt" ] || cp -p "$cover_txt" "$dir/"
 
-# Fixed Message-Ids: <damon-hwsample-v<ver>-<i>@invalid>; patches reply
-# to the cover letter.  The cover letter's Date is the last patch's.
-# Header lines are unfolded (b4 0.12 cannot copy a folded Subject).
-tip_date=$(git -C "$KTREE" log -1 --format=%aD series)
-i=0
-for p in "$dir"/[0-9][0-9][0-9][0-9]-*.patch; do
-	id="<damon-hwsample-v$ver-$i@invalid>"
-	root="<damon-hwsample-v$ver-0@invalid>"
-	python3 - "$p" "$id" "$root" "$i" "$tip_date" <<'PY'
-import sys
-path, mid, root, idx, date = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
-s = open(path).read()
-head, sep, rest = s.partition('\n\n')
-# Unfold continuation lines: b4 0.12 fails on a folded Subject.
-lines = []
-for l in head.split('\n'):
-    if l[:1] in (' ', '\t') and lines:
-        lines[-1] += ' ' + l.strip()
-    else:
-        lines.append(l)
-if idx == 0:
-    lines = ['Date: ' + date if l.startswith('Date: ') else l for l in lines]
-extra = ['Message-Id: ' + mid]
-if idx:
-    extra += ['In-Reply-To: ' + root, 'References: ' + root]
-open(path, 'w').write('\n'.join(lines + extra) + sep + rest)
-PY
-	i=$((i + 1))
-done
+# The cover letter from cover-letter.txt; fixed Message-Ids
+# <damon-hwsample-v<ver>-<i>@invalid>, patches replying to the cover letter,
+# whose Date is the last patch's; header lines unfolded.
+"$PROJ_ROOT/ci/mail-headers.py" --cover "$cover_txt" --thread "$ver" \
+	--date "$(git -C "$KTREE" log -1 --format=%aD series)" \
+	"$dir"/[0-9][0-9][0-9][0-9]-*.patch
 cat "$dir"/[0-9][0-9][0-9][0-9]-*.patch > "$dir/series.mbx"
 info "exported $nr patches and a cover letter to $dir"

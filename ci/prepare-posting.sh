@@ -229,28 +229,8 @@ format_series() {
 	fi
 	# Cover letter from cover-letter.txt; headers unfolded (b4 0.12 fails on a
 	# folded Subject).
-	python3 - "$cover_txt" "$upstream_base" "$pdir"/patches/*.patch <<-'PY'
-	import sys
-	txt, upstream, paths = sys.argv[1], sys.argv[2], sys.argv[3:]
-	lines = open(txt).read().split('\n')
-	subject, body = lines[0], '\n'.join(lines[2:]).rstrip('\n')
-	for i, path in enumerate(sorted(paths)):
-	    s = open(path).read()
-	    head, sep, rest = s.partition('\n\n')
-	    unfolded = []
-	    for l in head.split('\n'):
-	        if l[:1] in (' ', '\t') and unfolded:
-	            unfolded[-1] += ' ' + l.strip()
-	        else:
-	            unfolded.append(l)
-	    if i == 0:
-	        rest = rest.replace('*** BLURB HERE ***', body)
-	        unfolded = [l.replace('*** SUBJECT HERE ***', subject) for l in unfolded]
-	        if upstream:
-	            rest = '\n'.join('base-commit: ' + upstream if l.startswith('base-commit: ') else l
-	                             for l in rest.split('\n'))
-	    open(path, 'w').write('\n'.join(unfolded) + sep + rest)
-	PY
+	"$PROJ_ROOT/ci/mail-headers.py" --cover "$cover_txt" \
+		${upstream_base:+--base-commit "$upstream_base"} "$pdir"/patches/*.patch
 	! grep -q '\*\*\* \(SUBJECT\|BLURB\) HERE \*\*\*' "$pdir"/patches/0000-cover-letter.patch ||
 		die "internal error: cover letter placeholders left in $pdir/patches/0000-cover-letter.patch"
 }

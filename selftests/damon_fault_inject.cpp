@@ -381,8 +381,9 @@ struct fixture {
  * scheme, with @events, or with the report sink if @report_sink and
  * @events is empty.
  */
-int configure(const fixture &f, const std::vector<perf_event_attr> &events,
-	      bool report_sink)
+int setup_fixed_paddr(const fixture &f,
+		      const std::vector<perf_event_attr> &events,
+		      bool report_sink)
 {
 	damon_sysfs::paddr_monitor m;
 	int err;
@@ -457,7 +458,7 @@ void ff_start_rings(const fixture &f)
 
 		if (with_event)
 			ev.push_back(f.pmu.event());
-		err = configure(f, ev, true);
+		err = setup_fixed_paddr(f, ev, true);
 		if (err) {
 			f.t.diagf("configure: %s", monitor::errno_symbol(err).c_str());
 			all = false;
@@ -535,7 +536,7 @@ void ff_start_perf(const fixture &f)
 	const std::string key = "fail_function/start";
 	const std::vector<perf_event_attr> two = { f.pmu.event(),
 						   f.pmu.event(100) };
-	bool all = !configure(f, two, false);
+	bool all = !setup_fixed_paddr(f, two, false);
 
 	for (long retval : { -ENOMEM, -EINVAL }) {
 		for (unsigned int n = 1; all && n <= 2 * f.cpus; n++) {
@@ -573,7 +574,7 @@ void ff_start_perf(const fixture &f)
 
 	/* -ENODEV: the CPU is skipped, the event samples on the others */
 	for (unsigned int n : { 1u, f.cpus }) {
-		all = all && !configure(f, { f.pmu.event() }, false);
+		all = all && !setup_fixed_paddr(f, { f.pmu.event() }, false);
 		all &= ff_start_perf_enodev(f, n);
 	}
 	f.t.result(all, "fail_function_start_perf_each_cpu");
@@ -616,7 +617,7 @@ void ff_commit_perf(const fixture &f)
 	const std::string key = "fail_function/commit";
 	const damon_sysfs::kdamond kd = f.kd();
 	const damon_sysfs::context ctx = f.ctx();
-	bool all = !configure(f, { f.pmu.event() }, false) &&
+	bool all = !setup_fixed_paddr(f, { f.pmu.event() }, false) &&
 		   start_kdamond(f.t, kd) && f.pmu.events_active() == f.cpus;
 	const pid_t pid = kd.pid();
 	const int owned = rings_owned(f.ri);
@@ -689,7 +690,7 @@ void ff_commit_reports(const fixture &f)
 	const std::string key = "fail_function/commit";
 	const damon_sysfs::kdamond kd = f.kd();
 	const damon_sysfs::context ctx = f.ctx();
-	bool all = !configure(f, {}, false) && start_kdamond(f.t, kd);
+	bool all = !setup_fixed_paddr(f, {}, false) && start_kdamond(f.t, kd);
 	const pid_t pid = kd.pid();
 	const int owned = rings_owned(f.ri);
 	struct variant {
@@ -848,7 +849,7 @@ void ff_hotplug(const fixture &f)
 		f.t.skip("fail_function_hotplug_online", "needs a second, hotpluggable CPU");
 		return;
 	}
-	all = !configure(f, { f.pmu.event() }, false) &&
+	all = !setup_fixed_paddr(f, { f.pmu.event() }, false) &&
 	      start_kdamond(f.t, kd) && f.pmu.events_active() == f.cpus;
 	const pid_t pid = kd.pid();
 
@@ -1084,7 +1085,7 @@ void cpuhp_fail(const fixture &f)
 		f.t.skip("cpuhp_fail_rolled_back", "needs a second, hotpluggable CPU");
 		return;
 	}
-	all = !configure(f, { f.pmu.event() }, false) &&
+	all = !setup_fixed_paddr(f, { f.pmu.event() }, false) &&
 	      start_kdamond(f.t, kd) && f.pmu.events_active() == f.cpus;
 	cpuhp_victim v{ victim, cpu_dir, kd.pid(), {}, -1 };
 
@@ -1283,7 +1284,7 @@ void fail_nth_start(const fixture &f)
 	int err;
 
 	err = setup_alloc_faults(knobs, 0, ~0ul);
-	all = !err && !configure(f, { f.pmu.event() }, false);
+	all = !err && !setup_fixed_paddr(f, { f.pmu.event() }, false);
 	if (err)
 		f.t.diagf("fault knobs: %s", monitor::errno_symbol(err).c_str());
 	for (n = 1; all && !sw.done && n <= max_nth; n++) {
@@ -1437,7 +1438,7 @@ bool kept_or_cleanly_stopped(const fixture &f,
 	why = "failed after the context was changed: the kdamond stopped (maybe_corrupted) and left events " +
 	      num(f.pmu.events_active()) + ", rings owned " +
 	      std::to_string(rings_owned(f.ri));
-	ok = !configure(f, one, false) && ok && start_kdamond(f.t, kd);
+	ok = !setup_fixed_paddr(f, one, false) && ok && start_kdamond(f.t, kd);
 	sw.nr_restarts++;
 	return ok;
 }
@@ -1494,7 +1495,7 @@ void failslab_commit(const fixture &f)
 	err = setup_alloc_faults(knobs, lo, hi);
 	if (err)
 		f.t.diagf("fault knobs: %s", monitor::errno_symbol(err).c_str());
-	all = !err && !configure(f, one, false) && start_kdamond(f.t, kd) &&
+	all = !err && !setup_fixed_paddr(f, one, false) && start_kdamond(f.t, kd) &&
 	      f.pmu.events_active() == f.cpus;
 	for (k = 1; all && !sw.done && k <= max_nth; k++) {
 		const pid_t pid = kd.pid();

@@ -540,8 +540,8 @@ damon_sysfs::paddr_monitor paddr_config(unsigned long start,
 	return m;
 }
 
-int configure(const damon_sysfs::session &s, const pfn_span &node0,
-	      const pfn_span &node1)
+int setup_two_kdamonds(const damon_sysfs::session &s, const pfn_span &node0,
+		       const pfn_span &node1)
 {
 	const unsigned long page_sz = static_cast<unsigned long>(
 			sysconf(_SC_PAGESIZE));
@@ -889,7 +889,7 @@ int run()
 	t.result(on_its_node(t, ballast, 0) && on_its_node(t, buf, 1),
 		 "buffers_on_their_nodes");
 
-	int err = configure(s, node0, node1);
+	int err = setup_two_kdamonds(s, node0, node1);
 	if (err)
 		t.diagf("configuration: %s", std::strerror(-err));
 	if (!t.result(!err, "configure")) {

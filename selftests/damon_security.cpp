@@ -123,8 +123,8 @@ bool stat_of(const std::string &p, struct stat &st)
 }
 
 /* kdamond 0: vaddr monitoring of @pid, one stat scheme, @events. */
-int configure(const damon_sysfs::session &s, pid_t pid,
-	      const std::vector<perf_event_attr> &events)
+int setup_vaddr_with_events(const damon_sysfs::session &s, pid_t pid,
+			    const std::vector<perf_event_attr> &events)
 {
 	damon_sysfs::vaddr_monitor m;
 	int err;
@@ -142,7 +142,8 @@ void mode_cases(ktap::writer &t, const damon_sysfs::session &s, pid_t pid)
 	struct stat ref_file, ref_ro, ref_dir, st;
 	bool ok;
 
-	ok = !configure(s, pid, { perf_event_attr(), perf_event_attr() }) &&
+	ok = !setup_vaddr_with_events(s, pid, { perf_event_attr(),
+						 perf_event_attr() }) &&
 	     stat_of(ctx_dir + "/monitoring_attrs/intervals/sample_us",
 		     ref_file) &&
 	     stat_of(ctx_dir + "/schemes/0/stats/nr_tried", ref_ro) &&
@@ -334,7 +335,8 @@ void unprivileged_cases(ktap::writer &t, const damon_sysfs::session &s,
 	size_t nr_reads, nr_writes, nr_tp;
 
 	/* exclude_kernel N: a successful write of "1" would show as Y */
-	ok = !configure(s, pid, { perf_event_attr(), perf_event_attr() }) &&
+	ok = !setup_vaddr_with_events(s, pid, { perf_event_attr(),
+						 perf_event_attr() }) &&
 	     !e0.set("exclude_kernel", "N") && !e0.get("type", before_type) &&
 	     !e0.get("exclude_kernel", before_ek) &&
 	     !damon_sysfs::read_file(pe_dir + "/nr_perf_events", before_nr);
@@ -433,7 +435,7 @@ void stats_case(ktap::writer &t, const damon_sysfs::session &s,
 	     !pmu.set_addrs("vaddr=" + std::to_string(child.hot_start()) +
 			    " len=" + std::to_string(child.hot_size()) +
 			    " pid=" + std::to_string(child.pid())) &&
-	     !configure(s, child.pid(), { pmu.event(200, false) }) &&
+	     !setup_vaddr_with_events(s, child.pid(), { pmu.event(200, false) }) &&
 	     start_kdamond(t, kd);
 	std::this_thread::sleep_for(2s);
 	ok = ok && !kd.state("update_sample_stats");
@@ -481,7 +483,7 @@ int try_start(const damon_sysfs::session &s, pid_t pid,
 	int err;
 
 	s.reset();
-	err = configure(s, pid, events);
+	err = setup_vaddr_with_events(s, pid, events);
 	if (!err)
 		err = s.get_kdamond(0).start();
 	s.reset();
@@ -588,7 +590,7 @@ void exclude_kernel_case(ktap::writer &t, const damon_sysfs::session &s,
 
 		a.exclude_kernel = ek;
 		s.reset();
-		err = configure(s, pid, { a });
+		err = setup_vaddr_with_events(s, pid, { a });
 		if (!err)
 			err = kd.start();
 		if (!err) {

@@ -139,7 +139,8 @@
  *		events_active (inited and not destroyed yet), events_batched
  *		(inited as large PEBS, see batch=), handled (samples handed
  *		to the overflow handler), handler_ns (the time spent in it,
- *		local_clock(), summed over CPUs), adds_refused (pmu->add
+ *		summed over CPUs, damon_test_clock.h: the TSC around each
+ *		call where its frequency is known), adds_refused (pmu->add
  *		calls refused by exclusive= or busy_cpus=).
  *
  * The hrtimer path takes no lock, allocates nothing and does not print.
@@ -176,6 +177,8 @@
 #include <linux/string.h>
 #include <asm/irq_regs.h>
 #include <asm/ptrace.h>
+
+#include "damon_test_clock.h"
 
 #define DTP_MIN_PERIOD_NS	(10 * NSEC_PER_USEC)
 #define DTP_MAX_PERIOD_NS	(3600ULL * NSEC_PER_SEC)
@@ -233,7 +236,8 @@ static struct dentry *dtp_dir;
 static DEFINE_PER_CPU(unsigned long, dtp_samples);
 /* samples handed to the overflow handler, and the time it took */
 static DEFINE_PER_CPU(unsigned long, dtp_handled);
-static DEFINE_PER_CPU(u64, dtp_handler_ns);
+/* in damon_test_clock() units */
+static DEFINE_PER_CPU(u64, dtp_handler_time);
 /* Handed to perf when a sample has no interrupted registers; never written. */
 static DEFINE_PER_CPU(struct pt_regs, dtp_zero_regs);
 
@@ -582,10 +586,10 @@ static void dtp_fill(struct perf_event *event, u64 seq,
 static void dtp_handle(struct perf_event *event, perf_overflow_handler_t handler,
 		       struct perf_sample_data *data, struct pt_regs *regs)
 {
-	u64 t0 = local_clock();
+	u64 t0 = damon_test_clock();
 
 	handler(event, data, regs);
-	this_cpu_add(dtp_handler_ns, local_clock() - t0);
+	this_cpu_add(dtp_handler_time, damon_test_clock() - t0);
 	this_cpu_inc(dtp_handled);
 }
 
@@ -1163,7 +1167,8 @@ static int dtp_stats_show(struct seq_file *m, void *unused)
 	dtp_show_counter(m, "adds_refused", &dtp_adds_refused);
 	for_each_possible_cpu(cpu) {
 		handled += per_cpu(dtp_handled, cpu);
-		handler_ns += per_cpu(dtp_handler_ns, cpu);
+		handler_ns += div_u64(damon_test_clock_to_ps(
+			per_cpu(dtp_handler_time, cpu)), 1000);
 	}
 	seq_printf(m, "handled %lu\nhandler_ns %llu\n", handled, handler_ns);
 	return 0;

@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -46,6 +48,7 @@ struct generator::shared {
 	unsigned int nr;
 	size_t gap;
 	bool refault;
+	bool sleeper;
 	size_t size[max_regions];
 	unsigned long start[max_regions];
 	/*
@@ -57,6 +60,26 @@ struct generator::shared {
 };
 
 namespace {
+
+/* The child's second thread, with @sleeper: it only sleeps. */
+int sleep_forever(void *)
+{
+	for (;;)
+		syscall(SYS_pause);
+}
+
+/*
+ * Start sleep_forever() as a thread of the child, on a static stack (no
+ * malloc in the child); it dies with the child.
+ */
+bool start_sleeper()
+{
+	alignas(16) static char stack[64 << 10];
+
+	return clone(sleep_forever, stack + sizeof(stack),
+		     CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+		     CLONE_THREAD | CLONE_SYSVSEM, nullptr) > 0;
+}
 
 /* Runs in the child (fork of a possibly multi-threaded parent): no malloc. */
 template <typename S>
@@ -92,6 +115,10 @@ template <typename S>
 			_exit(1);
 		}
 		base += sh->gap;
+	}
+	if (sh->sleeper && !start_sleeper()) {
+		sh->state.store(2);
+		_exit(1);
 	}
 	sh->state.store(1, std::memory_order_release);
 
@@ -169,7 +196,7 @@ std::string describe(const std::vector<region> &regions, const phase &p)
 }
 
 generator::generator(const std::vector<region_spec> &specs, size_t gap,
-		     bool refault)
+		     bool refault, bool sleeper)
 {
 	void *mem;
 	pid_t pid;
@@ -189,6 +216,7 @@ generator::generator(const std::vector<region_spec> &specs, size_t gap,
 	sh->nr = specs.size();
 	sh->gap = (gap + page_sz - 1) & ~(page_sz - 1);
 	sh->refault = refault;
+	sh->sleeper = sleeper;
 	for (size_t i = 0; i < specs.size(); i++) {
 		sh->size[i] = (specs[i].size + page_sz - 1) & ~(page_sz - 1);
 		if (!sh->size[i])

@@ -67,10 +67,15 @@ class generator {
 public:
 	/*
 	 * Start the child; it is ready (pages touched, idle) when ok().
-	 * With @refault, every access faults its page in again.
+	 * With @refault, every access faults its page in again.  With
+	 * @sleeper, the child has a second thread, which only sleeps: NUMA
+	 * balancing marks for hinting faults the pages on the node a
+	 * process runs on only when more than one user shares its memory
+	 * (change_pte_range()).
 	 */
 	explicit generator(const std::vector<region_spec> &specs,
-			   size_t gap = 16ul << 20, bool refault = false);
+			   size_t gap = 16ul << 20, bool refault = false,
+			   bool sleeper = false);
 	generator(const generator &) = delete;
 	generator &operator=(const generator &) = delete;
 	~generator();

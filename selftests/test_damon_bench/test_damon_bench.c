@@ -140,12 +140,9 @@
 #include <linux/xarray.h>
 
 #include <asm/local.h>
-#ifdef CONFIG_X86_TSC
-#include <asm/msr.h>
-#include <asm/tsc.h>
-#endif
 
 #include "damon_report_syms.h"
+#include "damon_test_clock.h"
 
 #define CREATE_TRACE_POINTS
 #include "damon_bench_trace.h"
@@ -198,58 +195,6 @@ static struct dentry *dbench_dir;
 
 static DEFINE_PER_CPU(unsigned long, dbench_counter);
 static struct damon_access_report dbench_prod_reports[DBENCH_NR_PROD_REPORTS];
-
-/* ---- clocks ---- */
-
-#ifdef CONFIG_X86_TSC
-static bool dbench_have_tsc(void)
-{
-	return boot_cpu_has(X86_FEATURE_TSC) && tsc_khz;
-}
-
-static unsigned int dbench_tsc_khz(void)
-{
-	return tsc_khz;
-}
-#else
-static bool dbench_have_tsc(void)
-{
-	return false;
-}
-
-static unsigned int dbench_tsc_khz(void)
-{
-	return 0;
-}
-#endif
-
-/*
- * The clock of the timed batches: the TSC where there is one (within one
- * CPU and one batch; QEMU's TCG marks the guest's TSCs unstable across
- * CPUs, which makes local_clock() clamp to tick windows), else ktime.
- */
-static __always_inline u64 dbench_now(void)
-{
-#ifdef CONFIG_X86_TSC
-	if (likely(tsc_khz))
-		return rdtsc_ordered();
-#endif
-	return ktime_get_ns();
-}
-
-static u64 dbench_to_ps(u64 ticks)
-{
-#ifdef CONFIG_X86_TSC
-	if (tsc_khz)
-		return mul_u64_u32_div(ticks, NSEC_PER_SEC, tsc_khz);
-#endif
-	return ticks * 1000;
-}
-
-static const char *dbench_clock_name(void)
-{
-	return dbench_have_tsc() ? "tsc" : "ktime";
-}
 
 /* ---- results ---- */
 
@@ -423,62 +368,62 @@ static const char * const dbench_prod_names[NR_DBENCH_PROD] = {
 
 static noinline u64 dbench_batch_empty(unsigned int n)
 {
-	u64 t0 = dbench_now();
+	u64 t0 = damon_test_clock();
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
 		barrier();
-	return dbench_now() - t0;
+	return damon_test_clock() - t0;
 }
 
 static noinline u64 dbench_batch_percpu_inc(unsigned int n)
 {
-	u64 t0 = dbench_now();
+	u64 t0 = damon_test_clock();
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
 		this_cpu_inc(dbench_counter);
-	return dbench_now() - t0;
+	return damon_test_clock() - t0;
 }
 
 static noinline u64 dbench_batch_report_access(unsigned int n)
 {
-	u64 t0 = dbench_now();
+	u64 t0 = damon_test_clock();
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
 		damon_report_access_fn(dbench_report(i));
-	return dbench_now() - t0;
+	return damon_test_clock() - t0;
 }
 
 static noinline u64 dbench_batch_tracepoint(unsigned int n)
 {
-	u64 t0 = dbench_now();
+	u64 t0 = damon_test_clock();
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
 		trace_damon_bench_access(dbench_report(i));
-	return dbench_now() - t0;
+	return damon_test_clock() - t0;
 }
 
 static noinline u64 dbench_batch_mutex_array(unsigned int n)
 {
-	u64 t0 = dbench_now();
+	u64 t0 = damon_test_clock();
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
 		dbench_mutex_report(dbench_report(i));
-	return dbench_now() - t0;
+	return damon_test_clock() - t0;
 }
 
 static noinline u64 dbench_batch_ring256(unsigned int n)
 {
-	u64 t0 = dbench_now();
+	u64 t0 = damon_test_clock();
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
 		dbench_ring256_push(dbench_report(i));
-	return dbench_now() - t0;
+	return damon_test_clock() - t0;
 }
 
 static struct damon_access_report __rcu *dbench_rcu_ptr;
@@ -486,12 +431,12 @@ static unsigned long dbench_rcu_sink;
 
 static noinline u64 dbench_batch_rcu_deref(unsigned int n)
 {
-	u64 t0 = dbench_now();
+	u64 t0 = damon_test_clock();
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
 		dbench_rcu_sink += (unsigned long)rcu_dereference_sched(dbench_rcu_ptr);
-	return dbench_now() - t0;
+	return damon_test_clock() - t0;
 }
 
 /*
@@ -663,12 +608,12 @@ static int dbench_copy_alloc_rings(void)
 
 static noinline u64 dbench_batch_report_copy(unsigned int n)
 {
-	u64 t0 = dbench_now();
+	u64 t0 = damon_test_clock();
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
 		dbench_report_copy(dbench_report(i));
-	return dbench_now() - t0;
+	return damon_test_clock() - t0;
 }
 
 static u64 (* const dbench_prod_batch[NR_DBENCH_PROD])(unsigned int) = {
@@ -751,18 +696,53 @@ struct dbench_prod_args {
 	unsigned int owned;
 };
 
+/* The drop counters of the producer benchmark, read before and after. */
+struct dbench_prod_counts {
+	struct damon_report_stats st;
+	unsigned long mutex_dropped;
+	unsigned long ring256_dropped;
+	unsigned long copy_dropped;
+};
+
+static void dbench_prod_read_counts(struct dbench_prod_counts *c)
+{
+	int cpu;
+
+	damon_report_sum_stats_fn(&c->st);
+	c->mutex_dropped = dbench_mutex_dropped;
+	c->ring256_dropped = 0;
+	for_each_possible_cpu(cpu)
+		c->ring256_dropped += per_cpu(dbench_ring256_dropped, cpu);
+	c->copy_dropped = dbench_copy_dropped();
+}
+
+static void dbench_prod_set_counts_info(const struct dbench_prod_counts *c0,
+					const struct dbench_prod_counts *c1)
+{
+	dbench_set_info("report_pushed", c1->st.pushed - c0->st.pushed);
+	dbench_set_info("report_dropped_full",
+			c1->st.dropped_full - c0->st.dropped_full);
+	dbench_set_info("report_dropped_nested",
+			c1->st.dropped_nested - c0->st.dropped_nested);
+	dbench_set_info("report_dropped_no_owner",
+			c1->st.dropped_no_owner - c0->st.dropped_no_owner);
+	dbench_set_info("mutex_dropped", c1->mutex_dropped - c0->mutex_dropped);
+	dbench_set_info("ring256_dropped",
+			c1->ring256_dropped - c0->ring256_dropped);
+	dbench_set_info("copy_dropped", c1->copy_dropped - c0->copy_dropped);
+}
+
 static int dbench_run_producer(const struct dbench_prod_args *a)
 {
 	struct dbench_series *series[NR_DBENCH_PROD];
-	struct damon_report_stats st0, st1, before, after;
+	struct damon_report_stats before, after;
+	struct dbench_prod_counts c0, c1;
 	struct dbench_prod_run run = { .batch = a->batch };
-	unsigned long mutex_dropped0, ring256_dropped0 = 0, ring256_dropped1 = 0;
-	unsigned long copy_dropped0;
 	unsigned int full_rounds = 0, not_hardirq = 0, done = 0, m;
 	const unsigned int max_attempts = 2 * a->rounds + 1000;
-	const char *clock = dbench_clock_name();
+	const char *clock = damon_test_clock_name();
 	bool tp_enabled = trace_damon_bench_access_enabled();
-	int cpu, err = 0;
+	int err = 0;
 
 	if (!cpu_online(a->cpu))
 		return -EINVAL;
@@ -776,11 +756,7 @@ static int dbench_run_producer(const struct dbench_prod_args *a)
 	dbench_ring256_drain();
 	dbench_copy_set_owned(a->owned);
 	dbench_copy_drain();
-	copy_dropped0 = dbench_copy_dropped();
-	for_each_possible_cpu(cpu)
-		ring256_dropped0 += per_cpu(dbench_ring256_dropped, cpu);
-	mutex_dropped0 = dbench_mutex_dropped;
-	damon_report_sum_stats_fn(&st0);
+	dbench_prod_read_counts(&c0);
 
 	for (run.round = 0; done < a->rounds && run.round < max_attempts;
 	     run.round++) {
@@ -805,7 +781,7 @@ static int dbench_run_producer(const struct dbench_prod_args *a)
 				full_rounds++;
 				continue;
 			}
-			dbench_add(series[m], dbench_to_ps(run.ticks[m]));
+			dbench_add(series[m], damon_test_clock_to_ps(run.ticks[m]));
 		}
 		if (fatal_signal_pending(current)) {
 			err = -EINTR;
@@ -814,11 +790,9 @@ static int dbench_run_producer(const struct dbench_prod_args *a)
 		cond_resched();
 	}
 
-	damon_report_sum_stats_fn(&st1);
-	for_each_possible_cpu(cpu)
-		ring256_dropped1 += per_cpu(dbench_ring256_dropped, cpu);
-	dbench_set_info("tsc_khz", dbench_tsc_khz());
+	dbench_prod_read_counts(&c1);
 	dbench_copy_set_owned(false);
+	dbench_set_info("tsc_khz", damon_test_tsc_khz());
 	dbench_set_info("rounds", done);
 	dbench_set_info("attempts", run.round);
 	dbench_set_info("batch", a->batch);
@@ -826,15 +800,7 @@ static int dbench_run_producer(const struct dbench_prod_args *a)
 	dbench_set_info("not_hardirq_rounds", not_hardirq);
 	dbench_set_info("report_full_rounds", full_rounds);
 	dbench_set_info("tracepoint_enabled", tp_enabled);
-	dbench_set_info("report_pushed", st1.pushed - st0.pushed);
-	dbench_set_info("report_dropped_full", st1.dropped_full - st0.dropped_full);
-	dbench_set_info("report_dropped_nested",
-			st1.dropped_nested - st0.dropped_nested);
-	dbench_set_info("report_dropped_no_owner",
-			st1.dropped_no_owner - st0.dropped_no_owner);
-	dbench_set_info("mutex_dropped", dbench_mutex_dropped - mutex_dropped0);
-	dbench_set_info("ring256_dropped", ring256_dropped1 - ring256_dropped0);
-	dbench_set_info("copy_dropped", dbench_copy_dropped() - copy_dropped0);
+	dbench_prod_set_counts_info(&c0, &c1);
 	return err;
 }
 
@@ -1206,11 +1172,11 @@ static u64 dbench_bsearch_batch(const struct damon_access_report *reports,
 	u64 t0, t1;
 
 	preempt_disable();
-	t0 = dbench_now();
+	t0 = damon_test_clock();
 	for (k = 0; k < n; k++)
 		*marked += dbench_report_attribute(&dbench_ctx, &dbench_snapshot,
 				dbench_attr_report(reports, (*idx)++));
-	t1 = dbench_now();
+	t1 = damon_test_clock();
 	preempt_enable();
 	return t1 - t0;
 }
@@ -1230,7 +1196,7 @@ static int dbench_attr_new_series(struct dbench_attr_run *run)
 {
 	const struct dbench_attr_args *a = run->a;
 	const unsigned long region_pages = 1UL << (DBENCH_REGION_SHIFT - PAGE_SHIFT);
-	const char *clock = dbench_clock_name();
+	const char *clock = damon_test_clock_name();
 
 	run->bsearch = dbench_new_series("bsearch", clock, a->batch, a->rounds);
 	run->linear = dbench_new_series("linear", clock, a->linear_batch,
@@ -1269,18 +1235,18 @@ static int dbench_attr_interleaved(struct dbench_attr_run *run)
 							  &run->b_idx,
 							  &run->b_marked,
 							  a->batch);
-				dbench_add(run->bsearch, dbench_to_ps(t0));
+				dbench_add(run->bsearch, damon_test_clock_to_ps(t0));
 				continue;
 			}
 			preempt_disable();
-			t0 = dbench_now();
+			t0 = damon_test_clock();
 			for (k = 0; k < a->linear_batch; k++)
 				run->l_found += dbench_linear_attribute(&dbench_ctx,
 					dbench_attr_report(run->reports,
 							   run->l_idx++));
-			t1 = dbench_now();
+			t1 = damon_test_clock();
 			preempt_enable();
-			dbench_add(run->linear, dbench_to_ps(t1 - t0));
+			dbench_add(run->linear, damon_test_clock_to_ps(t1 - t0));
 		}
 		if (fatal_signal_pending(current))
 			return -EINTR;
@@ -1299,13 +1265,13 @@ static int dbench_attr_snapshots(struct dbench_attr_run *run)
 		u64 t0, t1;
 
 		preempt_disable();
-		t0 = dbench_now();
+		t0 = damon_test_clock();
 		err = dbench_report_take_snapshot(&dbench_ctx, &dbench_snapshot);
-		t1 = dbench_now();
+		t1 = damon_test_clock();
 		preempt_enable();
 		if (err)
 			return err;
-		dbench_add(run->snapshot, dbench_to_ps(t1 - t0));
+		dbench_add(run->snapshot, damon_test_clock_to_ps(t1 - t0));
 	}
 	return 0;
 }
@@ -1343,7 +1309,7 @@ static int dbench_attr_walks(struct dbench_attr_run *run, struct xarray *hist)
 			t_xas += ktime_get_ns() - t0;
 			t0 = dbench_bsearch_batch(run->reports, &run->bp_idx,
 						  &run->bp_marked, a->batch);
-			dbench_add(run->bsearch_pp, dbench_to_ps(t0));
+			dbench_add(run->bsearch_pp, damon_test_clock_to_ps(t0));
 			if (fatal_signal_pending(current))
 				return -EINTR;
 		}
@@ -1415,7 +1381,7 @@ static int dbench_attr_direct(struct dbench_attr_run *run)
 
 static void dbench_attr_set_info(const struct dbench_attr_run *run)
 {
-	dbench_set_info("tsc_khz", dbench_tsc_khz());
+	dbench_set_info("tsc_khz", damon_test_tsc_khz());
 	dbench_set_info("regions", run->a->regions);
 	dbench_set_info("reports_per_interval", DBENCH_NR_ATTR_REPORTS);
 	dbench_set_info("region_bytes", 1UL << DBENCH_REGION_SHIFT);
