@@ -81,6 +81,40 @@ bool start_sleeper()
 		     CLONE_THREAD | CLONE_SYSVSEM, nullptr) > 0;
 }
 
+/*
+ * The child's set-up: map the regions (one reservation, then the gaps
+ * unmapped: one VMA a region), write every page once, start the sleeper
+ * if asked.  Exits, with state 2, on failure.
+ */
+template <typename S>
+void set_up_child(S *sh, unsigned long *lines)
+{
+	size_t total = 0;
+	char *base;
+
+	for (unsigned int i = 0; i < sh->nr; i++)
+		total += sh->size[i] + (i ? sh->gap : 0);
+	base = static_cast<char *>(mmap(nullptr, total, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	if (base == MAP_FAILED)
+		goto fail;
+	for (unsigned int i = 0; i < sh->nr; i++) {
+		sh->start[i] = reinterpret_cast<unsigned long>(base);
+		lines[i] = sh->size[i] / line_sz;
+		std::memset(base, 1, sh->size[i]);
+		base += sh->size[i];
+		if (i + 1 < sh->nr && sh->gap && munmap(base, sh->gap))
+			goto fail;
+		base += sh->gap;
+	}
+	if (sh->sleeper && !start_sleeper())
+		goto fail;
+	return;
+fail:
+	sh->state.store(2);
+	_exit(1);
+}
+
 /* Runs in the child (fork of a possibly multi-threaded parent): no malloc. */
 template <typename S>
 [[noreturn]] void run_child(S *sh)
@@ -90,36 +124,11 @@ template <typename S>
 	uint64_t x = 0x9e3779b97f4a7c15ull ^ static_cast<uint64_t>(getpid());
 	uint32_t seq = 0;
 	bool idle = true;
-	size_t total = 0;
-	char *base;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != sh->parent)
 		_exit(1);
-	for (unsigned int i = 0; i < sh->nr; i++)
-		total += sh->size[i] + (i ? sh->gap : 0);
-	/* one reservation, then unmap the gaps: one VMA a region */
-	base = static_cast<char *>(mmap(nullptr, total, PROT_READ | PROT_WRITE,
-					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-	if (base == MAP_FAILED) {
-		sh->state.store(2);
-		_exit(1);
-	}
-	for (unsigned int i = 0; i < sh->nr; i++) {
-		sh->start[i] = reinterpret_cast<unsigned long>(base);
-		lines[i] = sh->size[i] / line_sz;
-		std::memset(base, 1, sh->size[i]);
-		base += sh->size[i];
-		if (i + 1 < sh->nr && sh->gap && munmap(base, sh->gap)) {
-			sh->state.store(2);
-			_exit(1);
-		}
-		base += sh->gap;
-	}
-	if (sh->sleeper && !start_sleeper()) {
-		sh->state.store(2);
-		_exit(1);
-	}
+	set_up_child(sh, lines);
 	sh->state.store(1, std::memory_order_release);
 
 	for (;;) {
