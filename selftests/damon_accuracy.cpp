@@ -607,6 +607,8 @@ struct run_result {
 	std::string method;
 	bool ran = false;
 	std::string error;
+	/* not run: the kernel lacks what the method needs (a SKIP) */
+	std::string skip;
 	std::vector<masim::region> regions;
 	std::vector<phase> phases;
 	std::vector<double> t_start;	/* of each phase, since the start */
@@ -1172,13 +1174,21 @@ run_result run_numa_hint(const damon_sysfs::session &s, tracer &tr,
 			 const std::vector<phase> &phases,
 			 const damon_sysfs::perf_event_attr &real)
 {
-	numa_balancing nb;
+	static const char *const sysctl = "/proc/sys/kernel/numa_balancing";
 	run_result r;
 
+	r.method = "numa_hint";
+	if (!damon_sysfs::exists(sysctl)) {
+		r.skip = std::string("no ") + sysctl +
+			 " (CONFIG_NUMA_BALANCING)";
+		r.error = r.skip;
+		return r;
+	}
+
+	numa_balancing nb;
+
 	if (!nb.error().empty()) {
-		r.method = "numa_hint";
-		r.error = "NUMA balancing (CONFIG_NUMA_BALANCING, THP): " +
-			  nb.error();
+		r.error = "NUMA balancing: " + nb.error();
 		return r;
 	}
 	return run_method(s, tr, "numa_hint", phases, nullptr, real);
@@ -1467,6 +1477,12 @@ void report_run(ktap::writer *t, const run_result &r)
 	}
 	if (!t)
 		return;
+	if (!r.skip.empty()) {
+		for (const char *c : { "_precision", "_recall",
+				       "_phase_change_detected" })
+			t->skip(method + c, r.skip);
+		return;
+	}
 	t->result(r.ran && r.precision_median >= good, method + "_precision");
 	if (r.ran)
 		note("%s: recall median %.3f, wanted >= %.2f", method.c_str(),

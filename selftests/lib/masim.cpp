@@ -70,15 +70,24 @@ int sleep_forever(void *)
 
 /*
  * Start sleep_forever() as a thread of the child, on a static stack (no
- * malloc in the child); it dies with the child.
+ * malloc in the child); it dies with the child.  It shares the child's
+ * TLS (no CLONE_SETTLS), so it starts with every signal blocked: no
+ * handler inherited from the parent ever runs on it, and pause() never
+ * returns to write errno.
  */
 bool start_sleeper()
 {
 	alignas(16) static char stack[64 << 10];
+	sigset_t all, old;
+	bool ok;
 
-	return clone(sleep_forever, stack + sizeof(stack),
-		     CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
-		     CLONE_THREAD | CLONE_SYSVSEM, nullptr) > 0;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	ok = clone(sleep_forever, stack + sizeof(stack),
+		   CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+		   CLONE_THREAD | CLONE_SYSVSEM, nullptr) > 0;
+	sigprocmask(SIG_SETMASK, &old, nullptr);
+	return ok;
 }
 
 /*
