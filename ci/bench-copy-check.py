@@ -65,8 +65,12 @@ def definition(text, name):
     if name.startswith('struct '):
         m = re.search(r'^' + re.escape(name) + r' \{\n.*?^\};\n', text, re.S | re.M)
     else:
-        m = re.search(r'^(?:static )?(?:noinline )?[a-z][\w \*]*?\b' + re.escape(name) +
-                      r'\([^;{]*?\)\n\{\n.*?^\}\n', text, re.S | re.M)
+        # the return type on the line of the name, or on its own line
+        # before it ("static __always_inline bool\nname(")
+        m = re.search(r'^(?:(?:(?:static|noinline|__always_inline) )+[\w \*]*\n'
+                      r'|(?:static )?(?:noinline )?[a-z][\w \*]*?\b)' +
+                      re.escape(name) + r'\([^;{]*?\)\n\{\n.*?^\}\n',
+                      text, re.S | re.M)
     return m.group(0) if m else None
 
 
@@ -77,7 +81,7 @@ def normalize(text, copy):
         text = re.sub(r'\bdbench_copy_', 'damon_report_', text)
         text = re.sub(r'\bdbench_report_', 'damon_report_', text)
         text = text.replace('@RING@', 'DBENCH_COPY_RING_ENTRIES')
-    text = re.sub(r'\b(static|noinline)\s+', '', text)
+    text = re.sub(r'\b(static|noinline|__always_inline)\s+', '', text)
     text = ' '.join(text.split())
     return text
 

@@ -13,7 +13,9 @@ same as one JSON object:
     {"owner": ..., "owner_pid": ..., "capacity": ..., "cpus": [...],
      "totals": {...}}
 
-A counter the kernel does not have (an older series) reads as null.
+A counter the kernel does not have (an older series) reads as null, except
+pushed: the kernel keeps no per-CPU count of calls and sums the reports
+drained, dropped and queued instead, and so does this script.
 
 With --serve it keeps running for a test that dumps the rings many times
 (loading the debug info is what takes long): it prints "ready" once it can
@@ -131,6 +133,17 @@ def cpu_row(rc, cpu, mask):
         field = 'nr_' + name
         row[name] = (counter_value(rc.member_(field), mask)
                      if rc_type.has_member(field) else None)
+    if row['pushed'] is None:
+        # no per-CPU count of calls (the series derives it): the reports
+        # drained and dropped, plus those queued on the producer's ring,
+        # as damon_report_sum_stats() adds them up
+        queued = 0
+        if ring:
+            queued = (counter_value(ring.head, mask) -
+                      counter_value(ring.tail, mask)) & mask
+        row['pushed'] = (row['drained'] + row['dropped_full'] +
+                         row['dropped_nested'] + row['dropped_no_owner'] +
+                         queued) & mask
     return row
 
 

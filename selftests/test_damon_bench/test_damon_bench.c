@@ -460,7 +460,6 @@ struct dbench_copy_cpu {
 	struct dbench_copy_ring __rcu *ring;
 	struct dbench_copy_ring *consumer_ring;
 	int busy;
-	local_t nr_pushed;
 	local_t nr_dropped_full;
 	local_t nr_dropped_nested;
 	local_t nr_dropped_no_owner;
@@ -473,9 +472,10 @@ struct dbench_copy_cpu {
 static DEFINE_PER_CPU(struct dbench_copy_cpu, dbench_copy_cpus);
 static unsigned int dbench_copy_epoch;
 
-static noinline bool dbench_copy_ring_push(struct dbench_copy_ring *ring,
-					   const struct damon_access_report *report,
-					   unsigned int epoch)
+static __always_inline bool
+dbench_copy_ring_push(struct dbench_copy_ring *ring,
+		      const struct damon_access_report *report,
+		      unsigned int epoch)
 {
 	unsigned long head = ring->head;
 	/* pairs with smp_store_release() in dbench_copy_drain() */
@@ -494,17 +494,14 @@ static noinline bool dbench_copy_ring_push(struct dbench_copy_ring *ring,
 
 static noinline bool dbench_report_copy(struct damon_access_report *report)
 {
-	struct dbench_copy_cpu *rc;
+	struct dbench_copy_cpu *rc = this_cpu_ptr(&dbench_copy_cpus);
 	struct dbench_copy_ring *ring;
 	unsigned int epoch;
 	bool queued = false;
 
-	preempt_disable_notrace();
-	rc = this_cpu_ptr(&dbench_copy_cpus);
-	local_inc(&rc->nr_pushed);
 	if (READ_ONCE(rc->busy)) {
 		local_inc(&rc->nr_dropped_nested);
-		goto out;
+		return false;
 	}
 	WRITE_ONCE(rc->busy, 1);
 	barrier();
@@ -520,8 +517,6 @@ static noinline bool dbench_report_copy(struct damon_access_report *report)
 
 	barrier();
 	WRITE_ONCE(rc->busy, 0);
-out:
-	preempt_enable_notrace();
 	return queued;
 }
 
