@@ -18,7 +18,7 @@ readonly PKGS=(
 	b4 python3-ply python3-git
 	# the htmldocs check (ci/docs-check.sh)
 	python3-sphinx python3-yaml
-	# plots of make bench and make demo (ci/bench-report.py, ci/demo-plot.py)
+	# plots of make bench and make demo (ci/bench-report.py, also --heatmap)
 	python3-matplotlib
 	# VM and tests
 	qemu-system-x86 busybox-static python3-drgn nlohmann-json3-dev
