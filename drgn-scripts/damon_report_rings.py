@@ -123,8 +123,10 @@ def cpu_row(rc, cpu, mask):
         'busy': int(rc.busy),
     }
     if shown:
-        head = counter_value(shown.head, mask)
+        # the tail first, as the kernel reads them: the head read after
+        # it is not older, so the fill does not wrap below zero
         tail = counter_value(shown.tail, mask)
+        head = counter_value(shown.head, mask)
         row.update(head=head, tail=tail, fill=(head - tail) & mask)
         if strip_typedefs(shown.type_.type).has_member('nr_entries'):
             row['capacity'] = int(shown.nr_entries)
@@ -139,8 +141,8 @@ def cpu_row(rc, cpu, mask):
         # as damon_report_sum_stats() adds them up
         queued = 0
         if ring:
-            queued = (counter_value(ring.head, mask) -
-                      counter_value(ring.tail, mask)) & mask
+            tail = counter_value(ring.tail, mask)
+            queued = (counter_value(ring.head, mask) - tail) & mask
         row['pushed'] = (row['drained'] + row['dropped_full'] +
                          row['dropped_nested'] + row['dropped_no_owner'] +
                          queued) & mask

@@ -97,14 +97,22 @@ bool balanced(const stats &s)
 int wait_balanced(const module &m, stats &s, std::chrono::milliseconds timeout)
 {
 	const auto end = std::chrono::steady_clock::now() + timeout;
+	stats last;
 
 	for (;;) {
 		int err = m.read_stats(s);
 
 		if (err)
 			return err;
-		if (balanced(s))
+		/*
+		 * The kernel adds pushed up from drained, dropped and queued,
+		 * read one by one: a reading that raced a drain can look
+		 * balanced with drained short.  Two equal readings in a row
+		 * did not.
+		 */
+		if (balanced(s) && s == last)
 			return 0;
+		last = s;
 		if (std::chrono::steady_clock::now() > end)
 			return -ETIMEDOUT;
 		std::this_thread::sleep_for(std::chrono::milliseconds(20));

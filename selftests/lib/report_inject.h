@@ -63,15 +63,18 @@ using kmod::delta;
 using kmod::format;
 
 /*
- * The invariants that hold whenever no report is in flight:
- * pushed = drained + dropped_full + dropped_nested + dropped_no_owner and
- * drained = attributed + unmatched + stale.  Works on deltas too.
+ * The invariants that hold whenever no report is queued or in flight:
+ * pushed = drained + dropped_full + dropped_nested + dropped_no_owner (the
+ * kernel counts pushed as those plus the queued reports, so this says that
+ * nothing is queued) and drained = attributed + unmatched + stale.  Works
+ * on deltas too.
  */
 bool balanced(const stats &s);
 
 /*
- * Poll the stats until they are balanced (the owner drained its rings) or
- * @timeout passes; @s holds the last reading.  0, -ETIMEDOUT or -errno.
+ * Poll the stats until two readings in a row are equal and balanced (the
+ * owner drained its rings) or @timeout passes; @s holds the last reading.
+ * 0, -ETIMEDOUT or -errno.
  */
 int wait_balanced(const module &m, stats &s, std::chrono::milliseconds timeout);
 

@@ -699,11 +699,31 @@ struct dbench_prod_counts {
 	unsigned long copy_dropped;
 };
 
+/*
+ * The counters of all CPUs.  The kernel adds pushed up from the counters
+ * and the rings, read one by one, while the kdamond of an owning context
+ * drains: a reading that raced a drain is off by the reports drained, so
+ * read until two readings in a row agree on pushed.
+ */
+static void dbench_read_stats(struct damon_report_stats *st)
+{
+	struct damon_report_stats prev;
+	int i;
+
+	damon_report_sum_stats_fn(st);
+	for (i = 0; i < 1000; i++) {
+		prev = *st;
+		damon_report_sum_stats_fn(st);
+		if (st->pushed == prev.pushed)
+			break;
+	}
+}
+
 static void dbench_prod_read_counts(struct dbench_prod_counts *c)
 {
 	int cpu;
 
-	damon_report_sum_stats_fn(&c->st);
+	dbench_read_stats(&c->st);
 	c->mutex_dropped = dbench_mutex_dropped;
 	c->ring256_dropped = 0;
 	for_each_possible_cpu(cpu)
