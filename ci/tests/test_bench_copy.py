@@ -57,6 +57,23 @@ class BenchCopy(TmpTest):
         self.assertIn('dbench_report_mark differs from damon_report_mark', out)
         self.assertIn('+if (mid <= start) lo = mid;', out)
 
+    def test_return_type_on_its_own_line_is_compared(self):
+        # damon_report_ring_push() is written so: static __always_inline
+        # bool, then the name on the next line
+        own = ORIG.replace('static bool damon_report_mark(struct damon_report_target *rt,\n'
+                           '\t\t\t      unsigned long start)',
+                           'static __always_inline bool\n'
+                           'damon_report_mark(struct damon_report_target *rt,\n'
+                           '\t\t  unsigned long start)')
+        self.assertIn('static __always_inline bool\ndamon_report_mark(', own)
+        o = self.write('report.c', own)
+        for copy, same in ((COPY, True), (COPY.replace('lo = mid + 1;', 'lo = mid;'), False)):
+            c = self.write('bench.c', copy)
+            r = subprocess.run([sys.executable, os.path.join(CI, 'bench-copy-check.py'), o, c],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            self.assertNotIn('damon_report_mark: not found', r.stdout)
+            self.assertEqual('dbench_report_mark differs' not in r.stdout, same, r.stdout)
+
 
 if __name__ == '__main__':
     unittest.main()
