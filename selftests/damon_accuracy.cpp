@@ -30,14 +30,15 @@
  *   event samples as for "pagefault".  A second real sample source, with
  *   a sampling bias of its own: at most one fault per page and scan.
  *
- * The test PMU cannot see real accesses: at every phase change this program rewrites its "addrs"
- *   list to REPLAY the generator's access distribution, each region
- *   getting listed addresses in proportion to its share, spread over the
- *   whole region (see replay()).  Only samples that interrupt the
- *   generator carry an address, as with a real PMU.  So the
- *   "perf" numbers measure how DAMON attributes and aggregates samples
- *   drawn from the true distribution, not the sampling bias of a real
- *   PMU (skid, load/store mix, which instructions are tagged).
+ * The test PMU cannot see real accesses: at every phase change this
+ *   program rewrites its "addrs" list to REPLAY the generator's access
+ *   distribution, each region getting sample positions in proportion to
+ *   its share, each sample at a random cache line of the region (see
+ *   replay()).  Only samples that interrupt the generator carry an
+ *   address, as with a real PMU.  So the "perf" numbers measure how DAMON
+ *   attributes and aggregates samples drawn from the true distribution,
+ *   not the sampling bias of a real PMU (skid, load/store mix, which
+ *   instructions are tagged).
  *
  * DAMON's regions come from the damon:damon_aggregated tracepoint, in a
  * trace instance of its own (clock "mono", the clock of steady_clock):
@@ -105,7 +106,6 @@
 #include <memory>
 #include <mutex>
 #include <poll.h>
-#include <random>
 #include <string>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -455,33 +455,28 @@ private:
 
 /* ---- the test PMU's replay of the generator's access shares ---- */
 
-/* How often the replay moves its addresses within a phase. */
-const auto rereplay_period = std::chrono::milliseconds(500);
-
 /*
- * Rewrite the test PMU's vaddr list so that its samples, taken round
- * robin over the list, fall in the regions by @shares: about 256
- * addresses a cycle, each region's count in proportion to its share,
- * evenly spread over the whole region.  The addresses are split into
- * "lanes" (8 ranges divided among the accessed regions; each write to
- * "addrs" takes ~10 ms in a TCG guest, so not the 64 the module takes):
- * lane l of a region has its addresses at offset l / lanes of the
- * region's stride (plus a random offset), and the lanes of the regions
- * alternate in the list, so that every 64 consecutive samples of an event
- * sweep every accessed region.  An event steps one address a sample, and
- * the 16 events, created at different times (see stagger_events()),
- * sample different places of the cycle at once.
+ * Rewrite the test PMU's vaddr list so that its samples fall in the
+ * regions by @shares, each at a random cache line of its region, as the
+ * generator writes: 256 positions a cycle (random= ranges, see the
+ * module), each region's count in proportion to its share.  A region's
+ * positions are split into "lanes" (8 divided among the accessed regions;
+ * each write to "addrs" takes ~10 ms in a TCG guest, so not more), and the
+ * lanes of the regions alternate in the list, so that every 32 consecutive
+ * samples of an event visit every accessed region.  An event steps one
+ * position a sample, and the 16 events, created at different times (see
+ * stagger_events()), sample different places of the cycle at once.
  *
- * A fixed set of addresses would be a lattice that DAMON's region
- * splitting converges to over seconds (the regions between the addresses
- * turn cold, which real, random accesses would not show): the caller
- * calls this again every rereplay_period with new random offsets
- * from @rng, and in the long run every cache line is as likely as the
- * generator's writes make it.  The list is briefly partial while it is
- * rewritten ("clear" first).
+ * The replay of the sets up to 2026-12-07 evening listed fixed addresses
+ * instead (256 a cycle, at a region's stride plus a random offset, moved
+ * every 500 ms): a lattice that DAMON's splitting converged to within the
+ * 500 ms, the parts between its addresses turning cold; at 10k and 40k
+ * samples/s/CPU that cost recall that random samples do not
+ * (Documentation/benchmarks.md, "Accuracy").
+ * The list is briefly partial while it is rewritten ("clear" first).
  */
 int replay(const test_pmu::pmu &pmu, const masim::generator &gen,
-	   const std::vector<double> &shares, std::mt19937_64 &rng)
+	   const std::vector<double> &shares)
 {
 	const unsigned long per_cycle = 256;
 	std::vector<size_t> active;
@@ -499,30 +494,22 @@ int replay(const test_pmu::pmu &pmu, const masim::generator &gen,
 		return err;
 
 	const unsigned long lanes = std::max<unsigned long>(1, 8 / active.size());
-	std::vector<unsigned long> bases(shares.size());
 
-	for (unsigned long &b : bases)
-		b = rng();
-
-	for (unsigned long l = 0; l < lanes; l++) {
+	for (unsigned long l = 0; !err && l < lanes; l++) {
 		for (size_t i : active) {
 			const masim::region &r = gen.regions()[i];
-			const unsigned long size = r.end - r.start;
-			unsigned long n = std::lround(shares[i] / sum * per_cycle / lanes);
-			unsigned long stride, off;
+			const unsigned long n = std::max(
+				std::lround(shares[i] / sum * per_cycle / lanes), 1l);
 
-			n = std::max(n, 1ul);
-			stride = std::max(size / n & ~63ul, 64ul);
-			off = (bases[i] + stride * l / lanes) % stride & ~63ul;
-			err = pmu.set_addrs("vaddr=" + std::to_string(r.start + off) +
-					    " len=" + std::to_string(size - off) +
+			err = pmu.set_addrs("vaddr=" + std::to_string(r.start) +
+					    " len=" + std::to_string(r.end - r.start) +
 					    " pid=" + std::to_string(gen.pid()) +
-					    " stride=" + std::to_string(stride));
+					    " stride=64 random=" + std::to_string(n));
 			if (err)
-				return err;
+				break;
 		}
 	}
-	return 0;
+	return err;
 }
 
 /*
@@ -896,7 +883,6 @@ bool wait_sampling(const damon_sysfs::kdamond &kd, tracer &tr,
 bool play_phases(const damon_sysfs::kdamond &kd, masim::generator &gen,
 		 const test_pmu::pmu *pmu, double t0, run_result &r)
 {
-	std::mt19937_64 rng(42);
 	int err;
 
 	for (const phase &p : r.phases) {
@@ -904,7 +890,7 @@ bool play_phases(const damon_sysfs::kdamond &kd, masim::generator &gen,
 		steady::time_point gen_when;
 
 		if (pmu) {
-			err = replay(*pmu, gen, p.shares, rng);
+			err = replay(*pmu, gen, p.shares);
 			if (err) {
 				kd.stop();
 				r.error = "writing the test PMU's addrs: " +
@@ -927,11 +913,6 @@ bool play_phases(const damon_sysfs::kdamond &kd, masim::generator &gen,
 		const steady::time_point next = when +
 			std::chrono::duration_cast<steady::duration>(
 				std::chrono::duration<double>(p.seconds));
-		for (auto at = when + rereplay_period; pmu && at < next;
-		     at += rereplay_period) {
-			std::this_thread::sleep_until(at);
-			replay(*pmu, gen, p.shares, rng);
-		}
 		std::this_thread::sleep_until(next);
 	}
 	return true;

@@ -28,6 +28,9 @@
  *   guest's, so a vaddr context does not take them and a paddr context
  *   does not translate them; a physical address the PMU gives (as IBS
  *   does for guests) is still used.
+ * - The test PMU's own random= ranges, which damon_accuracy's replay
+ *   relies on: the samples of a user-space event fall in the ranges by
+ *   their weights, at addresses spread over each range.
  *
  * SKIPs when not root, without DAMON sysfs or perf events in it, or
  * without the test PMU module.
@@ -40,13 +43,16 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cmath>
 #include <chrono>
 #include <csignal>
 #include <cstring>
 #include <fstream>
 #include <linux/perf_event.h>
 #include <sched.h>
+#include <set>
 #include <string>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <thread>
@@ -179,6 +185,115 @@ void large_pebs_cases(ktap::writer &t, const damon_sysfs::session &s,
 	t.result(ok && !kd.stop(), "period_precise_event_not_batched");
 	pmu.set_param("batch", "0");
 	s.reset();
+}
+
+/*
+ * The physical addresses of the samples of a user-space test PMU event on
+ * CPU 0, sampling every 100 us for @d: read from its perf ring buffer.
+ * Empty when the event could not be opened or mapped.
+ */
+std::vector<unsigned long> phys_addr_samples(const test_pmu::pmu &pmu,
+					     std::chrono::milliseconds d)
+{
+	const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+	const size_t data_sz = 64 * page;
+	std::vector<unsigned long> addrs;
+	struct ::perf_event_attr a;
+	void *map;
+	int fd;
+
+	std::memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.type = static_cast<__u32>(pmu.type());
+	a.sample_period = 100000;	/* ns */
+	a.sample_type = PERF_SAMPLE_PHYS_ADDR;
+	fd = static_cast<int>(syscall(SYS_perf_event_open, &a, -1, 0, -1, 0));
+	if (fd < 0)
+		return addrs;
+	map = mmap(nullptr, page + data_sz, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   fd, 0);
+	if (map != MAP_FAILED) {
+		auto *meta = static_cast<perf_event_mmap_page *>(map);
+		const char *data = static_cast<const char *>(map) + page;
+		__u64 head, pos;
+
+		std::this_thread::sleep_for(d);
+		head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
+		/* the ring is never read before: it starts at 0 */
+		for (pos = 0; pos + sizeof(perf_event_header) <= head &&
+		     head - pos <= data_sz;) {
+			perf_event_header h;
+			__u64 addr;
+
+			std::memcpy(&h, data + pos % data_sz, sizeof(h));
+			if (!h.size)
+				break;
+			if (h.type == PERF_RECORD_SAMPLE &&
+			    h.size >= sizeof(h) + sizeof(addr)) {
+				std::memcpy(&addr, data + (pos + sizeof(h)) % data_sz,
+					    sizeof(addr));
+				addrs.push_back(addr);
+			}
+			pos += h.size;
+		}
+		munmap(map, page + data_sz);
+	}
+	close(fd);
+	return addrs;
+}
+
+/*
+ * The random= ranges damon_accuracy's replay uses: two 1 MiB ranges
+ * weighted 3:1, every sample a random cache line of its range.  A fixed
+ * list (no random=) would repeat its 8 positions.
+ */
+void random_ranges_case(ktap::writer &t, const test_pmu::pmu &pmu)
+{
+	const unsigned long lo = 256 * mib, hi = 512 * mib;
+	std::vector<unsigned long> addrs;
+	std::set<unsigned long> distinct;
+	unsigned long in_lo = 0, in_hi = 0, outside = 0, eighths = 0;
+	bool ok;
+
+	ok = !pmu.set_addrs("clear") &&
+	     !pmu.set_addrs("paddr=" + std::to_string(lo) + " len=" +
+			    std::to_string(mib) + " stride=64 random=6") &&
+	     !pmu.set_addrs("paddr=" + std::to_string(hi) + " len=" +
+			    std::to_string(mib) + " stride=64 random=2");
+	if (ok)
+		addrs = phys_addr_samples(pmu, 400ms);
+	for (unsigned long a : addrs) {
+		if (a % 64) {
+			outside++;
+		} else if (a >= lo && a < lo + mib) {
+			in_lo++;
+			eighths |= 1ul << ((a - lo) / (mib / 8));
+		} else if (a >= hi && a < hi + mib) {
+			in_hi++;
+		} else {
+			outside++;
+		}
+		distinct.insert(a);
+	}
+	t.diagf("%zu samples: %lu in the range of weight 6, %lu in the one of weight 2, %lu elsewhere, %zu distinct, eighths %#lx",
+		addrs.size(), in_lo, in_hi, outside, distinct.size(), eighths);
+	/*
+	 * Uniform draws of k of a range's 16384 cache lines give 16384 (1 -
+	 * e^(-k / 16384)) distinct ones on average (a fixed list: 8 at most),
+	 * and reach every eighth; the weights give 3/4 and 1/4 (+-0.1 is over
+	 * 4 standard deviations at 200 samples).
+	 */
+	const double lines = static_cast<double>(mib / 64);
+	const double want = lines * (2 - std::exp(-(in_lo / lines)) -
+				     std::exp(-(in_hi / lines)));
+
+	t.diagf("distinct: %zu, %.0f expected of uniform draws", distinct.size(),
+		want);
+	ok = ok && addrs.size() >= 200 && !outside &&
+	     distinct.size() >= 0.97 * want && eighths == 0xff &&
+	     std::abs(static_cast<double>(in_lo) / addrs.size() - 0.75) <= 0.1;
+	t.result(ok, "random_ranges_spread_by_weight");
+	pmu.set_addrs("clear");
 }
 
 /* A2: an online commit that changes an event on an exclusive PMU. */
@@ -615,7 +730,7 @@ int run()
 
 	require_perf_events_or_skip(s);
 
-	ktap::writer t(12);
+	ktap::writer t(13);
 	{
 		test_pmu::pmu pmu;
 
@@ -624,6 +739,7 @@ int run()
 			t.skip_rest("no test PMU");
 			return t.exit_code();
 		}
+		random_ranges_case(t, pmu);
 		large_pebs_cases(t, s, pmu);
 		exclusive_commit_case(t, s, pmu);
 		busy_every_cpu_case(t, s, pmu);

@@ -92,8 +92,8 @@
  *	addrs (read, write)
  *		The addresses samples carry.  Each write is one line:
  *
- *		vaddr=<start> len=<bytes> pid=<pid> [stride=<bytes>]
- *		paddr=<start> len=<bytes> [stride=<bytes>]
+ *		vaddr=<start> len=<bytes> pid=<pid> [stride=<bytes>] [random=<n>]
+ *		paddr=<start> len=<bytes> [stride=<bytes>] [random=<n>]
  *		clear
  *
  *		A vaddr or paddr line appends a range to that kind's list (at
@@ -101,7 +101,12 @@
  *		start + stride, ... below start + len (len 0: start only;
  *		stride defaults to PAGE_SIZE).  Sample n of an event takes the
  *		address (n modulo the number of addresses) of each list, so a
- *		list of one-address ranges is a list of addresses.  All vaddr
+ *		list of one-address ranges is a list of addresses.  A range
+ *		with random=<n> counts as n addresses of its list instead, and
+ *		each of them is one of the range's addresses drawn at random
+ *		for every sample (uniformly, by the event's own generator): a
+ *		sampler of accesses spread over the whole range, where a fixed
+ *		list is a lattice that region splitting can converge to.  All vaddr
  *		ranges belong to one process, @pid (a thread group id in the
  *		writer's pid namespace).  "clear" empties both lists.  Reads
  *		show the ranges in the same syntax.  Bad input: -EINVAL
@@ -167,6 +172,7 @@
 #include <linux/percpu.h>
 #include <linux/perf_event.h>
 #include <linux/pid.h>
+#include <linux/random.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/clock.h>
 #include <linux/sched.h>
@@ -186,17 +192,25 @@
 #define DTP_MAX_PER_EXPIRY	256U
 /* Most ranges in each of the vaddr and paddr lists. */
 #define DTP_MAX_RANGES		64
+/* Most positions a random= range takes in its list. */
+#define DTP_MAX_RANDOM		65536
 /* Longest line accepted by "addrs". */
 #define DTP_LINE_MAX		256
 /* What omit_flags puts in a field that has no address to show. */
 #define DTP_POISON		0xdead00000000beefULL
 
-/* One range of addresses: start + i * stride for i < slots. */
+/*
+ * One range of addresses: start + i * stride for i < addrs.  It takes slots
+ * positions of its list: addrs, or the n of random=<n>, in which case each
+ * position carries one of the addresses at random.
+ */
 struct dtp_range {
 	u64 start;
 	u64 len;
 	u64 stride;
+	u64 addrs;
 	u64 slots;
+	bool random;
 };
 
 struct dtp_list {
@@ -220,6 +234,8 @@ struct dtp_event {
 	struct perf_event *event;
 	/* samples this event made; selects the addresses of the next one */
 	u64 seq;
+	/* state of the generator of random= ranges, never 0 */
+	u64 rng;
 	/* when the next sample is due, in ktime_get_ns() time */
 	u64 due;
 	/* Intel would run this event with large PEBS (see batch=) */
@@ -489,8 +505,23 @@ static bool dtp_fail_cpu(int cpu)
 
 /* Sampling */
 
-/* Address number @idx of @list, which is not empty. */
-static u64 dtp_list_addr(const struct dtp_list *list, u64 idx)
+/* The next number of the xorshift64* generator whose state is @state. */
+static u64 dtp_next_random(u64 *state)
+{
+	u64 x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+/*
+ * Address of position @idx of @list, which is not empty; the random=
+ * ranges draw theirs with the generator @rng.
+ */
+static u64 dtp_list_addr(const struct dtp_list *list, u64 idx, u64 *rng)
 {
 	const struct dtp_range *r;
 	unsigned int i;
@@ -498,9 +529,14 @@ static u64 dtp_list_addr(const struct dtp_list *list, u64 idx)
 	div64_u64_rem(idx, list->slots, &idx);
 	for (i = 0; i < list->nr; i++) {
 		r = &list->ranges[i];
-		if (idx < r->slots)
-			return r->start + idx * r->stride;
-		idx -= r->slots;
+		if (idx >= r->slots) {
+			idx -= r->slots;
+			continue;
+		}
+		if (r->random)
+			idx = mul_u64_u64_shr(dtp_next_random(rng), r->addrs,
+					      64);
+		return r->start + idx * r->stride;
 	}
 	/* not reached: the slots of the ranges add up to list->slots */
 	return DTP_POISON;
@@ -523,7 +559,7 @@ static bool dtp_excluded(struct perf_event *event, struct pt_regs *regs)
  * Fill the address fields of @data for sample @seq of @event.  Called from
  * the event's hrtimer, in hard IRQ context.
  */
-static void dtp_fill(struct perf_event *event, u64 seq,
+static void dtp_fill(struct perf_event *event, u64 seq, u64 *rng,
 		     struct perf_sample_data *data)
 {
 	u64 type = event->attr.sample_type;
@@ -540,14 +576,14 @@ static void dtp_fill(struct perf_event *event, u64 seq,
 	if (addrs && addrs->vaddr.nr) {
 		if (READ_ONCE(dtp_any_task) ||
 		    task_tgid(current) == addrs->pid) {
-			vaddr = dtp_list_addr(&addrs->vaddr, seq);
+			vaddr = dtp_list_addr(&addrs->vaddr, seq, rng);
 			have_vaddr = true;
 		} else {
 			atomic_long_inc(&dtp_samples_foreign);
 		}
 	}
 	if (addrs && addrs->paddr.nr) {
-		paddr = dtp_list_addr(&addrs->paddr, seq);
+		paddr = dtp_list_addr(&addrs->paddr, seq, rng);
 		have_paddr = true;
 	}
 	rcu_read_unlock();
@@ -613,7 +649,7 @@ static void dtp_sample(struct dtp_event *pe)
 
 	/* address 0: perf_sample_data_init() sets no PERF_SAMPLE_ADDR */
 	perf_sample_data_init(&data, 0, 1);
-	dtp_fill(event, pe->seq, &data);
+	dtp_fill(event, pe->seq, &pe->rng, &data);
 	pe->seq++;
 	local64_inc(&event->count);
 	this_cpu_inc(dtp_samples);
@@ -831,6 +867,7 @@ static int dtp_event_init(struct perf_event *event)
 	hrtimer_setup(&pe->timer, dtp_timer_fn, CLOCK_MONOTONIC,
 		      HRTIMER_MODE_REL_PINNED_HARD);
 	pe->event = event;
+	pe->rng = get_random_u64() | 1;
 	pe->large_pebs = large_pebs;
 	if (large_pebs)
 		atomic_long_inc(&dtp_events_batched);
@@ -945,6 +982,11 @@ static int dtp_parse_word(char *word, struct dtp_req *req)
 		if (kstrtou64(val, 0, &req->range.stride) ||
 		    !req->range.stride)
 			return dtp_bad(word, val);
+	} else if (!strcmp(word, "random")) {
+		if (kstrtou64(val, 0, &req->range.slots) ||
+		    !req->range.slots || req->range.slots > DTP_MAX_RANDOM)
+			return dtp_bad(word, val);
+		req->range.random = true;
 	} else if (!strcmp(word, "pid")) {
 		if (kstrtoint(val, 0, &req->pid) || req->pid <= 0)
 			return dtp_bad(word, val);
@@ -982,7 +1024,9 @@ static int dtp_parse(char *line, struct dtp_req *req)
 		pr_warn_ratelimited("start + len overflows\n");
 		return -EINVAL;
 	}
-	r->slots = r->len ? div64_u64(r->len - 1, r->stride) + 1 : 1;
+	r->addrs = r->len ? div64_u64(r->len - 1, r->stride) + 1 : 1;
+	if (!r->random)
+		r->slots = r->addrs;
 	return 0;
 }
 
@@ -1094,6 +1138,8 @@ static void dtp_show_list(struct seq_file *m, const char *kind,
 		r = &list->ranges[i];
 		seq_printf(m, "%s=0x%llx len=0x%llx stride=0x%llx", kind,
 			   r->start, r->len, r->stride);
+		if (r->random)
+			seq_printf(m, " random=%llu", r->slots);
 		if (pid)
 			seq_printf(m, " pid=%d", pid);
 		seq_putc(m, '\n');
