@@ -244,8 +244,10 @@ std::vector<unsigned long> phys_addr_samples(const test_pmu::pmu &pmu,
 
 /*
  * The random= ranges damon_accuracy's replay uses: two 1 MiB ranges
- * weighted 3:1, every sample a random cache line of its range.  A fixed
- * list (no random=) would repeat its 8 positions.
+ * weighted 3:1, every sample a random cache line of its range.  Without
+ * random=, the list's 32768 cache lines are taken in order: a few
+ * thousand samples cover the start of the first range only, weighted by
+ * size, not 3:1.
  */
 void random_ranges_case(ktap::writer &t, const test_pmu::pmu &pmu)
 {
@@ -279,8 +281,7 @@ void random_ranges_case(ktap::writer &t, const test_pmu::pmu &pmu)
 		addrs.size(), in_lo, in_hi, outside, distinct.size(), eighths);
 	/*
 	 * Uniform draws of k of a range's 16384 cache lines give 16384 (1 -
-	 * e^(-k / 16384)) distinct ones on average (a fixed list: 8 at most),
-	 * and reach every eighth; the weights give 3/4 and 1/4 (+-0.1 is over
+	 * e^(-k / 16384)) distinct ones on average and reach every eighth; the weights give 3/4 and 1/4 (+-0.1 is over
 	 * 4 standard deviations at 200 samples).
 	 */
 	const double lines = static_cast<double>(mib / 64);
