@@ -43,20 +43,22 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstring>
-#include <fstream>
 #include <linux/perf_event.h>
+#include <optional>
 #include <sched.h>
 #include <set>
 #include <string>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -68,77 +70,68 @@ using damon_sysfs::perf_event_stats;
 
 const unsigned long mib = 1ul << 20;
 
-/* kdamond 0 of a reset session: paddr monitoring with @events. */
-int setup(const damon_sysfs::session &s,
-	  const std::vector<perf_event_attr> &events)
+/*
+ * Kdamond 0 of a reset session with the one perf event @a: paddr
+ * monitoring, or @vm's vaddr monitoring of this process.
+ */
+int setup(const damon_sysfs::session &s, const perf_event_attr &a,
+	  std::optional<damon_sysfs::vaddr_monitor> vm = std::nullopt)
 {
-	const damon_sysfs::kdamond kd = s.get_kdamond(0);
-	damon_sysfs::paddr_monitor m;
 	int err;
 
 	s.reset();
-	err = s.set_nr_kdamonds(1);
-	if (!err)
-		err = damon_sysfs::configure_paddr_monitor(kd, m);
-	return err ? err : kd.get_context(0).set_perf_events(events);
+	if (vm)
+		vm->pid = getpid();
+	err = vm ? damon_sysfs::setup_vaddr_monitor(s, *vm) :
+		   damon_sysfs::setup_paddr_monitor(s, damon_sysfs::paddr_monitor());
+	return err ? err : s.get_kdamond(0).get_context(0).set_perf_events({ a });
 }
 
-bool event_stats(const damon_sysfs::kdamond &kd, unsigned int idx,
-		 perf_event_stats &st)
+/* The stats of perf event 0 of context 0. */
+bool event_stats(const damon_sysfs::kdamond &kd, perf_event_stats &st)
 {
 	return !kd.state("update_sample_stats") &&
-	       !kd.get_context(0).get_perf_event(idx).get_stats(st);
+	       !kd.get_context(0).get_perf_event(0).get_stats(st);
 }
 
-/* The test PMU's samples grow by at least @min within @window. */
+/*
+ * The test PMU's stat @key grows by at least @min within a second; with
+ * @min 0 it does not grow at all, after 300 ms for a disarm to land.
+ */
 bool samples_grow(const ktap::writer &t, const test_pmu::pmu &pmu,
-		  const std::string &key, unsigned long min,
-		  std::chrono::milliseconds window)
+		  unsigned long min, const std::string &key = "samples")
 {
+	if (!min)
+		std::this_thread::sleep_for(300ms);
 	const unsigned long s0 = pmu.stat(key.c_str(), ~0ul);
 
-	std::this_thread::sleep_for(window);
+	std::this_thread::sleep_for(1s);
 	const unsigned long s1 = pmu.stat(key.c_str(), ~0ul);
 
-	t.diagf("%s: %lu -> %lu in %lld ms (want +%lu)", key.c_str(), s0, s1,
-		static_cast<long long>(window.count()), min);
-	return s0 != ~0ul && s1 != ~0ul && s1 >= s0 + min;
+	t.diagf("%s: %lu -> %lu in 1000 ms (want %s)", key.c_str(), s0, s1,
+		min ? ("+" + num(min)).c_str() : "no change");
+	return s0 != ~0ul && s1 != ~0ul && (min ? s1 >= s0 + min : s1 == s0);
 }
 
-/* No sample is made for @window, after @settle for a disarm to land. */
-bool samples_still(const ktap::writer &t, const test_pmu::pmu &pmu)
+/* Have the test PMU's samples, of any task, hit @buf of this process. */
+bool sample_buf(const test_pmu::pmu &pmu, const std::vector<char> &buf)
 {
-	std::this_thread::sleep_for(300ms);
-	const unsigned long s0 = pmu.stat("samples", ~0ul);
-
-	std::this_thread::sleep_for(1s);
-	const unsigned long s1 = pmu.stat("samples", ~0ul);
-
-	t.diagf("samples: %lu -> %lu in 1000 ms (want no change)", s0, s1);
-	return s0 != ~0ul && s1 == s0;
+	return !pmu.set_addrs("vaddr=" +
+			      num(reinterpret_cast<unsigned long>(buf.data())) +
+			      " len=" + num(buf.size()) + " pid=" + num(getpid())) &&
+	       !pmu.set_any_task(true);
 }
 
-bool log_names(const std::vector<std::string> &lines, const std::string &a,
-	       const std::string &b)
+/* perf_event_open() of a user-space test PMU event on CPU 0. */
+int open_event(const test_pmu::pmu &pmu, __u64 sample_type, bool precise)
 {
-	for (const std::string &l : lines)
-		if (l.find(a) != std::string::npos &&
-		    l.find(b) != std::string::npos)
-			return true;
-	return false;
-}
+	struct ::perf_event_attr a = {};
 
-/* perf_event_open() of a test PMU event Intel would run as large PEBS. */
-int open_large_pebs_event(const test_pmu::pmu &pmu)
-{
-	struct ::perf_event_attr a;
-
-	std::memset(&a, 0, sizeof(a));
 	a.size = sizeof(a);
 	a.type = static_cast<__u32>(pmu.type());
 	a.sample_period = 100000;	/* ns: 10000 samples a second */
-	a.sample_type = PERF_SAMPLE_ADDR | PERF_SAMPLE_DATA_SRC;
-	a.precise_ip = 1;
+	a.sample_type = sample_type;
+	a.precise_ip = precise;
 	return static_cast<int>(syscall(SYS_perf_event_open, &a, -1, 0, -1, 0));
 }
 
@@ -150,39 +143,36 @@ void large_pebs_cases(ktap::writer &t, const damon_sysfs::session &s,
 		      const test_pmu::pmu &pmu)
 {
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	const auto batching = [&pmu] {	/* events batched, samples lost */
+		return std::make_pair(pmu.stat("events_batched", ~0ul),
+				      pmu.stat("samples_batch_lost", ~0ul));
+	};
 	perf_event_attr a = pmu.event();
-	unsigned long batched, lost;
-	bool ok;
-	int fd;
+	bool ok = !pmu.set_param("batch", "8");
+	auto b0 = batching();
+	/* Intel would run it as large PEBS: precise, no wakeup_events */
+	const int fd = ok ? open_event(pmu, PERF_SAMPLE_ADDR |
+				       PERF_SAMPLE_DATA_SRC, true) : -1;
 
-	ok = !pmu.set_param("batch", "8");
-	batched = pmu.stat("events_batched", ~0ul);
-	lost = pmu.stat("samples_batch_lost", ~0ul);
-	fd = ok ? open_large_pebs_event(pmu) : -1;
 	if (fd >= 0) {
 		std::this_thread::sleep_for(300ms);
 		close(fd);
 	}
+	auto b1 = batching();
 	t.diagf("user-space event: fd %d, batched +%lu, lost +%lu", fd,
-		pmu.stat("events_batched", ~0ul) - batched,
-		pmu.stat("samples_batch_lost", ~0ul) - lost);
-	t.result(fd >= 0 && pmu.stat("events_batched", ~0ul) == batched + 1 &&
-			 pmu.stat("samples_batch_lost", ~0ul) > lost,
+		b1.first - b0.first, b1.second - b0.second);
+	t.result(fd >= 0 && b1.first == b0.first + 1 && b1.second > b0.second,
 		 "large_pebs_emulation_loses_samples");
 
 	a.freq = false;
 	a.sample_period = 1000000;	/* ns: 1000 samples a second */
 	a.precise_ip = 1;
-	batched = pmu.stat("events_batched", ~0ul);
-	lost = pmu.stat("samples_batch_lost", ~0ul);
-	ok = !setup(s, { a }) && start_kdamond(t, kd) &&
-	     samples_grow(t, pmu, "samples", 200, 1000ms);
-	t.diagf("DAMON's event: batched +%lu, lost +%lu",
-		pmu.stat("events_batched", ~0ul) - batched,
-		pmu.stat("samples_batch_lost", ~0ul) - lost);
-	ok = ok && pmu.stat("events_batched", ~0ul) == batched &&
-	     pmu.stat("samples_batch_lost", ~0ul) == lost;
-	t.result(ok && !kd.stop(), "period_precise_event_not_batched");
+	b0 = batching();
+	ok = !setup(s, a) && start_kdamond(t, kd) && samples_grow(t, pmu, 200);
+	b1 = batching();
+	t.diagf("DAMON's event: batched +%lu, lost +%lu", b1.first - b0.first,
+		b1.second - b0.second);
+	t.result(ok && b1 == b0 && !kd.stop(), "period_precise_event_not_batched");
 	pmu.set_param("batch", "0");
 	s.reset();
 }
@@ -197,48 +187,37 @@ std::vector<unsigned long> phys_addr_samples(const test_pmu::pmu &pmu,
 {
 	const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
 	const size_t data_sz = 64 * page;
+	const int fd = open_event(pmu, PERF_SAMPLE_PHYS_ADDR, false);
+	void *map = fd < 0 ? MAP_FAILED :
+		    mmap(nullptr, page + data_sz, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, fd, 0);
 	std::vector<unsigned long> addrs;
-	struct ::perf_event_attr a;
-	void *map;
-	int fd;
 
-	std::memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
-	a.type = static_cast<__u32>(pmu.type());
-	a.sample_period = 100000;	/* ns */
-	a.sample_type = PERF_SAMPLE_PHYS_ADDR;
-	fd = static_cast<int>(syscall(SYS_perf_event_open, &a, -1, 0, -1, 0));
-	if (fd < 0)
-		return addrs;
-	map = mmap(nullptr, page + data_sz, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   fd, 0);
 	if (map != MAP_FAILED) {
 		auto *meta = static_cast<perf_event_mmap_page *>(map);
 		const char *data = static_cast<const char *>(map) + page;
-		__u64 head, pos;
+		perf_event_header h;
+		__u64 head, pos, addr;
 
 		std::this_thread::sleep_for(d);
 		head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
 		/* the ring is never read before: it starts at 0 */
-		for (pos = 0; pos + sizeof(perf_event_header) <= head &&
-		     head - pos <= data_sz;) {
-			perf_event_header h;
-			__u64 addr;
-
+		for (pos = 0; pos + sizeof(h) <= head && head - pos <= data_sz;
+		     pos += h.size) {
 			std::memcpy(&h, data + pos % data_sz, sizeof(h));
 			if (!h.size)
 				break;
-			if (h.type == PERF_RECORD_SAMPLE &&
-			    h.size >= sizeof(h) + sizeof(addr)) {
-				std::memcpy(&addr, data + (pos + sizeof(h)) % data_sz,
-					    sizeof(addr));
-				addrs.push_back(addr);
-			}
-			pos += h.size;
+			if (h.type != PERF_RECORD_SAMPLE ||
+			    h.size < sizeof(h) + sizeof(addr))
+				continue;
+			std::memcpy(&addr, data + (pos + sizeof(h)) % data_sz,
+				    sizeof(addr));
+			addrs.push_back(addr);
 		}
 		munmap(map, page + data_sz);
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return addrs;
 }
 
@@ -252,16 +231,17 @@ std::vector<unsigned long> phys_addr_samples(const test_pmu::pmu &pmu,
 void random_ranges_case(ktap::writer &t, const test_pmu::pmu &pmu)
 {
 	const unsigned long lo = 256 * mib, hi = 512 * mib;
+	const double lines = static_cast<double>(mib / 64);
+	unsigned long in_lo = 0, in_hi = 0, outside = 0, eighths = 0;
 	std::vector<unsigned long> addrs;
 	std::set<unsigned long> distinct;
-	unsigned long in_lo = 0, in_hi = 0, outside = 0, eighths = 0;
 	bool ok;
 
 	ok = !pmu.set_addrs("clear") &&
-	     !pmu.set_addrs("paddr=" + std::to_string(lo) + " len=" +
-			    std::to_string(mib) + " stride=64 random=6") &&
-	     !pmu.set_addrs("paddr=" + std::to_string(hi) + " len=" +
-			    std::to_string(mib) + " stride=64 random=2");
+	     !pmu.set_addrs("paddr=" + num(lo) + " len=" + num(mib) +
+			    " stride=64 random=6") &&
+	     !pmu.set_addrs("paddr=" + num(hi) + " len=" + num(mib) +
+			    " stride=64 random=2");
 	if (ok)
 		addrs = phys_addr_samples(pmu, 400ms);
 	for (unsigned long a : addrs) {
@@ -281,10 +261,10 @@ void random_ranges_case(ktap::writer &t, const test_pmu::pmu &pmu)
 		addrs.size(), in_lo, in_hi, outside, distinct.size(), eighths);
 	/*
 	 * Uniform draws of k of a range's 16384 cache lines give 16384 (1 -
-	 * e^(-k / 16384)) distinct ones on average and reach every eighth; the weights give 3/4 and 1/4 (+-0.1 is over
-	 * 4 standard deviations at 200 samples).
+	 * e^(-k / 16384)) distinct ones on average and reach every eighth;
+	 * the weights give 3/4 and 1/4 (+-0.1 is over 4 standard deviations
+	 * at 200 samples).
 	 */
-	const double lines = static_cast<double>(mib / 64);
 	const double want = lines * (2 - std::exp(-(in_lo / lines)) -
 				     std::exp(-(in_hi / lines)));
 
@@ -303,13 +283,12 @@ void exclusive_commit_case(ktap::writer &t, const damon_sysfs::session &s,
 {
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
 	const unsigned long cpus = nr_cpus();
-	unsigned long refused = 0;
 	perf_event_stats st;
+	unsigned long refused;
 	bool ok;
 
-	ok = !pmu.set_param("exclusive", "Y") &&
-	     !setup(s, { pmu.event() }) && start_kdamond(t, kd) &&
-	     samples_grow(t, pmu, "samples", cpus * 50, 1000ms);
+	ok = !pmu.set_param("exclusive", "Y") && !setup(s, pmu.event()) &&
+	     start_kdamond(t, kd) && samples_grow(t, pmu, cpus * 50);
 	/*
 	 * Released before armed, the new counters find the PMU free: not one
 	 * refusal.  (Armed first, they would be refused and go to the error
@@ -320,46 +299,15 @@ void exclusive_commit_case(ktap::writer &t, const damon_sysfs::session &s,
 	ok = ok && !kd.get_context(0).get_perf_event(0).set("sample_freq", "150") &&
 	     !kd.state("commit");
 	/* the new counters sample, on every CPU */
-	ok = ok && samples_grow(t, pmu, "samples", cpus * 50, 1000ms);
-	ok = ok && event_stats(kd, 0, st);
+	ok = ok && samples_grow(t, pmu, cpus * 50) && event_stats(kd, st);
+	refused = pmu.stat("adds_refused", ~0ul) - refused;
 	t.diagf("after the commit: nr_cpus %lu nr_errored %lu accepted+invalid %lu; adds refused +%lu",
 		st.nr_cpus, st.nr_errored, st.nr_accepted + st.nr_invalid,
-		pmu.stat("adds_refused", ~0ul) - refused);
+		refused);
 	ok = ok && st.nr_cpus == cpus && st.nr_errored == 0 &&
-	     st.nr_accepted + st.nr_invalid > 0 &&
-	     pmu.stat("adds_refused", ~0ul) == refused;
+	     st.nr_accepted + st.nr_invalid > 0 && !refused;
 	t.result(ok && !kd.stop(), "exclusive_pmu_commit_keeps_sampling");
 	pmu.set_param("exclusive", "N");
-	s.reset();
-}
-
-/* A3: every CPU refuses: "on" fails, names event and CPU, leaves nothing. */
-void busy_every_cpu_case(ktap::writer &t, const damon_sysfs::session &s,
-			 const test_pmu::pmu &pmu)
-{
-	const damon_sysfs::kdamond kd = s.get_kdamond(0);
-	const std::string all = "0-" + std::to_string(nr_cpus() - 1);
-	kmsg log;
-	int err = -EINVAL;
-	bool ok;
-
-	ok = !pmu.set_param("busy_cpus", all) &&
-	     !setup(s, { pmu.event() });
-	if (ok)
-		err = kd.start();
-	const std::vector<std::string> lines = log.lines();
-
-	t.diagf("on with the PMU busy everywhere: %s; running %d, events left %lu",
-		err_name(err).c_str(), kd.running(),
-		pmu.stat("events_active", ~0ul));
-	ok = ok && err == -EBUSY && !kd.running() &&
-	     pmu.stat("events_active", ~0ul) == 0 &&
-	     log_names(lines, "perf event 0", "CPU 0");
-	if (!ok)
-		for (const std::string &l : lines)
-			t.diag("log: " + l);
-	t.result(ok, "busy_pmu_on_fails_ebusy");
-	pmu.set_param("busy_cpus", "\n");
 	s.reset();
 }
 
@@ -369,7 +317,7 @@ bool wait_event_cpus(const damon_sysfs::kdamond &kd, unsigned long cpus,
 {
 	const auto end = steady::now() + settle_timeout;
 
-	while (event_stats(kd, 0, st)) {
+	while (event_stats(kd, st)) {
 		if (st.nr_cpus == cpus && st.nr_errored == errored)
 			return true;
 		if (steady::now() > end)
@@ -379,110 +327,98 @@ bool wait_event_cpus(const damon_sysfs::kdamond &kd, unsigned long cpus,
 	return false;
 }
 
-/* A3: one CPU refuses: counted as errored, retried, revived. */
-void busy_one_cpu_case(ktap::writer &t, const damon_sysfs::session &s,
-		       const test_pmu::pmu &pmu)
+/*
+ * A3: every CPU refuses: "on" fails, names event and CPU, leaves nothing.
+ * One CPU refuses: counted as errored, retried, revived.
+ */
+void busy_cases(ktap::writer &t, const damon_sysfs::session &s,
+		const test_pmu::pmu &pmu)
 {
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
 	const unsigned long cpus = nr_cpus();
-	const std::string victim = std::to_string(cpus - 1);
-	perf_event_stats st;
+	const std::string victim = num(cpus - 1);
 	kmsg log;
-	bool ok;
+	bool ok = !pmu.set_param("busy_cpus", "0-" + victim) &&
+		  !setup(s, pmu.event());
+	const int err = ok ? kd.start() : -EINVAL;
+	const std::vector<std::string> lines = log.lines();
+	perf_event_stats st;
+
+	t.diagf("on with the PMU busy everywhere: %s; running %d, events left %lu",
+		err_name(err).c_str(), kd.running(),
+		pmu.stat("events_active", ~0ul));
+	ok = ok && err == -EBUSY && !kd.running() &&
+	     pmu.stat("events_active", ~0ul) == 0 &&
+	     log_has(lines, "perf event 0", "CPU 0");
+	if (!ok)
+		for (const std::string &l : lines)
+			t.diag("log: " + l);
+	t.result(ok, "busy_pmu_on_fails_ebusy");
+	pmu.set_param("busy_cpus", "\n");
+	s.reset();
 
 	if (cpus < 2) {
 		t.skip("busy_cpu_errored_then_revived", "needs 2 CPUs");
 		return;
 	}
-	ok = !pmu.set_param("busy_cpus", victim) &&
-	     !setup(s, { pmu.event() }) && start_kdamond(t, kd);
-	ok = ok && wait_event_cpus(kd, cpus - 1, 1, st);
+	log.lines();	/* only what the next case logs */
+	ok = !pmu.set_param("busy_cpus", victim) && !setup(s, pmu.event()) &&
+	     start_kdamond(t, kd) && wait_event_cpus(kd, cpus - 1, 1, st);
 	t.diagf("CPU %s busy: nr_cpus %lu nr_errored %lu", victim.c_str(),
 		st.nr_cpus, st.nr_errored);
-	ok = ok && log_names(log.lines(), "perf event 0", "CPU " + victim);
-	ok = ok && !pmu.set_param("busy_cpus", "\n") &&
-	     wait_event_cpus(kd, cpus, 0, st);
+	ok = ok && log_has(log.lines(), "perf event 0", "CPU " + victim) &&
+	     !pmu.set_param("busy_cpus", "\n") && wait_event_cpus(kd, cpus, 0, st);
 	t.diagf("CPU %s free: nr_cpus %lu nr_errored %lu", victim.c_str(),
 		st.nr_cpus, st.nr_errored);
-	ok = ok && samples_grow(t, pmu, "samples_cpu" + victim, 50, 1000ms);
+	ok = ok && samples_grow(t, pmu, 50, "samples_cpu" + victim);
 	t.result(ok && !kd.stop(), "busy_cpu_errored_then_revived");
 	pmu.set_param("busy_cpus", "\n");
 	s.reset();
 }
 
-/* A6: no samples while paused; sampling again after. */
-void pause_case(ktap::writer &t, const damon_sysfs::session &s,
-		const test_pmu::pmu &pmu)
+/*
+ * A6: no samples while paused, or while the watermarks deactivate the
+ * context; sampling again after.
+ */
+void disarm_cases(ktap::writer &t, const damon_sysfs::session &s,
+		  const test_pmu::pmu &pmu)
 {
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
 	const damon_sysfs::context ctx = kd.get_context(0);
-	const unsigned long cpus = nr_cpus();
+	const damon_sysfs::scheme sch = ctx.get_scheme(0);
+	const unsigned long min = nr_cpus() * 50;
+	unsigned long rate = 0;
+	struct sysinfo si;
 	bool ok;
 
-	ok = !setup(s, { pmu.event() }) && start_kdamond(t, kd) &&
-	     samples_grow(t, pmu, "samples", cpus * 50, 1000ms);
+	ok = !setup(s, pmu.event()) && start_kdamond(t, kd) &&
+	     samples_grow(t, pmu, min);
 	ok = ok && !ctx.set_pause(true) && !kd.state("commit") &&
-	     samples_still(t, pmu);
+	     samples_grow(t, pmu, 0);
 	ok = ok && !ctx.set_pause(false) && !kd.state("commit") &&
-	     samples_grow(t, pmu, "samples", cpus * 50, 1000ms);
+	     samples_grow(t, pmu, min);
 	t.result(ok && !kd.stop(), "pause_disarms_counters");
 	s.reset();
-}
 
-/* Free memory in permille of the total, as DAMOS' free_mem_rate. */
-unsigned long free_mem_rate()
-{
-	std::ifstream f("/proc/meminfo");
-	unsigned long total = 0, free = 0, v;
-	std::string key, unit;
-
-	while (f >> key >> v >> unit) {
-		if (key == "MemTotal:")
-			total = v;
-		else if (key == "MemFree:")
-			free = v;
-	}
-	return total ? free * 1000 / total : 0;
-}
-
-/* Watermarks of scheme 0 that keep the scheme (and monitoring) off. */
-int set_deactivating_wmarks(const damon_sysfs::scheme &sch, unsigned long rate)
-{
-	const unsigned long high = rate / 2;
-	int err = sch.set("watermarks/metric", "free_mem_rate");
-
-	if (!err)
-		err = sch.set("watermarks/interval_us", 100000ul);
-	if (!err)
-		err = sch.set("watermarks/high", high);
-	if (!err)
-		err = sch.set("watermarks/mid", high / 2);
-	if (!err)
-		err = sch.set("watermarks/low", 0ul);
-	return err;
-}
-
-/* A6: no samples while the watermarks deactivate; sampling again after. */
-void watermarks_case(ktap::writer &t, const damon_sysfs::session &s,
-		     const test_pmu::pmu &pmu)
-{
-	const damon_sysfs::kdamond kd = s.get_kdamond(0);
-	const damon_sysfs::scheme sch = kd.get_context(0).get_scheme(0);
-	const unsigned long cpus = nr_cpus(), rate = free_mem_rate();
-	bool ok;
-
+	/* free memory in permille of the total, as DAMOS' free_mem_rate */
+	if (!sysinfo(&si) && si.totalram)
+		rate = si.freeram * 1000 / si.totalram;
 	if (rate < 100) {
 		t.skip("watermarks_disarm_counters",
-		       "free memory below 10%: " + std::to_string(rate));
+		       "free memory below 10%: " + num(rate));
 		return;
 	}
-	ok = !setup(s, { pmu.event() }) &&
-	     !set_deactivating_wmarks(sch, rate) && start_kdamond(t, kd);
+	/* watermarks of scheme 0 that keep the scheme (and monitoring) off */
+	ok = !setup(s, pmu.event()) &&
+	     !sch.set("watermarks/metric", "free_mem_rate") &&
+	     !sch.set("watermarks/interval_us", 100000ul) &&
+	     !sch.set("watermarks/high", rate / 2) &&
+	     !sch.set("watermarks/mid", rate / 4) &&
+	     !sch.set("watermarks/low", 0ul) && start_kdamond(t, kd);
 	t.diagf("free_mem_rate %lu, high watermark %lu", rate, rate / 2);
-	ok = ok && samples_still(t, pmu);
-	ok = ok && !sch.set("watermarks/metric", "none") &&
-	     !kd.state("commit") &&
-	     samples_grow(t, pmu, "samples", cpus * 50, 1000ms);
+	ok = ok && samples_grow(t, pmu, 0) &&
+	     !sch.set("watermarks/metric", "none") && !kd.state("commit") &&
+	     samples_grow(t, pmu, min);
 	t.result(ok && !kd.stop(), "watermarks_disarm_counters");
 	s.reset();
 }
@@ -499,12 +435,11 @@ class spinners {
 public:
 	explicit spinners(unsigned int nr)
 	{
-		for (unsigned int i = 0; i < nr; i++) {
-			pid_t pid = fork();
+		while (nr--) {
+			const pid_t pid = fork();
+			const struct sched_param sp = {};
 
 			if (pid == 0) {
-				const struct sched_param sp = {};
-
 				if (sched_setscheduler(0, SCHED_IDLE, &sp))
 					_exit(1);
 				for (;;)
@@ -530,18 +465,28 @@ private:
 };
 
 /*
- * This process touches @buf for @busy of every @busy + @idle: lightly, as
+ * A thread that touches @buf for @busy of every @busy + @idle: lightly, as
  * a target beside busy neighbours, or mostly, to be what is sampled.
  */
 class toucher {
 public:
 	toucher(const std::vector<char> &buf, std::chrono::milliseconds busy,
 		std::chrono::milliseconds idle)
-		: thread([this, &buf, busy, idle] { run(buf, busy, idle); })
+		: thread([this, &buf, busy, idle] {
+			  volatile const char *p = buf.data();
+
+			  while (!stop) {
+				  const auto end = steady::now() + busy;
+
+				  while (steady::now() < end)
+					  for (size_t off = 0; off < buf.size();
+					       off += 4096)
+						  (void)p[off];
+				  std::this_thread::sleep_for(idle);
+			  }
+		  })
 	{
 	}
-	toucher(const toucher &) = delete;
-	toucher &operator=(const toucher &) = delete;
 	~toucher()
 	{
 		stop = true;
@@ -549,51 +494,9 @@ public:
 	}
 
 private:
-	std::atomic<bool> stop{ false };
+	std::atomic<bool> stop{ false };	/* before thread: it reads it */
 	std::thread thread;
-
-	void run(const std::vector<char> &buf, std::chrono::milliseconds busy,
-		 std::chrono::milliseconds idle)
-	{
-		while (!stop) {
-			const auto end = steady::now() + busy;
-			volatile const char *p = buf.data();
-
-			while (steady::now() < end)
-				for (size_t off = 0; off < buf.size(); off += 4096)
-					(void)p[off];
-			std::this_thread::sleep_for(idle);
-		}
-	}
 };
-
-/* vaddr monitoring of this process with one test PMU event, 50k/s/CPU. */
-int setup_vaddr(const damon_sysfs::session &s, const test_pmu::pmu &pmu)
-{
-	const damon_sysfs::kdamond kd = s.get_kdamond(0);
-	damon_sysfs::vaddr_monitor m;
-	perf_event_attr a = pmu.event();
-	int err;
-
-	s.reset();
-	m.pid = getpid();
-	/* 2500 samples of each CPU an interval: more than a ring holds */
-	m.sample_us = 50000;
-	m.aggr_us = 500000;
-	a.freq = false;
-	a.sample_period = 20000;	/* ns */
-	a.sample_phys_addr = false;
-	err = damon_sysfs::setup_vaddr_monitor(s, m);
-	return err ? err : kd.get_context(0).set_perf_events({ a });
-}
-
-unsigned long sample_stat(const damon_sysfs::context &ctx, const char *name)
-{
-	unsigned long v = ~0ul;
-
-	ctx.sample().get(std::string("stats/") + name, v);
-	return v;
-}
 
 /* A7: busy processes that are not targets beside a light target. */
 void neighbour_case(ktap::writer &t, const damon_sysfs::session &s,
@@ -601,29 +504,37 @@ void neighbour_case(ktap::writer &t, const damon_sysfs::session &s,
 {
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
 	const damon_sysfs::context ctx = kd.get_context(0);
+	const auto sample_stat = [&ctx](const char *name) {
+		unsigned long v = ~0ul;
+
+		ctx.sample().get(std::string("stats/") + name, v);
+		return v;
+	};
 	std::vector<char> buf(1 << 20, 1);
-	unsigned long unmatched = 0, attributed = 0;
+	perf_event_attr a = pmu.event(200, false);
+	damon_sysfs::vaddr_monitor m;
+	unsigned long unmatched, attributed;
 	perf_event_stats st;
 	bool ok;
 
-	ok = !setup_vaddr(s, pmu) &&
-	     !pmu.set_addrs("vaddr=" +
-			    std::to_string(reinterpret_cast<unsigned long>(buf.data())) +
-			    " len=" + std::to_string(buf.size()) +
-			    " pid=" + std::to_string(getpid())) &&
-	     !pmu.set_any_task(true);
+	/* 2500 samples of each CPU an interval: more than a ring holds */
+	m.sample_us = 50000;
+	m.aggr_us = 500000;
+	a.freq = false;
+	a.sample_period = 20000;	/* ns */
+	ok = !setup(s, a, m) && sample_buf(pmu, buf);
 	{
 		spinners neighbours(nr_cpus());
 		toucher target(buf, 1ms, 9ms);
 
 		ok = ok && neighbours.size() == nr_cpus() &&
 		     start_kdamond(t, kd) && !kd.state("update_sample_stats");
-		unmatched = sample_stat(ctx, "unmatched");
-		attributed = sample_stat(ctx, "attributed");
+		unmatched = sample_stat("unmatched");
+		attributed = sample_stat("attributed");
 		std::this_thread::sleep_for(3s);
-		ok = ok && event_stats(kd, 0, st);
-		unmatched = sample_stat(ctx, "unmatched") - unmatched;
-		attributed = sample_stat(ctx, "attributed") - attributed;
+		ok = ok && event_stats(kd, st);
+		unmatched = sample_stat("unmatched") - unmatched;
+		attributed = sample_stat("attributed") - attributed;
 	}
 	t.diagf("target: accepted %lu, dropped %lu, foreign %lu, invalid %lu; drained: attributed %lu, unmatched %lu",
 		st.nr_accepted, st.nr_dropped, st.nr_foreign, st.nr_invalid,
@@ -646,79 +557,51 @@ void neighbour_case(ktap::writer &t, const damon_sysfs::session &s,
 	s.reset();
 }
 
-/* One guest-mode run of @a for 1 s: vaddr on this process, or paddr. */
-bool guest_run(ktap::writer &t, const damon_sysfs::session &s,
-	       const test_pmu::pmu &pmu, bool vaddr, const perf_event_attr &a,
-	       perf_event_stats &st)
-{
-	const damon_sysfs::kdamond kd = s.get_kdamond(0);
-	int err;
-
-	if (vaddr) {
-		damon_sysfs::vaddr_monitor m;
-
-		s.reset();
-		m.pid = getpid();
-		err = damon_sysfs::setup_vaddr_monitor(s, m);
-		if (!err)
-			err = kd.get_context(0).set_perf_events({ a });
-	} else {
-		err = setup(s, { a });
-	}
-	bool ok = !err && start_kdamond(t, kd) &&
-		  samples_grow(t, pmu, "samples_guest", 100, 1000ms) &&
-		  event_stats(kd, 0, st);
-
-	t.diagf("%s, %s: %s", vaddr ? "vaddr" : "paddr",
-		a.sample_phys_addr ? "physical addresses" : "virtual addresses",
-		ok ? ("accepted " + std::to_string(st.nr_accepted) +
-		      ", invalid " + std::to_string(st.nr_invalid) +
-		      ", foreign " + std::to_string(st.nr_foreign)).c_str() :
-		     "did not run");
-	return ok && !kd.stop();
-}
-
 /* A5: every sample is taken "in a guest". */
 void guest_cases(ktap::writer &t, const damon_sysfs::session &s)
 {
+	const damon_sysfs::kdamond kd = s.get_kdamond(0);
 	test_pmu::pmu pmu("guest=100");
 	std::vector<char> buf(1 << 20, 1);
-	perf_event_attr a;
+	perf_event_attr a = pmu.event(2000, false);
 	perf_event_stats st;
-	bool ok;
+	/* one guest-mode run of @a for 1 s: vaddr on this process, or paddr */
+	auto guest_run = [&](bool vaddr) {
+		const int err = vaddr ? setup(s, a, damon_sysfs::vaddr_monitor()) :
+					setup(s, a);
+		const bool ok = !err && start_kdamond(t, kd) &&
+				samples_grow(t, pmu, 100, "samples_guest") &&
+				event_stats(kd, st);
 
-	if (!pmu.ok()) {
+		t.diagf("%s, %s: %s", vaddr ? "vaddr" : "paddr",
+			a.sample_phys_addr ? "physical addresses" :
+					     "virtual addresses",
+			ok ? ("accepted " + num(st.nr_accepted) + ", invalid " +
+			      num(st.nr_invalid) + ", foreign " +
+			      num(st.nr_foreign)).c_str() :
+			     "did not run");
+		return ok && !kd.stop();
+	};
+	bool ok = pmu.ok();
+
+	/* without the module, every case fails (runs nothing) */
+	if (!ok)
 		t.diag(pmu.error());
-		for (const char *c : { "guest_samples_not_vaddr",
-				       "guest_samples_not_translated",
-				       "guest_physical_addresses_used" })
-			t.result(false, c);
-		return;
-	}
-	a = pmu.event(2000);
-	a.sample_phys_addr = false;
-	ok = !pmu.set_addrs("vaddr=" +
-			    std::to_string(reinterpret_cast<unsigned long>(buf.data())) +
-			    " len=" + std::to_string(buf.size()) +
-			    " pid=" + std::to_string(getpid())) &&
-	     !pmu.set_any_task(true);
+	ok = ok && sample_buf(pmu, buf);
 	{
 		/* the samples that interrupt it have addresses to take */
 		toucher target(buf, 9ms, 1ms);
 
-		t.result(ok && guest_run(t, s, pmu, true, a, st) &&
-				 !st.nr_accepted && !st.nr_foreign &&
+		t.result(ok && guest_run(true) && !st.nr_accepted && !st.nr_foreign &&
 				 st.nr_invalid > 0,
 			 "guest_samples_not_vaddr");
-		t.result(ok && guest_run(t, s, pmu, false, a, st) &&
-				 !st.nr_accepted && st.nr_invalid > 0,
+		t.result(ok && guest_run(false) && !st.nr_accepted && st.nr_invalid > 0,
 			 "guest_samples_not_translated");
 	}
 	a.sample_phys_addr = true;
-	ok = !pmu.set_addrs("clear") &&
-	     !pmu.set_addrs("paddr=" + std::to_string(256 * mib) + " len=" +
-			    std::to_string(4 * mib));
-	t.result(ok && guest_run(t, s, pmu, false, a, st) && st.nr_accepted > 0,
+	ok = pmu.ok() && !pmu.set_addrs("clear") &&
+	     !pmu.set_addrs("paddr=" + num(256 * mib) + " len=" + num(4 * mib));
+	t.result(ok && guest_run(false) && st.nr_accepted > 0,
 		 "guest_physical_addresses_used");
 	s.reset();
 }
@@ -743,10 +626,8 @@ int run()
 		random_ranges_case(t, pmu);
 		large_pebs_cases(t, s, pmu);
 		exclusive_commit_case(t, s, pmu);
-		busy_every_cpu_case(t, s, pmu);
-		busy_one_cpu_case(t, s, pmu);
-		pause_case(t, s, pmu);
-		watermarks_case(t, s, pmu);
+		busy_cases(t, s, pmu);
+		disarm_cases(t, s, pmu);
 		neighbour_case(t, s, pmu);
 	}
 	/* the module again, with every sample taken "in a guest" */

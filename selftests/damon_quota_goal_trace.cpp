@@ -4,20 +4,13 @@
  * evaluation of a node_eligible_mem_bp DAMOS quota goal with the value the
  * kernel computed (sysfs does not show it).
  *
- * Two paddr kdamonds run at once on a two-node guest while this process
- * keeps 64 MiB of anonymous memory bound to node 1 (and 512 MiB bound to
- * node 0, see below):
- *
- * - kdamond 0 monitors one region spanning both nodes' memory; its scheme
- *   0 is a "stat" scheme without quota, its scheme 1 a "stat" scheme with a
- *   100 ms quota reset interval and the goals node 0 / 3000 bp and
- *   node 1 / 7000 bp;
- * - kdamond 1 monitors node 1's memory only; its one scheme has the goals
- *   node 1 / 5000 bp and node 0 / 4000 bp.
- *
- * The kdamonds run for 2 s, and on until every goal was evaluated three
- * times (at most 30 s: under TCG one evaluation of kdamond 0, a scan of
- * all physical memory a goal, takes a second or two).
+ * While this process keeps 64 MiB of anonymous memory bound to node 1 (and
+ * 512 MiB to node 0, see node0_buf_sz), two paddr kdamonds run at once:
+ * kdamond 0 on one region spanning both nodes' memory, its scheme 0
+ * without quota and its scheme 1 with the goals node 0 / 3000 bp and
+ * node 1 / 7000 bp; kdamond 1 on node 1's memory only, its one scheme with
+ * the goals node 1 / 5000 bp and node 0 / 4000 bp (kd_cfgs).  They run
+ * until every goal was evaluated three times (see run_and_collect()).
  *
  * The events, read from /sys/kernel/tracing/trace, must come from the two
  * kdamonds (common_pid is the kdamond's pid) and from nothing else, carry
@@ -27,11 +20,10 @@
  * kdamond 1's memory as entirely node 1's.  With the event disabled, the
  * same configuration adds no event.
  *
- * SKIPs when not root, without DAMON sysfs, with fewer than two online
- * NUMA nodes (or no memory on node 0 or 1), without tracefs at
- * /sys/kernel/tracing, or when the kernel has no such event.  The
- * tracefs settings the test changes (the event's enable, tracing_on,
- * trace_clock) are restored when it ends.
+ * SKIPs without root, DAMON sysfs, NUMA nodes 0 and 1 online and with
+ * memory, tracefs at /sys/kernel/tracing or the event.  The tracefs
+ * settings it changes (the event's enable, tracing_on, trace_clock) are
+ * restored at the end.
  */
 #include "lib/damon_sysfs.h"
 #include "lib/ktap.h"
@@ -46,6 +38,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -59,13 +52,15 @@
 namespace {
 
 using namespace std::chrono_literals;
-using damon_sysfs::quota_goal;
-using steady = std::chrono::steady_clock;
 
 const std::string tracing_dir = "/sys/kernel/tracing";
+const std::string trace_path = tracing_dir + "/trace";
 const char event_name[] = "damos_node_eligible_mem_bp";
-const std::string event_dir = tracing_dir + "/events/damon/" + event_name;
+const std::string event_enable = tracing_dir + "/events/damon/" + event_name + "/enable";
+/* what precedes the fields on a trace line of the event */
+const std::string event_tag = std::string(" ") + event_name + ":";
 
+const size_t page_sz = static_cast<size_t>(sysconf(_SC_PAGESIZE));
 const size_t node1_buf_sz = 64ul << 20;
 /*
  * The two node shares of one evaluation come from two scans of the
@@ -81,63 +76,59 @@ const unsigned int min_evaluations = 3;
 /* rounding of the two mult_frac()s: each share is floored */
 const unsigned long sum_slack_bp = 2;
 const auto run_time = 2s;
-/* TCG guests are slow: wait this long for min_evaluations at most */
+/* under TCG one evaluation of kdamond 0, a scan of all memory a goal, takes 1-2 s */
 const auto run_deadline = 30s;
 const auto disabled_run_time = 500ms;
 
-/* A node_eligible_mem_bp goal; its index is its place in the vector. */
-struct goal_cfg {
-	int nid;
-	unsigned long target;
+/* The scheme with the goals (those before it have no quota) and its goals. */
+struct kdamond_cfg {
+	unsigned int scheme_idx;
+	std::vector<damon_sysfs::quota_goal> goals;
 };
 
-const unsigned int kd0_scheme_idx = 1;
-const std::vector<goal_cfg> kd0_goals = { { 0, 3000 }, { 1, 7000 } };
-const unsigned int kd1_scheme_idx = 0;
-const std::vector<goal_cfg> kd1_goals = { { 1, 5000 }, { 0, 4000 } };
-
-/* Physical page frames [start, end) of a node's zones. */
-struct pfn_span {
-	unsigned long start = ULONG_MAX;
-	unsigned long end = 0;
-
-	bool empty() const { return start >= end; }
+const char metric[] = "node_eligible_mem_bp";
+/* goals: { metric, target_value, current_value, nid } */
+const kdamond_cfg kd_cfgs[2] = {
+	{ 1, { { metric, 3000, 0, 0 }, { metric, 7000, 0, 1 } } },
+	{ 0, { { metric, 5000, 0, 1 }, { metric, 4000, 0, 0 } } },
 };
 
-/*
- * Each node's span from /proc/zoneinfo: the union of its zones'
- * [start_pfn, start_pfn + spanned), empty zones left out.
- */
-std::map<int, pfn_span> node_spans()
+/* The lowest and highest value add()ed, and how many; or a node's page frames [lo, hi). */
+struct bounds {
+	unsigned long lo = ULONG_MAX, hi = 0;
+	unsigned int nr = 0;
+
+	void add(unsigned long v)
+	{
+		lo = std::min(lo, v);
+		hi = std::max(hi, v);
+		nr++;
+	}
+};
+
+/* Each node's page frames in /proc/zoneinfo, empty zones left out. */
+std::map<int, bounds> node_spans()
 {
-	std::map<int, pfn_span> spans;
-	std::string text, line;
+	std::map<int, bounds> spans;
+	std::ifstream in("/proc/zoneinfo");
+	std::string line;
 	int nid = -1;
 	unsigned long spanned = 0;
 
-	if (damon_sysfs::read_file("/proc/zoneinfo", text))
-		return spans;
-	std::istringstream in(text);
 	while (std::getline(in, line)) {
 		std::istringstream words(line);
 		std::string key;
 		unsigned long val;
-		int n;
 
-		if (std::sscanf(line.c_str(), "Node %d, zone", &n) == 1) {
-			nid = n;
+		if (std::sscanf(line.c_str(), "Node %d, zone", &nid) == 1) {
 			spanned = 0;
-			continue;
-		}
-		if (!(words >> key >> val) || nid < 0)
-			continue;
-		if (key == "spanned") {
-			spanned = val;
-		} else if (key == "start_pfn:" && spanned) {
-			pfn_span &s = spans[nid];
-
-			s.start = std::min(s.start, val);
-			s.end = std::max(s.end, val + spanned);
+		} else if (nid >= 0 && words >> key >> val) {
+			if (key == "spanned") {
+				spanned = val;
+			} else if (key == "start_pfn:" && spanned) {
+				spans[nid].add(val);
+				spans[nid].add(val + spanned);
+			}
 		}
 	}
 	return spans;
@@ -146,20 +137,14 @@ std::map<int, pfn_span> node_spans()
 /* Are nodes 0 and 1 in /sys/devices/system/node/online ("0-1", "0,1")? */
 bool nodes_0_and_1_online()
 {
-	std::string s;
+	std::ifstream in("/sys/devices/system/node/online");
+	std::string item;
 	bool seen[2] = { false, false };
 
-	if (damon_sysfs::read_file("/sys/devices/system/node/online", s))
-		return false;
-	std::istringstream in(s);
-	std::string item;
 	while (std::getline(in, item, ',')) {
-		unsigned long lo, hi;
-		int nr = std::sscanf(item.c_str(), "%lu-%lu", &lo, &hi);
+		unsigned long lo = ULONG_MAX, hi = 0;
 
-		if (nr < 1)
-			continue;
-		if (nr == 1)
+		if (std::sscanf(item.c_str(), "%lu-%lu", &lo, &hi) == 1)
 			hi = lo;
 		for (unsigned long n = lo; n <= hi && n < 2; n++)
 			seen[n] = true;
@@ -167,38 +152,35 @@ bool nodes_0_and_1_online()
 	return seen[0] && seen[1];
 }
 
-/*
- * Anonymous memory bound to one node (MPOL_BIND through mbind()), every
- * page written, kept until destruction.
- */
+/* Anonymous memory bound to one node (MPOL_BIND), every page written. */
 class node_buffer {
 public:
-	node_buffer(size_t bytes, int nid) : size(bytes)
+	node_buffer(size_t bytes, int node) : size(bytes), nid(node)
 	{
 		unsigned long mask = 1ul << nid;
-		void *p = mmap(nullptr, size, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		auto bind = [&](unsigned int flags) {
+			return syscall(SYS_mbind, buf, size, MPOL_BIND, &mask,
+				       sizeof(mask) * CHAR_BIT, flags) ? -errno : 0;
+		};
+		void *p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
 
 		if (p == MAP_FAILED) {
 			err = -errno;
 			return;
 		}
 		buf = static_cast<char *>(p);
-		if (syscall(SYS_mbind, buf, size, MPOL_BIND, &mask,
-			    sizeof(mask) * CHAR_BIT, 0)) {
-			err = -errno;
+		err = bind(0);
+		if (err)
 			return;
-		}
 		std::memset(buf, 0x5a, size);
 		/*
-		 * The pages are on node 1 already: MPOL_MF_MOVE moves
+		 * The pages are on the node already: MPOL_MF_MOVE moves
 		 * nothing, but its lru_cache_disable() drains every CPU's
 		 * LRU batches, so that all of them are on the LRU before
 		 * the kdamonds look and none joins it later.
 		 */
-		if (syscall(SYS_mbind, buf, size, MPOL_BIND, &mask,
-			    sizeof(mask) * CHAR_BIT, MPOL_MF_MOVE))
-			err = -errno;
+		err = bind(MPOL_MF_MOVE);
 	}
 	node_buffer(const node_buffer &) = delete;
 	node_buffer &operator=(const node_buffer &) = delete;
@@ -208,381 +190,238 @@ public:
 			munmap(buf, size);
 	}
 
-	/* 0 or the -errno of mmap() or mbind() */
-	int error() const { return err; }
-
-	/* How many of the pages move_pages() finds on @nid; -errno on error. */
-	long pages_on(int nid) const
+	/* Does move_pages() find all of it on its node?  Says what it found. */
+	bool on_its_node(const ktap::writer &t) const
 	{
-		const size_t page_sz = static_cast<size_t>(sysconf(_SC_PAGESIZE));
 		const size_t nr = size / page_sz;
 		std::vector<void *> pages(nr);
 		std::vector<int> status(nr, -1);
-		long on = 0;
+		long on = err;
 
 		for (size_t i = 0; i < nr; i++)
 			pages[i] = buf + i * page_sz;
-		if (syscall(SYS_move_pages, 0, nr, pages.data(), nullptr,
-			    status.data(), 0))
-			return -errno;
-		for (int st : status)
-			on += st == nid;
-		return on;
-	}
-
-	size_t nr_pages() const
-	{
-		return size / static_cast<size_t>(sysconf(_SC_PAGESIZE));
+		if (!on && syscall(SYS_move_pages, 0, nr, pages.data(), nullptr, status.data(), 0))
+			on = -errno;
+		if (on < 0) {
+			t.diagf("node %d buffer: %s", nid, std::strerror(static_cast<int>(-on)));
+			return false;
+		}
+		on = std::count(status.begin(), status.end(), nid);
+		t.diagf("%ld of %zu pages of the node %d buffer on node %d", on, nr, nid, nid);
+		return on == static_cast<long>(nr);
 	}
 
 private:
 	char *buf = nullptr;
 	size_t size;
+	int nid;
+	/* 0 or the -errno of mmap() or mbind() */
 	int err = 0;
-};
-
-/* Is all of @buf on node @nid?  Says what it found. */
-bool on_its_node(const ktap::writer &t, const node_buffer &buf, int nid)
-{
-	const long on = buf.error() ? buf.error() : buf.pages_on(nid);
-
-	if (on < 0) {
-		t.diagf("node %d buffer: %s", nid,
-			std::strerror(static_cast<int>(-on)));
-		return false;
-	}
-	t.diagf("%ld of %zu pages of the node %d buffer on node %d", on,
-		buf.nr_pages(), nid, nid);
-	return on == static_cast<long>(buf.nr_pages());
-}
-
-/* Write @val to a tracefs file with O_TRUNC (clears "trace"). */
-int write_trunc(const std::string &path, const std::string &val)
-{
-	int fd = open(path.c_str(), O_WRONLY | O_TRUNC);
-	ssize_t ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, val.data(), val.size());
-	if (ret < 0)
-		ret = -errno;
-	close(fd);
-	return ret < 0 ? static_cast<int>(ret) : 0;
-}
-
-/*
- * The tracefs state the test changes: the event's enable, tracing_on and
- * trace_clock, restored by the destructor.  The test uses the "global"
- * clock so that the events of one kdamond stay in order when it migrates
- * between CPUs.
- */
-class trace_state {
-public:
-	trace_state()
-	{
-		std::string clocks;
-
-		damon_sysfs::read_file(event_dir + "/enable", old_enable);
-		damon_sysfs::read_file(tracing_dir + "/tracing_on", old_on);
-		damon_sysfs::read_file(tracing_dir + "/trace_clock", clocks);
-		/* "[local] global counter ...": the current one in brackets */
-		size_t lb = clocks.find('['), rb = clocks.find(']');
-		if (lb != std::string::npos && rb != std::string::npos && lb < rb)
-			old_clock = clocks.substr(lb + 1, rb - lb - 1);
-	}
-	trace_state(const trace_state &) = delete;
-	trace_state &operator=(const trace_state &) = delete;
-	~trace_state()
-	{
-		if (!old_enable.empty())
-			damon_sysfs::write_file(event_dir + "/enable",
-						old_enable == "1" ? "1" : "0");
-		if (!old_clock.empty())
-			damon_sysfs::write_file(tracing_dir + "/trace_clock",
-						old_clock);
-		if (!old_on.empty())
-			damon_sysfs::write_file(tracing_dir + "/tracing_on",
-						old_on);
-	}
-
-	int prepare() const
-	{
-		int err = damon_sysfs::write_file(tracing_dir + "/trace_clock",
-						  "global");
-
-		if (!err)
-			err = damon_sysfs::write_file(tracing_dir + "/tracing_on",
-						      "1");
-		return err;
-	}
-	int enable(bool on) const
-	{
-		return damon_sysfs::write_file(event_dir + "/enable",
-					       on ? "1" : "0");
-	}
-	int clear() const { return write_trunc(tracing_dir + "/trace", ""); }
-
-private:
-	std::string old_enable, old_on, old_clock;
 };
 
 /* One damos_node_eligible_mem_bp line of the trace. */
 struct event {
 	pid_t pid = -1;
 	double ts = 0;
-	unsigned int ctx_idx = ~0u;
-	unsigned int scheme_idx = 0;
-	unsigned int goal_idx = 0;
+	unsigned int scheme_idx = 0, goal_idx = 0;
 	int nid = -1;
-	unsigned long target = 0;
-	unsigned long current = 0;
+	unsigned long target = 0, current = 0;
 };
-
-struct trace_events {
-	std::vector<event> events;
-	/* lines naming the event that did not parse */
-	std::vector<std::string> bad;
-};
-
-bool parse_fields(const std::string &fields, event &e)
-{
-	std::istringstream in(fields);
-	std::string word;
-	unsigned int seen = 0;
-
-	while (in >> word) {
-		size_t eq = word.find('=');
-		std::string key, val;
-		char *end;
-		unsigned long v;
-
-		if (eq == std::string::npos)
-			return false;
-		key = word.substr(0, eq);
-		val = word.substr(eq + 1);
-		errno = 0;
-		v = std::strtoul(val.c_str(), &end, 10);
-		if (val.empty() || *end || errno)
-			return false;
-		if (key == "ctx_idx") {
-			e.ctx_idx = static_cast<unsigned int>(v);
-			seen |= 32;
-		} else if (key == "scheme_idx") {
-			e.scheme_idx = static_cast<unsigned int>(v);
-			seen |= 1;
-		} else if (key == "goal_idx") {
-			e.goal_idx = static_cast<unsigned int>(v);
-			seen |= 2;
-		} else if (key == "nid") {
-			e.nid = static_cast<int>(v);
-			seen |= 4;
-		} else if (key == "target_value") {
-			e.target = v;
-			seen |= 8;
-		} else if (key == "current_value") {
-			e.current = v;
-			seen |= 16;
-		}
-	}
-	/* every field, and the context index of a one-context kdamond */
-	return seen == 63 && e.ctx_idx == 0;
-}
 
 /*
- * A trace line naming the event: "<comm>-<pid> [(<tgid>)] [<cpu>] <flags>
- * <ts>: <event>: <fields>".  False when it names the event but does not
- * parse.
+ * A trace line with event_tag at @tag_pos: "<comm>-<pid> [(<tgid>)] [<cpu>]
+ * <flags> <ts>: <event>: <key>=<value> ...".  False if it does not parse,
+ * lacks a field, or its context index is not that of a one-context kdamond.
  */
-bool parse_line(const std::string &line, size_t tag_pos, size_t tag_len,
-		event &e)
+bool parse_event(const std::string &line, size_t tag_pos, event &e)
 {
 	static const std::regex prefix_re(
 		R"(^\s*(.*)-([0-9]+)\s+(\(\s*[-0-9]+\)\s+)?\[[0-9]+\].*\s([0-9]+\.[0-9]+):\s*$)");
-	const std::string prefix = line.substr(0, tag_pos);
+	static const char *const keys[] = {
+		"ctx_idx", "scheme_idx", "goal_idx", "nid", "target_value", "current_value",
+	};
+	std::istringstream fields(line.substr(tag_pos + event_tag.size()));
+	std::string word;
+	unsigned long v[6] = {};
+	unsigned int seen = 0;
 	std::smatch m;
 
-	if (!std::regex_match(prefix, m, prefix_re) ||
-	    !parse_fields(line.substr(tag_pos + tag_len), e))
+	if (!std::regex_match(line.cbegin(), line.cbegin() + tag_pos, m, prefix_re))
 		return false;
+	while (fields >> word) {
+		const size_t eq = word.find('=');
+		unsigned long val;
+		char *end;
+
+		if (eq == std::string::npos || eq + 1 == word.size())
+			return false;
+		errno = 0;
+		val = std::strtoul(word.c_str() + eq + 1, &end, 10);
+		if (*end || errno)
+			return false;
+		for (unsigned int i = 0; i < 6; i++) {
+			if (!word.compare(0, eq, keys[i])) {
+				v[i] = val;
+				seen |= 1u << i;
+			}
+		}
+	}
 	e.pid = static_cast<pid_t>(std::stol(m[2].str()));
 	e.ts = std::stod(m[4].str());
-	return true;
+	e.scheme_idx = static_cast<unsigned int>(v[1]);
+	e.goal_idx = static_cast<unsigned int>(v[2]);
+	e.nid = static_cast<int>(v[3]);
+	e.target = v[4];
+	e.current = v[5];
+	return seen == 63 && static_cast<unsigned int>(v[0]) == 0;
 }
 
 /*
- * Reads the events in /sys/kernel/tracing/trace, in trace order.
+ * The event's trace: the tracefs state the test changes, restored by the
+ * destructor (the "global" clock keeps the events of one kdamond in order
+ * when it migrates between CPUs), and the events in "trace", in order.
  *
- * The node shares of one evaluation are computed by two scans of the
- * physical memory, seconds apart under TCG, and every LRU page this
- * process faults in between skews their sum.  So the reader keeps its
- * buffers, touched once by warm_up(), and reading the trace while the
- * kdamonds run allocates no new pages.
+ * The node shares of one evaluation come from two scans of the physical
+ * memory, seconds apart under TCG, and every LRU page this process faults
+ * in between skews their sum.  So the buffers are touched once, by the
+ * constructor and warm_up(), and reading the trace while the kdamonds run
+ * allocates no new pages.
  */
-class trace_reader {
+class trace {
 public:
-	trace_reader()
+	std::vector<event> events;
+	/* lines naming the event that did not parse */
+	std::vector<std::string> bad;
+
+	trace()
 	{
+		std::string enable, on, clocks;
+
+		damon_sysfs::read_file(event_enable, enable);
+		damon_sysfs::read_file(on_path, on);
+		damon_sysfs::read_file(clock_path, clocks);
+		/* "[local] global counter ...": the current one in brackets */
+		const size_t lb = clocks.find('['), rb = clocks.find(']');
+
+		if (!enable.empty())
+			old.emplace_back(event_enable, enable == "1" ? "1" : "0");
+		if (lb != std::string::npos && rb != std::string::npos && lb + 1 < rb)
+			old.emplace_back(clock_path, clocks.substr(lb + 1, rb - lb - 1));
+		if (!on.empty())
+			old.emplace_back(on_path, on);
 		text.assign(1ul << 20, ' ');
 		text.clear();
-		te.events.reserve(4096);
+		events.reserve(4096);
+	}
+	trace(const trace &) = delete;
+	trace &operator=(const trace &) = delete;
+	~trace()
+	{
+		for (const auto &[path, val] : old)
+			damon_sysfs::write_file(path, val);
+	}
+
+	/* The global clock, tracing on, the event enabled, an empty trace. */
+	int arm() const
+	{
+		int err = damon_sysfs::write_file(clock_path, "global");
+		int fd;
+
+		if (!err)
+			err = damon_sysfs::write_file(on_path, "1");
+		if (!err)
+			err = damon_sysfs::write_file(event_enable, "1");
+		if (err)
+			return err;
+		/* opening "trace" with O_TRUNC is what clears it */
+		fd = open(trace_path.c_str(), O_WRONLY | O_TRUNC);
+		if (fd < 0)
+			return -errno;
+		close(fd);
+		return 0;
 	}
 
 	/* Parse a sample line (also checks the parser); before the run. */
 	bool warm_up()
 	{
 		const std::string line = std::string(
-			"   kdamond.0-42   (   42) [001] ..... 12.345678: ") +
-			event_name +
+			"   kdamond.0-42   (   42) [001] ..... 12.345678: ") + event_name +
 			": ctx_idx=0 scheme_idx=1 goal_idx=0 nid=0 target_value=3000 current_value=1234";
 		event e;
 
-		return parse_line(line, line.find(tag), tag.size(), e) &&
-		       e.pid == 42 && e.scheme_idx == 1 && e.goal_idx == 0 &&
-		       e.nid == 0 && e.target == 3000 && e.current == 1234 &&
-		       !read();
+		return parse_event(line, line.find(event_tag), e) && e.pid == 42 &&
+		       e.scheme_idx == 1 && e.goal_idx == 0 && e.nid == 0 && e.target == 3000 &&
+		       e.current == 1234 && read() >= 0;
 	}
 
-	/* 0 or -errno; the result is in events(). */
-	int read()
+	/* Fill events and bad: how many lines of the trace name the event, or -errno. */
+	long read()
 	{
-		int err = damon_sysfs::read_file(tracing_dir + "/trace", text);
-		size_t pos = 0;
+		const int err = damon_sysfs::read_file(trace_path, text);
 
-		te.events.clear();
-		te.bad.clear();
-		if (err)
-			return err;
-		while (pos < text.size()) {
-			size_t nl = text.find('\n', pos);
-			size_t len = (nl == std::string::npos ? text.size() : nl) - pos;
+		events.clear();
+		bad.clear();
+		for (size_t pos = 0; !err && pos < text.size();) {
+			const size_t nl = std::min(text.find('\n', pos), text.size());
+			const std::string line = text.substr(pos, nl - pos);
+			const size_t tag_pos = line.find(event_tag);
+			event e;
 
-			take_line(text.substr(pos, len));
-			pos += len + 1;
+			pos = nl + 1;
+			if (line.empty() || line[0] == '#' || tag_pos == std::string::npos)
+				continue;
+			if (parse_event(line, tag_pos, e))
+				events.push_back(e);
+			else
+				bad.push_back(line);
 		}
-		return 0;
-	}
-
-	const trace_events &events() const { return te; }
-
-	/* How many lines of the trace name the event; -errno on error. */
-	long count_lines()
-	{
-		int err = read();
-
-		return err ? err : static_cast<long>(te.events.size() +
-						     te.bad.size());
+		return err ? err : static_cast<long>(events.size() + bad.size());
 	}
 
 private:
-	const std::string tag = std::string(" ") + event_name + ":";
+	const std::string on_path = tracing_dir + "/tracing_on";
+	const std::string clock_path = tracing_dir + "/trace_clock";
+	/* the files to write back and their values, in this order */
+	std::vector<std::pair<std::string, std::string>> old;
 	std::string text;
-	trace_events te;
-
-	void take_line(const std::string &line)
-	{
-		size_t pos = line.find(tag);
-		event e;
-
-		if (line.empty() || line[0] == '#' || pos == std::string::npos)
-			return;
-		if (parse_line(line, pos, tag.size(), e))
-			te.events.push_back(e);
-		else
-			te.bad.push_back(line);
-	}
 };
 
-std::vector<event> events_of(const std::vector<event> &events, pid_t pid)
+/*
+ * Kdamond @k: paddr on the page frames [@start, @end), "stat" schemes
+ * (every region, every aggregation) up to the one with the goals.
+ */
+int setup_kdamond(const damon_sysfs::session &s, unsigned int k, unsigned long start,
+		  unsigned long end)
 {
-	std::vector<event> out;
-
-	for (const event &e : events)
-		if (e.pid == pid)
-			out.push_back(e);
-	return out;
-}
-
-/* scheme stat, matching every region, applied every aggregation */
-int configure_stat_scheme(const damon_sysfs::scheme &sch)
-{
-	int err = sch.set_action("stat");
-
-	if (!err)
-		err = sch.set_access_pattern(damon_sysfs::access_pattern());
-	if (!err)
-		err = sch.set("apply_interval_us", 0ul);
-	return err;
-}
-
-std::vector<quota_goal> to_sysfs_goals(const std::vector<goal_cfg> &goals)
-{
-	std::vector<quota_goal> out;
-
-	for (const goal_cfg &g : goals) {
-		quota_goal q;
-
-		q.metric = "node_eligible_mem_bp";
-		q.target_value = g.target;
-		q.nid = g.nid;
-		out.push_back(q);
-	}
-	return out;
-}
-
-damon_sysfs::paddr_monitor paddr_config(unsigned long start,
-					unsigned long end)
-{
+	const kdamond_cfg &c = kd_cfgs[k];
+	const damon_sysfs::kdamond kd = s.get_kdamond(k);
+	const damon_sysfs::context ctx = kd.get_context(0);
+	const damon_sysfs::scheme sch = ctx.get_scheme(c.scheme_idx);
 	damon_sysfs::paddr_monitor m;
 
-	m.start = start;
-	m.end = end;
-	return m;
-}
+	m.start = start * page_sz;
+	m.end = end * page_sz;
+	/* this makes scheme 0 a "stat" one, but nr_schemes recreates it */
+	int err = damon_sysfs::configure_paddr_monitor(kd, m);
+	if (!err && c.scheme_idx)
+		err = ctx.set_nr_schemes(c.scheme_idx + 1);
+	for (unsigned int i = 0; c.scheme_idx && i <= c.scheme_idx; i++) {
+		const damon_sysfs::scheme stat = ctx.get_scheme(i);
 
-int setup_two_kdamonds(const damon_sysfs::session &s, const pfn_span &node0,
-		       const pfn_span &node1)
-{
-	const unsigned long page_sz = static_cast<unsigned long>(
-			sysconf(_SC_PAGESIZE));
-	const damon_sysfs::kdamond kd0 = s.get_kdamond(0);
-	const damon_sysfs::kdamond kd1 = s.get_kdamond(1);
-	const damon_sysfs::context ctx0 = kd0.get_context(0);
-	const damon_sysfs::scheme sch1 = ctx0.get_scheme(kd0_scheme_idx);
-	const damon_sysfs::scheme kd1_sch =
-		kd1.get_context(0).get_scheme(kd1_scheme_idx);
-	int err = s.set_nr_kdamonds(2);
-
-	/* kdamond 0: both nodes, schemes 0 (no quota) and 1 (goals) */
+		if (!err)
+			err = stat.set_action("stat");
+		if (!err)
+			err = stat.set_access_pattern(damon_sysfs::access_pattern());
+		if (!err)
+			err = stat.set("apply_interval_us", 0ul);
+	}
 	if (!err)
-		err = damon_sysfs::configure_paddr_monitor(kd0,
-				paddr_config(std::min(node0.start, node1.start) * page_sz,
-					     std::max(node0.end, node1.end) * page_sz));
-	if (!err)
-		err = ctx0.set_nr_schemes(2);
-	if (!err)
-		err = configure_stat_scheme(ctx0.get_scheme(0));
-	if (!err)
-		err = configure_stat_scheme(sch1);
-	if (!err)
-		err = sch1.set_quota_reset_interval_ms(reset_interval_ms);
-	if (!err)
-		err = sch1.set_quota_goals(to_sysfs_goals(kd0_goals));
-	/* kdamond 1: node 1 only, one scheme with goals */
-	if (!err)
-		err = damon_sysfs::configure_paddr_monitor(kd1,
-				paddr_config(node1.start * page_sz,
-					     node1.end * page_sz));
-	if (!err)
-		err = kd1_sch.set_quota_reset_interval_ms(reset_interval_ms);
-	if (!err)
-		err = kd1_sch.set_quota_goals(to_sysfs_goals(kd1_goals));
-	return err;
+		err = sch.set_quota_reset_interval_ms(reset_interval_ms);
+	return err ? err : sch.set_quota_goals(c.goals);
 }
 
 /* Start both kdamonds and read their pids; false (and said why) if not. */
-bool start_both(const ktap::writer &t, const damon_sysfs::session &s,
-		pid_t pids[2])
+bool start_both(const ktap::writer &t, const damon_sysfs::session &s, pid_t pids[2])
 {
 	for (unsigned int i = 0; i < 2; i++) {
 		const damon_sysfs::kdamond kd = s.get_kdamond(i);
@@ -605,72 +444,64 @@ bool stop_both(const ktap::writer &t, const damon_sysfs::session &s)
 
 	for (unsigned int i = 0; i < 2; i++) {
 		const damon_sysfs::kdamond kd = s.get_kdamond(i);
-		int err = kd.running() ? kd.stop() : 0;
+		const int err = kd.running() ? kd.stop() : 0;
 
-		if (err) {
-			t.diagf("stopping kdamond %u: %s", i,
-				std::strerror(-err));
-			ok = false;
-		}
+		if (err)
+			t.diagf("stopping kdamond %u: %s", i, std::strerror(-err));
+		ok = ok && !err;
 	}
 	return ok;
 }
 
-/* Evaluations of goal @goal_idx among @events. */
-unsigned int nr_evaluations(const std::vector<event> &events,
-			    unsigned int goal_idx)
+/* Did both kdamonds evaluate each goal min_evaluations times?  Says so to @t. */
+bool each_goal_evaluated(const std::vector<event> &events, const pid_t pids[2],
+			 const ktap::writer *t = nullptr)
 {
-	return static_cast<unsigned int>(std::count_if(events.begin(),
-			events.end(), [goal_idx](const event &e) {
-				return e.goal_idx == goal_idx;
-			}));
-}
+	unsigned int nr[2][2] = {};	/* [goal][kdamond] */
+	bool enough = true;
 
-bool enough_evaluations(const std::vector<event> &events, pid_t pids[2])
-{
-	for (unsigned int k = 0; k < 2; k++) {
-		const std::vector<event> mine = events_of(events, pids[k]);
-
-		for (unsigned int g = 0; g < 2; g++)
-			if (nr_evaluations(mine, g) < min_evaluations)
-				return false;
+	for (const event &e : events)
+		for (unsigned int k = 0; e.goal_idx < 2 && k < 2; k++)
+			nr[e.goal_idx][k] += e.pid == pids[k];
+	for (unsigned int g = 0; g < 2; g++) {
+		if (t)
+			t->diagf("goal %u evaluations: kdamond 0 %u, kdamond 1 %u", g, nr[g][0],
+				 nr[g][1]);
+		enough = enough && nr[g][0] >= min_evaluations && nr[g][1] >= min_evaluations;
 	}
-	return true;
+	return enough;
 }
 
-/*
- * Run for run_time, and on until every goal was evaluated min_evaluations
- * times or run_deadline passed (TCG).  Returns how long it ran.
- */
-double run_and_collect(pid_t pids[2], trace_reader &tr)
+/* Run for run_time, and on until each_goal_evaluated() or run_deadline; how long it ran. */
+double run_and_collect(const pid_t pids[2], trace &tr)
 {
-	const auto start = steady::now();
+	const auto start = std::chrono::steady_clock::now();
+	auto elapsed = [start]() { return std::chrono::steady_clock::now() - start; };
 
 	std::this_thread::sleep_for(run_time);
-	while (!tr.read() && !enough_evaluations(tr.events().events, pids) &&
-	       steady::now() - start < run_deadline)
+	while (tr.read() >= 0 && !each_goal_evaluated(tr.events, pids) && elapsed() < run_deadline)
 		std::this_thread::sleep_for(500ms);
-	return std::chrono::duration<double>(steady::now() - start).count();
+	return std::chrono::duration<double>(elapsed()).count();
 }
 
-bool events_match(const ktap::writer &t, const char *who,
-		  const std::vector<event> &events, unsigned int scheme_idx,
-		  const std::vector<goal_cfg> &goals)
+/* Do kdamond @k's events carry the scheme and goals of its configuration? */
+bool events_match(const ktap::writer &t, unsigned int k, const std::vector<event> &events)
 {
+	const kdamond_cfg &c = kd_cfgs[k];
 	unsigned int nr_bad = 0;
 
 	for (const event &e : events) {
-		bool ok = e.scheme_idx == scheme_idx && e.goal_idx < goals.size() &&
-			  goals[e.goal_idx].nid == e.nid &&
-			  goals[e.goal_idx].target == e.target;
+		const bool ok = e.scheme_idx == c.scheme_idx && e.goal_idx < c.goals.size() &&
+				c.goals[e.goal_idx].nid == e.nid &&
+				c.goals[e.goal_idx].target_value == e.target;
 
 		if (!ok && nr_bad++ < 5)
-			t.diagf("%s: unexpected scheme_idx=%u goal_idx=%u nid=%d target_value=%lu",
-				who, e.scheme_idx, e.goal_idx, e.nid, e.target);
+			t.diagf("kdamond %u: unexpected scheme_idx=%u goal_idx=%u nid=%d target_value=%lu",
+				k, e.scheme_idx, e.goal_idx, e.nid, e.target);
 	}
 	if (nr_bad)
-		t.diagf("%s: %u of %zu events do not match the configuration",
-			who, nr_bad, events.size());
+		t.diagf("kdamond %u: %u of %zu events do not match the configuration", k, nr_bad,
+			events.size());
 	return !events.empty() && !nr_bad;
 }
 
@@ -680,196 +511,104 @@ bool events_match(const ktap::writer &t, const char *who,
  */
 bool shares_sum_up(const ktap::writer &t, const std::vector<event> &events)
 {
-	unsigned long min_sum = ULONG_MAX, max_sum = 0;
-	unsigned long min0 = ULONG_MAX, max0 = 0, min1 = ULONG_MAX, max1 = 0;
-	unsigned int nr_pairs = 0, nr_unpaired = 0, nr_bad = 0;
+	bounds sums, share0, share1;
+	unsigned int nr_unpaired = 0, nr_bad = 0;
 	const event *pending = nullptr;
 
 	for (const event &e : events) {
-		if (e.goal_idx == 0) {
-			nr_unpaired += pending != nullptr;
-			pending = &e;
+		if (e.goal_idx == 0 || !pending) {
+			/* the pending goal 0 event had no goal 1 one, or this one no goal 0 one */
+			nr_unpaired += pending != nullptr || e.goal_idx != 0;
+			pending = e.goal_idx == 0 ? &e : nullptr;
 			continue;
 		}
-		if (!pending) {
-			nr_unpaired++;
-			continue;
-		}
-		const unsigned long v0 = pending->current, v1 = e.current;
-		const unsigned long sum = v0 + v1;
-		const bool bad = v0 > 10000 || v1 > 10000 ||
-				 sum + sum_slack_bp < 10000 ||
+		const unsigned long v0 = pending->current, v1 = e.current, sum = v0 + v1;
+		const bool bad = v0 > 10000 || v1 > 10000 || sum + sum_slack_bp < 10000 ||
 				 sum > 10000 + sum_slack_bp;
 
 		t.diagf("kdamond 0 at %.3f s: node 0 %lu bp + node 1 %lu bp = %lu (goals %.3f s apart)%s",
-			pending->ts, v0, v1, sum, e.ts - pending->ts,
-			bad ? " BAD" : "");
+			pending->ts, v0, v1, sum, e.ts - pending->ts, bad ? " BAD" : "");
 		pending = nullptr;
-		nr_pairs++;
 		nr_bad += bad;
-		min_sum = std::min(min_sum, sum);
-		max_sum = std::max(max_sum, sum);
-		min0 = std::min(min0, v0);
-		max0 = std::max(max0, v0);
-		min1 = std::min(min1, v1);
-		max1 = std::max(max1, v1);
+		sums.add(sum);
+		share0.add(v0);
+		share1.add(v1);
 	}
 	nr_unpaired += pending != nullptr;
-	if (nr_pairs)
+	if (sums.nr)
 		t.diagf("kdamond 0: %u evaluations, node 0 share %lu..%lu bp, node 1 share %lu..%lu bp, sums %lu..%lu",
-			nr_pairs, min0, max0, min1, max1, min_sum, max_sum);
+			sums.nr, share0.lo, share0.hi, share1.lo, share1.hi, sums.lo, sums.hi);
 	if (nr_unpaired)
-		t.diagf("kdamond 0: %u goal events without the other goal's",
-			nr_unpaired);
-	return nr_pairs && !nr_bad && !nr_unpaired;
+		t.diagf("kdamond 0: %u goal events without the other goal's", nr_unpaired);
+	return sums.nr && !nr_bad && !nr_unpaired;
 }
 
 /* kdamond 1 sees node 1's memory only: 10000 bp there, 0 on node 0. */
 bool node1_only(const ktap::writer &t, const std::vector<event> &events)
 {
-	/* [0]: the node 0 goal, [1]: the node 1 goal */
-	unsigned long lo[2] = { ULONG_MAX, ULONG_MAX }, hi[2] = { 0, 0 };
-	unsigned int nr[2] = { 0, 0 }, nr_bad = 0;
+	bounds cur[2];	/* [nid]: the goal for node nid */
+	unsigned int nr_bad = 0;
 
 	for (const event &e : events) {
-		const unsigned int n = e.nid == 1;
+		const bool known = e.nid == 0 || e.nid == 1;
 
-		if (e.nid != 0 && e.nid != 1) {
-			nr_bad++;
-			continue;
-		}
-		nr[n]++;
-		lo[n] = std::min(lo[n], e.current);
-		hi[n] = std::max(hi[n], e.current);
-		nr_bad += e.current != (n ? 10000ul : 0ul);
+		if (known)
+			cur[e.nid].add(e.current);
+		nr_bad += !known || e.current != (e.nid ? 10000ul : 0ul);
 	}
 	for (unsigned int n = 0; n < 2; n++)
-		if (nr[n])
+		if (cur[n].nr)
 			t.diagf("kdamond 1: node %u goal: %u evaluations, current_value %lu..%lu bp (expected %u)",
-				n, nr[n], lo[n], hi[n], n ? 10000 : 0);
+				n, cur[n].nr, cur[n].lo, cur[n].hi, n ? 10000 : 0);
 	if (nr_bad)
 		t.diagf("kdamond 1: %u events off", nr_bad);
-	return nr[0] && nr[1] && !nr_bad;
+	return cur[0].nr && cur[1].nr && !nr_bad;
 }
 
-/*
- * The SKIPs of the test before any case; returns the spans of nodes 0
- * and 1.
- */
-std::pair<pfn_span, pfn_span> require_two_nodes_or_skip()
+/* The SKIPs of the test before any case; returns the spans of nodes 0 and 1. */
+std::pair<bounds, bounds> require_two_nodes_or_skip()
 {
 	require_damon_sysfs_or_skip();
 	if (!nodes_0_and_1_online())
 		ktap::exit_skip("needs NUMA nodes 0 and 1 online");
-	if (!damon_sysfs::exists(tracing_dir + "/trace"))
+	if (!damon_sysfs::exists(trace_path))
 		ktap::exit_skip("no tracefs at /sys/kernel/tracing");
-	if (!damon_sysfs::exists(event_dir + "/enable"))
+	if (!damon_sysfs::exists(event_enable))
 		ktap::exit_skip("kernel has no damon:damos_node_eligible_mem_bp event");
 
-	const std::map<int, pfn_span> spans = node_spans();
-	const auto n0 = spans.find(0), n1 = spans.find(1);
+	std::map<int, bounds> spans = node_spans();
+	const bounds node0 = spans[0], node1 = spans[1];
 
-	if (n0 == spans.end() || n1 == spans.end() || n0->second.empty() ||
-	    n1->second.empty())
+	if (!node0.nr || !node1.nr)
 		ktap::exit_skip("no memory on node 0 or 1 in /proc/zoneinfo");
-	const pfn_span node0 = n0->second, node1 = n1->second;
-	if (node0.start < node1.end && node1.start < node0.end)
+	if (node0.lo < node1.hi && node1.lo < node0.hi)
 		ktap::exit_skip("the spans of nodes 0 and 1 overlap");
 	return { node0, node1 };
 }
 
-/*
- * Enable the event on an empty trace and start both kdamonds: the "start"
- * case.  False (and the rest skipped) if they did not start.
- */
-bool start_traced(ktap::writer &t, const trace_state &ts, trace_reader &tr,
-		  const damon_sysfs::session &s, pid_t pids[2])
+/* The cases on the events of the run with the event enabled (@rd_err: of reading them). */
+void enabled_run_cases(ktap::writer &t, const trace &tr, int rd_err, const pid_t pids[2])
 {
-	int err = ts.prepare();
+	std::vector<event> ev[2];
 
-	if (!err)
-		err = ts.enable(true);
-	if (!err)
-		err = ts.clear();
-	if (err)
-		t.diagf("tracefs: %s", std::strerror(-err));
-	else if (!tr.warm_up())
-		t.diag("the trace parser does not parse a sample line");
-	if (!t.result(!err && start_both(t, s, pids), "start")) {
-		t.skip_rest("kdamonds or tracing not started");
-		return false;
-	}
-	return true;
-}
+	for (size_t i = 0; i < tr.bad.size() && i < 3; i++)
+		t.diagf("unparsable: %s", tr.bad[i].c_str());
+	for (const event &e : tr.events)
+		for (unsigned int k = 0; k < 2; k++)
+			if (e.pid == pids[k])
+				ev[k].push_back(e);
 
-/*
- * Did both kdamonds evaluate each goal min_evaluations times?  Shows how
- * often they did.
- */
-bool each_goal_evaluated(const ktap::writer &t, const std::vector<event> &ev0,
-			 const std::vector<event> &ev1)
-{
-	bool enough = true;
-
-	for (unsigned int g = 0; g < 2; g++) {
-		unsigned int e0 = nr_evaluations(ev0, g);
-		unsigned int e1 = nr_evaluations(ev1, g);
-
-		t.diagf("goal %u evaluations: kdamond 0 %u, kdamond 1 %u", g,
-			e0, e1);
-		enough = enough && e0 >= min_evaluations &&
-			 e1 >= min_evaluations;
-	}
-	return enough;
-}
-
-/*
- * The cases on the events of the run with the event enabled: @te as read
- * (@rd_err: the -errno of reading it), @pids those of the kdamonds.
- */
-void enabled_run_cases(ktap::writer &t, const trace_events &te, int rd_err,
-		       const pid_t pids[2])
-{
-	for (size_t i = 0; i < te.bad.size() && i < 3; i++)
-		t.diagf("unparsable: %s", te.bad[i].c_str());
-
-	const std::vector<event> ev0 = events_of(te.events, pids[0]);
-	const std::vector<event> ev1 = events_of(te.events, pids[1]);
-	const size_t nr_other = te.events.size() - ev0.size() - ev1.size();
+	const size_t nr_other = tr.events.size() - ev[0].size() - ev[1].size();
 
 	t.diagf("%zu events from kdamond 0, %zu from kdamond 1, %zu from other tasks",
-		ev0.size(), ev1.size(), nr_other);
-	t.result(!rd_err && !ev0.empty() && !ev1.empty() && !nr_other &&
-		 te.bad.empty(), "events_from_both_kdamonds_only");
-	t.result(events_match(t, "kdamond 0", ev0, kd0_scheme_idx, kd0_goals),
-		 "kdamond0_fields_match_config");
-	t.result(events_match(t, "kdamond 1", ev1, kd1_scheme_idx, kd1_goals),
-		 "kdamond1_fields_match_config");
-	t.result(each_goal_evaluated(t, ev0, ev1),
-		 "each_goal_evaluated_3_times");
-	t.result(shares_sum_up(t, ev0), "kdamond0_node_shares_sum_to_10000");
-	t.result(node1_only(t, ev1), "kdamond1_node1_region_is_all_node1");
-}
-
-/*
- * The same configuration with the event disabled adds no event; @may_run
- * says the kdamonds stopped and the event was disabled.
- */
-void disabled_run_case(ktap::writer &t, const damon_sysfs::session &s,
-		       trace_reader &tr, pid_t pids[2], bool may_run)
-{
-	const long before = tr.count_lines();
-	bool ran = may_run && before >= 0 && start_both(t, s, pids);
-
-	if (ran)
-		std::this_thread::sleep_for(disabled_run_time);
-	ran = stop_both(t, s) && ran;
-	const long after = tr.count_lines();
-
-	t.diagf("event disabled: %ld event lines before a %lld ms run, %ld after",
-		before, static_cast<long long>(disabled_run_time.count()),
-		after);
-	t.result(ran && after == before, "no_events_while_disabled");
+		ev[0].size(), ev[1].size(), nr_other);
+	t.result(!rd_err && !ev[0].empty() && !ev[1].empty() && !nr_other && tr.bad.empty(),
+		 "events_from_both_kdamonds_only");
+	t.result(events_match(t, 0, ev[0]), "kdamond0_fields_match_config");
+	t.result(events_match(t, 1, ev[1]), "kdamond1_fields_match_config");
+	t.result(each_goal_evaluated(tr.events, pids, &t), "each_goal_evaluated_3_times");
+	t.result(shares_sum_up(t, ev[0]), "kdamond0_node_shares_sum_to_10000");
+	t.result(node1_only(t, ev[1]), "kdamond1_node1_region_is_all_node1");
 }
 
 int run()
@@ -877,19 +616,23 @@ int run()
 	const auto [node0, node1] = require_two_nodes_or_skip();
 
 	ktap::writer t(10);
-	trace_state ts;
+	trace tr;
 	damon_sysfs::session s;
 	const node_buffer ballast(node0_buf_sz, 0);
 	const node_buffer buf(node1_buf_sz, 1);
-	trace_reader tr;
 	pid_t pids[2] = { -1, -1 };
 
-	t.diagf("node 0: pfn [%#lx, %#lx), node 1: pfn [%#lx, %#lx)",
-		node0.start, node0.end, node1.start, node1.end);
-	t.result(on_its_node(t, ballast, 0) && on_its_node(t, buf, 1),
-		 "buffers_on_their_nodes");
+	t.diagf("node 0: pfn [%#lx, %#lx), node 1: pfn [%#lx, %#lx)", node0.lo, node0.hi,
+		node1.lo, node1.hi);
+	t.result(ballast.on_its_node(t) && buf.on_its_node(t), "buffers_on_their_nodes");
 
-	int err = setup_two_kdamonds(s, node0, node1);
+	/* kdamond 0 on both nodes' memory, kdamond 1 on node 1's only */
+	int err = s.set_nr_kdamonds(2);
+	if (!err)
+		err = setup_kdamond(s, 0, std::min(node0.lo, node1.lo),
+				    std::max(node0.hi, node1.hi));
+	if (!err)
+		err = setup_kdamond(s, 1, node1.lo, node1.hi);
 	if (err)
 		t.diagf("configuration: %s", std::strerror(-err));
 	if (!t.result(!err, "configure")) {
@@ -897,21 +640,40 @@ int run()
 		return t.exit_code();
 	}
 
-	if (!start_traced(t, ts, tr, s, pids))
+	err = tr.arm();
+	if (err)
+		t.diagf("tracefs: %s", std::strerror(-err));
+	else if (!tr.warm_up())
+		t.diag("the trace parser does not parse a sample line");
+	if (!t.result(!err && start_both(t, s, pids), "start")) {
+		t.skip_rest("kdamonds or tracing not started");
 		return t.exit_code();
+	}
 	t.diagf("kdamond pids %d and %d", pids[0], pids[1]);
+
 	const double secs = run_and_collect(pids, tr);
-	const bool stopped = stop_both(t, s);
-	const int dis_err = ts.enable(false);
-	const int rd_err = tr.read();
-	const trace_events te = tr.events();
+	bool ran = stop_both(t, s);
+	const int dis_err = damon_sysfs::write_file(event_enable, "0");
+	const int rd_err = static_cast<int>(std::min(tr.read(), 0l));
 
 	if (rd_err)
 		t.diagf("reading the trace: %s", std::strerror(-rd_err));
-	t.diagf("ran %.1f s: %zu events, %zu unparsable lines", secs,
-		te.events.size(), te.bad.size());
-	enabled_run_cases(t, te, rd_err, pids);
-	disabled_run_case(t, s, tr, pids, stopped && !dis_err);
+	t.diagf("ran %.1f s: %zu events, %zu unparsable lines", secs, tr.events.size(),
+		tr.bad.size());
+	enabled_run_cases(t, tr, rd_err, pids);
+
+	/* the same configuration with the event disabled adds no event */
+	const long before = tr.read();
+
+	ran = ran && !dis_err && before >= 0 && start_both(t, s, pids);
+	if (ran)
+		std::this_thread::sleep_for(disabled_run_time);
+	ran = stop_both(t, s) && ran;
+	const long after = tr.read();
+
+	t.diagf("event disabled: %ld event lines before a %lld ms run, %ld after", before,
+		static_cast<long long>(disabled_run_time.count()), after);
+	t.result(ran && after == before, "no_events_while_disabled");
 	return t.exit_code();
 }
 

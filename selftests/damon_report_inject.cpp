@@ -1,30 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * DAMON access reports end to end: the test module test_damon_report
- * (selftests/test_damon_report/) calls damon_report_access() with
- * addresses this test chooses, from hard-IRQ and process context, and
- * DAMON's sysfs interface shows where the reports landed.
+ * DAMON access reports end to end: the test module test_damon_report (selftests/
+ * test_damon_report/) calls damon_report_access() with addresses this test chooses, from
+ * hard-IRQ and process context, and DAMON's sysfs interface shows where the reports landed.
  *
  * - The module's input checks, and -EBUSY while an injection runs.
  * - Without a consuming context every report is dropped_no_owner.
- * - A context consumes reports if and only if it has a perf event: there
- *   is no monitoring_attrs/sample/access_reports; a running paddr context
- *   without perf events leaves reports dropped_no_owner, drains them once
- *   a commit gave it the report sink (the software dummy event, which
- *   never samples), and no longer once a commit took the sink away.
- * - A paddr context with the report sink rates the 4 MiB sub-range that
- *   gets reports hot and everything else cold, for reports from a pinned
- *   hrtimer and from process context (the writer and a kworker).
+ * - A context consumes reports if and only if it has a perf event: there is no
+ *   monitoring_attrs/sample/access_reports; a running paddr context without perf events
+ *   leaves reports dropped_no_owner, drains them once a commit gave it the report sink (the
+ *   software dummy event, which never samples), and no longer once a commit took it away.
+ * - A paddr context with the report sink rates the 4 MiB sub-range that gets reports hot and
+ *   all else cold, for reports from a pinned hrtimer and from process context (the writer
+ *   and kworkers).
  * - The counters of damon_report_read_stats() add up: injected = pushed,
  *   pushed = drained + dropped_*, drained = attributed + unmatched + stale.
- * - Only one context consumes reports: a second one gets -EBUSY on "on"
- *   and on "commit" while the first keeps running, and takes over by
- *   "commit" once the first stopped.
- * - A vaddr context attributes reports that name its target's address
- *   space and counts those naming another one as unmatched.
+ * - Only one context consumes reports: a second one gets -EBUSY on "on" and "commit" while
+ *   the first keeps running, and takes over by "commit" once the first stopped.
+ * - A vaddr context attributes reports naming its target's address space, others unmatched.
  *
- * SKIPs when not root, without DAMON sysfs, or when the kernel has no
- * monitoring_attrs/sample/perf_events.
+ * SKIPs when not root, without DAMON sysfs, or without monitoring_attrs/sample/perf_events.
  */
 #include "lib/damon_sysfs.h"
 #include "lib/ktap.h"
@@ -36,21 +31,20 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <initializer_list>
 #include <string>
 #include <thread>
-#include <vector>
+#include <utility>
 #include <unistd.h>
 
 namespace {
 
 using namespace std::chrono_literals;
 using namespace monitor;
-using damon_sysfs::region;
 using kmod::value_of;
+using report_inject::delta;
+using report_inject::format;
 using report_inject::stats;
-using steady = std::chrono::steady_clock;
 
 const unsigned long page_sz = 4096;
 const unsigned long mib = 1ul << 20;
@@ -68,65 +62,92 @@ const auto balance_timeout = std::chrono::milliseconds(10s);
 const auto pump_time = 3s;
 
 /*
- * A stride of an odd number of pages, about 0.618 of @span: report i goes
- * to page (i * stride) % span, which visits every page of a power-of-two
- * span in a well scattered order, so that a few hundred reports cover the
- * whole span evenly.
+ * A stride of an odd number of pages, about 0.618 of @span: report i goes to page
+ * (i * stride) % span, which visits every page of a power-of-two span in a well scattered
+ * order, so that a few hundred reports cover the whole span evenly.
  */
 unsigned long scatter_stride(unsigned long span)
 {
 	return ((span / page_sz * 618 / 1000) | 1) * page_sz;
 }
 
-void skip_cases(ktap::writer &t, std::initializer_list<const char *> names,
-		const std::string &why)
+/* An "inject" line for 8-byte reports into the sub-range at @sub, followed by @rest. */
+std::string into_sub(unsigned long sub, const std::string &rest)
+{
+	return "kind=paddr addr=" + num(sub) + " span=" + num(sub_sz) + " size=8 " + rest;
+}
+
+/* If @err, say on a diagnostic line that @what failed, and why. */
+bool failed(const ktap::writer &t, const std::string &what, int err)
+{
+	if (err)
+		t.diagf("%s: %s", what.c_str(), err_name(err).c_str());
+	return err;
+}
+
+/* Is @err the error @want?  If not, say so on a diagnostic line. */
+bool is_error(const ktap::writer &t, const std::string &what, int err, int want)
+{
+	if (err != want)
+		t.diagf("%s: %s, not %s", what.c_str(), err_name(err).c_str(),
+			errno_symbol(want).c_str());
+	return err == want;
+}
+
+void skip_cases(ktap::writer &t, std::initializer_list<const char *> names, const char *why)
 {
 	for (const char *n : names)
 		t.skip(n, why);
 }
 
+damon_sysfs::paddr_monitor paddr_mon(bool report_sink)
+{
+	damon_sysfs::paddr_monitor pm;
+
+	pm.start = mon_start;
+	pm.end = mon_end;
+	pm.report_sink = report_sink;
+	return pm;
+}
+
+/* A part of the test starts from a reset DAMON and leaves it reset, however it ends. */
+struct reset_around {
+	const damon_sysfs::session &s;
+
+	explicit reset_around(const damon_sysfs::session &ses) : s(ses) { s.reset(); }
+	~reset_around() { s.reset(); }
+};
+
 /*
- * Reports from process context: a thread that writes batches of 64 to
- * "inject" until it is destroyed, alternating between the writer itself
- * (cpu=-1) and kworkers on the CPUs, each batch continuing the scattered
- * sequence where the previous one ended.
+ * Reports from process context into proc_sub for the pump's lifetime: batches of 64 every
+ * 4 ms, alternately from the writer itself (cpu=-1) and from a kworker of each CPU in turn,
+ * each batch continuing the scattered sequence where the previous one ended.
  */
-class process_pump {
-public:
-	process_pump(const report_inject::module &m, unsigned long lo,
-		     unsigned long span)
-		: thread([this, &m, lo, span] { run(m, lo, span); })
+struct process_pump {
+	std::atomic<bool> stop{ false };
+	std::atomic<int> err{ 0 };
+	std::thread thread;
+
+	explicit process_pump(const report_inject::module &m) : thread([this, &m] { run(m); })
 	{
 	}
-	process_pump(const process_pump &) = delete;
-	process_pump &operator=(const process_pump &) = delete;
 	~process_pump()
 	{
 		stop = true;
 		thread.join();
 	}
-	int error() const { return err; }
 
-private:
-	static const unsigned long batch = 64;
-	std::atomic<bool> stop{ false };
-	std::atomic<int> err{ 0 };
-	std::thread thread;
-
-	void run(const report_inject::module &m, unsigned long lo,
-		 unsigned long span)
+	void run(const report_inject::module &m)
 	{
-		const unsigned long stride = scatter_stride(span);
+		const unsigned long batch = 64, stride = scatter_stride(sub_sz);
 		const unsigned int cpus = nr_cpus();
 
 		for (unsigned long k = 0; !stop; k++) {
 			const int cpu = k % 2 ? static_cast<int>(k / 2 % cpus) : -1;
-			const int ret = m.inject(
-				"kind=paddr addr=" + num(lo) + " span=" + num(span) +
-				" stride=" + num(stride) +
-				" offset=" + num(k * batch * stride % span) +
-				" count=" + num(batch) + " size=8" +
-				" ctx=process cpu=" + std::to_string(cpu));
+			const int ret = m.inject(into_sub(proc_sub, "stride=" + num(stride) +
+					" offset=" + num(k * batch * stride % sub_sz) +
+					" count=" + num(batch) + " ctx=process cpu=" +
+					std::to_string(cpu)));
 
 			if (ret && !err)
 				err = ret;
@@ -138,148 +159,111 @@ private:
 bool bad_input_rejected(const ktap::writer &t, const report_inject::module &m)
 {
 	static const char *const lines[] = {
-		"kind=paddr addr",
-		"kind=foo",
-		"addr=4096",
-		"kind=paddr count=0",
-		"kind=paddr bogus=1",
-		"kind=paddr pid=1",
-		"kind=vaddr addr=4096",
-		"kind=paddr cpu=100000",
-		"kind=paddr cpu=-2",
-		"kind=paddr ctx=softirq",
-		"kind=paddr ctx=irq rate=0",
-		"kind=paddr ctx=irq burst=0",
-		"kind=paddr ctx=irq rate=1000000",
-		"kind=paddr addr=0xffffffffffffffff span=2",
+		"kind=paddr addr", "kind=foo", "addr=4096", "kind=paddr count=0",
+		"kind=paddr bogus=1", "kind=paddr pid=1", "kind=vaddr addr=4096",
+		"kind=paddr cpu=100000", "kind=paddr cpu=-2", "kind=paddr ctx=softirq",
+		"kind=paddr ctx=irq rate=0", "kind=paddr ctx=irq burst=0",
+		"kind=paddr ctx=irq rate=1000000", "kind=paddr addr=0xffffffffffffffff span=2",
 	};
 	bool ok = true;
 
-	for (const char *l : lines) {
-		int err = m.inject(l);
-
-		if (err != -EINVAL) {
-			t.diagf("'%s': %s, not EINVAL", l, err_name(err).c_str());
-			ok = false;
-		}
-	}
+	for (const char *l : lines)
+		ok = is_error(t, "'" + std::string(l) + "'", m.inject(l), -EINVAL) && ok;
 	return ok;
 }
 
 bool busy_rejected(const ktap::writer &t, const report_inject::module &m)
 {
-	const std::string slow = "kind=paddr addr=" + num(mon_start) +
-				 " count=100000 ctx=irq rate=100";
+	const std::string one = "kind=paddr addr=" + num(mon_start);
+	bool busy, idle;
+	int stop_err;
 	stats s;
-	int err, busy_err, stop_err;
-	bool idle;
 
-	err = m.inject(slow);
-	if (err) {
-		t.diagf("starting a slow irq injection: %s", err_name(err).c_str());
+	if (failed(t, "starting a slow irq injection",
+		   m.inject(one + " count=100000 ctx=irq rate=100")))
 		return false;
-	}
-	busy_err = m.inject("kind=paddr addr=" + num(mon_start));
+	busy = is_error(t, "inject while busy", m.inject(one), -EBUSY);
 	stop_err = m.stop();
 	idle = m.wait_idle(5s);
-	if (busy_err != -EBUSY)
-		t.diagf("inject while busy: %s, not EBUSY", err_name(busy_err).c_str());
 	if (stop_err || !idle)
-		t.diagf("stop: %s, idle afterwards: %d", err_name(stop_err).c_str(),
-			idle);
+		t.diagf("stop: %s, idle afterwards: %d", err_name(stop_err).c_str(), idle);
 	if (m.read_stats(s) || value_of(s, "irq_pending")) {
-		t.diagf("after stop: %s", report_inject::format(s).c_str());
+		t.diagf("after stop: %s", format(s).c_str());
 		return false;
 	}
-	return busy_err == -EBUSY && !stop_err && idle;
+	return busy && !stop_err && idle;
 }
 
 /* Run with no kdamond: every report must be dropped for lack of an owner. */
 bool no_owner_dropped(const ktap::writer &t, const report_inject::module &m)
 {
-	const std::string where = "kind=paddr addr=" + num(irq_sub) +
-				  " span=" + num(sub_sz) + " size=8";
-	const unsigned int last_cpu = nr_cpus() - 1;
+	const std::string last_cpu = " cpu=" + num(nr_cpus() - 1);
+	const std::string lines[] = {
+		into_sub(irq_sub, "count=1000 ctx=process"),
+		into_sub(irq_sub, "count=100 ctx=process" + last_cpu),
+		into_sub(irq_sub, "count=200 ctx=irq rate=2000 burst=2" + last_cpu),
+	};
 	stats before, after, d;
-	int err;
 
 	if (m.read_stats(before))
 		return false;
-	err = m.inject(where + " count=1000 ctx=process");
-	if (!err)
-		err = m.inject(where + " count=100 ctx=process cpu=" + num(last_cpu));
-	if (!err)
-		err = m.inject(where + " count=200 ctx=irq rate=2000 burst=2 cpu=" +
-			       num(last_cpu));
-	if (err) {
-		t.diagf("inject: %s", err_name(err).c_str());
-		return false;
-	}
+	for (const std::string &l : lines)
+		if (failed(t, "inject", m.inject(l)))
+			return false;
 	if (!m.wait_idle(idle_timeout) || m.read_stats(after)) {
 		t.diag("the irq injection did not end");
 		return false;
 	}
-	d = report_inject::delta(before, after);
+	d = delta(before, after);
 	if (value_of(d, "injected") == 1300 && value_of(d, "pushed") == 1300 &&
 	    value_of(d, "dropped_no_owner") == 1300 && value_of(d, "drained") == 0 &&
 	    value_of(d, "dropped_full") == 0 && value_of(d, "dropped_nested") == 0)
 		return true;
-	t.diagf("deltas: %s", report_inject::format(d).c_str());
+	t.diagf("deltas: %s", format(d).c_str());
 	return false;
 }
 
 /*
- * 100 reports into irq_sub from process context; @d gets the deltas of
- * the stats once the rings are drained.  0 or -errno.
+ * Write @line to "inject", wait until the injection ended (@irq) and the owner drained its
+ * rings; @d gets the deltas of the stats.  0 or -errno.
  */
-int inject_100(const report_inject::module &m, stats &d)
+int inject_drained(const report_inject::module &m, const std::string &line, bool irq, stats &d)
 {
 	stats before, after;
 	int err = m.read_stats(before);
 
 	if (!err)
-		err = m.inject("kind=paddr addr=" + num(irq_sub) + " span=" +
-			       num(sub_sz) + " size=8 count=100 ctx=process");
+		err = m.inject(line);
+	if (!err && irq && !m.wait_idle(idle_timeout))
+		err = -ETIMEDOUT;
 	if (!err)
 		err = report_inject::wait_balanced(m, after, balance_timeout);
 	if (!err)
-		d = report_inject::delta(before, after);
+		d = delta(before, after);
 	return err;
 }
 
-/*
- * A context consumes access reports if and only if it has a perf event:
- * there is no access_reports file, and the same running paddr context
- * leaves reports to dropped_no_owner without perf events, drains them
- * with the report sink (added by commit), and leaves them again once a
- * commit removed the sink.
- */
-bool consumes_reports_iff_perf_event(const ktap::writer &t,
-				     const damon_sysfs::session &s,
+/* One running paddr context: no perf events, the sink by commit, none again. */
+bool consumes_reports_iff_perf_event(const ktap::writer &t, const damon_sysfs::session &s,
 				     const report_inject::module &m)
 {
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
 	const damon_sysfs::context ctx = kd.get_context(0);
 	const std::string knob = ctx.sample().path("access_reports");
-	damon_sysfs::paddr_monitor pm;
+	const reset_around reset(s);
+	int err = damon_sysfs::setup_paddr_monitor(s, paddr_mon(false));
 	bool ok = true;
-	int err;
 
-	pm.start = mon_start;
-	pm.end = mon_end;
-	s.reset();
-	err = damon_sysfs::setup_paddr_monitor(s, pm);
 	if (!err && damon_sysfs::exists(knob)) {
 		t.diagf("%s exists", knob.c_str());
 		ok = false;
 	}
 	if (err || !start_kdamond(t, kd)) {
-		t.diagf("paddr setup without perf events: %s",
-			err_name(err).c_str());
-		s.reset();
+		t.diagf("paddr setup without perf events: %s", err_name(err).c_str());
 		return false;
 	}
 	for (const bool sink : { false, true, false }) {
+		const std::string with = sink ? "with" : "without";
 		stats d;
 
 		if (sink != ctx.has_report_sink()) {
@@ -288,18 +272,16 @@ bool consumes_reports_iff_perf_event(const ktap::writer &t,
 				err = kd.state("commit");
 		}
 		if (!err)
-			err = inject_100(m, d);
-		if (err) {
-			t.diagf("%s the report sink: %s", sink ? "with" : "without",
-				err_name(err).c_str());
+			err = inject_drained(m, into_sub(irq_sub, "count=100 ctx=process"),
+					     false, d);
+		if (failed(t, with + " the report sink", err)) {
 			ok = false;
 			break;
 		}
 		if (value_of(d, "pushed") != 100 ||
 		    value_of(d, sink ? "drained" : "dropped_no_owner") != 100 ||
 		    value_of(d, sink ? "dropped_no_owner" : "drained") != 0) {
-			t.diagf("%s the report sink: %s", sink ? "with" : "without",
-				report_inject::format(d).c_str());
+			t.diagf("%s the report sink: %s", with.c_str(), format(d).c_str());
 			ok = false;
 		}
 	}
@@ -307,51 +289,39 @@ bool consumes_reports_iff_perf_event(const ktap::writer &t,
 		t.diag("the kdamond stopped");
 		ok = false;
 	}
-	s.reset();
 	return ok;
 }
 
 /*
- * Reports from a pinned hrtimer into irq_sub, 4000 a second, while DAMON
- * looks: for at least 2.5 s and until DAMON rated the sub-range hot in
- * watch_hot_wanted snapshots (at most 25 s of reports), then the
- * injection is stopped, and must stop.
+ * Reports from a pinned hrtimer into irq_sub, 4000 a second, while DAMON looks (see watch():
+ * at least 2.5 s; the 100000 reports last 25 s), then the injection must stop when told to.
  */
 bool irq_reports_hot(const ktap::writer &t, const report_inject::module &m,
 		     const damon_sysfs::kdamond &kd)
 {
-	const unsigned int cpu = nr_cpus() - 1;
 	hot_judge judge(t, irq_sub, irq_sub + sub_sz);
 	bool read_failed = false;
 	stats s;
-	int err;
+	int err = m.inject(into_sub(irq_sub, "stride=" + num(scatter_stride(sub_sz)) +
+				    " count=100000 ctx=irq rate=4000 burst=4 cpu=" +
+				    num(nr_cpus() - 1)));
 
-	err = m.inject("kind=paddr addr=" + num(irq_sub) + " span=" + num(sub_sz) +
-		       " stride=" + num(scatter_stride(sub_sz)) +
-		       " size=8 count=100000 ctx=irq rate=4000 burst=4 cpu=" +
-		       num(cpu));
-	if (err) {
-		t.diagf("inject: %s", err_name(err).c_str());
+	if (failed(t, "inject", err))
 		return false;
-	}
 	watch(kd, judge, 2500ms, [&] {
 		read_failed = m.read_stats(s) != 0;
 		return !read_failed && value_of(s, "busy");
 	});
 	err = m.stop();
 	if (err || !m.wait_idle(idle_timeout) || read_failed) {
-		t.diagf("stopping the injection: %s, stats %s",
-			err_name(err).c_str(), report_inject::format(s).c_str());
+		t.diagf("stopping the injection: %s, stats %s", err_name(err).c_str(),
+			format(s).c_str());
 		return false;
 	}
 	return judge.verdict();
 }
 
-/*
- * Reports from process context into proc_sub while DAMON looks, for at
- * least pump_time and until DAMON rated the sub-range hot in
- * watch_hot_wanted snapshots.
- */
+/* Reports from process context into proc_sub while DAMON looks (see watch()). */
 bool process_reports_hot(const ktap::writer &t, const report_inject::module &m,
 			 const damon_sysfs::kdamond &kd)
 {
@@ -362,64 +332,54 @@ bool process_reports_hot(const ktap::writer &t, const report_inject::module &m,
 	if (!wait_all_cold(t, kd))
 		return false;
 	{
-		process_pump pump(m, proc_sub, sub_sz);
+		process_pump pump(m);
 
 		watch(kd, judge, pump_time, [] { return true; });
-		err = pump.error();
+		err = pump.err;
 	}
-	if (err) {
-		t.diagf("inject from process context: %s", err_name(err).c_str());
-		return false;
-	}
-	return judge.verdict();
+	return !failed(t, "inject from process context", err) && judge.verdict();
 }
 
-void accounting(ktap::writer &t, const stats &before, const stats &after)
+/* The counter invariants over the paddr cases, or skip them for @why. */
+void accounting(ktap::writer &t, const stats &before, const stats &after, const char *why)
 {
-	const stats d = report_inject::delta(before, after);
-	const unsigned long dropped = value_of(d, "dropped_full") +
-				      value_of(d, "dropped_nested") +
-				      value_of(d, "dropped_no_owner");
+	const stats d = delta(before, after);
+	const auto v = [&d](const char *key) { return value_of(d, key); };
+	const unsigned long dropped = v("dropped_full") + v("dropped_nested") +
+				      v("dropped_no_owner");
+	const std::pair<bool, const char *> cases[] = {
+		{ v("injected") == v("pushed"), "accounting_injected_is_pushed" },
+		{ v("pushed") == v("drained") + dropped,
+		  "accounting_pushed_is_drained_plus_dropped" },
+		{ v("drained") == v("attributed") + v("unmatched") + v("stale"),
+		  "accounting_drained_is_attributed_unmatched_stale" },
+		{ v("attributed") > 0, "accounting_attributed" },
+	};
 
-	t.diagf("deltas: %s", report_inject::format(d).c_str());
-	t.result(value_of(d, "injected") == value_of(d, "pushed"),
-		 "accounting_injected_is_pushed");
-	t.result(value_of(d, "pushed") == value_of(d, "drained") + dropped,
-		 "accounting_pushed_is_drained_plus_dropped");
-	t.result(value_of(d, "drained") == value_of(d, "attributed") +
-				      value_of(d, "unmatched") + value_of(d, "stale"),
-		 "accounting_drained_is_attributed_unmatched_stale");
-	t.result(value_of(d, "attributed") > 0, "accounting_attributed");
+	if (!why)
+		t.diagf("deltas: %s", format(d).c_str());
+	for (const auto &[pass, name] : cases) {
+		if (why)
+			t.skip(name, why);
+		else
+			t.result(pass, name);
+	}
 }
 
-void paddr_cases(ktap::writer &t, const damon_sysfs::session &s,
-		 const report_inject::module &m)
+void paddr_cases(ktap::writer &t, const damon_sysfs::session &s, const report_inject::module &m)
 {
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
-	damon_sysfs::paddr_monitor pm;
+	const reset_around reset(s);
+	int err = damon_sysfs::setup_paddr_monitor(s, paddr_mon(true));
 	stats before, after;
-	int err;
+	const bool configured = !failed(t, "paddr setup", err) && !m.read_stats(before);
 
-	pm.start = mon_start;
-	pm.end = mon_end;
-	pm.report_sink = true;
-	err = damon_sysfs::setup_paddr_monitor(s, pm);
-	if (err)
-		t.diagf("paddr setup: %s", err_name(err).c_str());
-	if (!t.result(!err && !m.read_stats(before), "paddr_configure")) {
+	if (!t.result(configured, "paddr_configure"))
 		t.skip("paddr_start", "configuration failed");
-		err = -EINVAL;
-	} else if (!t.result(start_kdamond(t, kd), "paddr_start")) {
-		err = -EINVAL;
-	}
-	if (err) {
+	if (!configured || !t.result(start_kdamond(t, kd), "paddr_start")) {
 		skip_cases(t, { "paddr_irq_reports_hot", "paddr_process_reports_hot",
-				"paddr_stop", "accounting_injected_is_pushed",
-				"accounting_pushed_is_drained_plus_dropped",
-				"accounting_drained_is_attributed_unmatched_stale",
-				"accounting_attributed" },
-			   "paddr context did not start");
-		s.reset();
+				"paddr_stop" }, "paddr context did not start");
+		accounting(t, before, after, "paddr context did not start");
 		return;
 	}
 	if (!wait_regions(t, kd)) {
@@ -427,62 +387,37 @@ void paddr_cases(ktap::writer &t, const damon_sysfs::session &s,
 		t.skip("paddr_process_reports_hot", "no regions");
 	} else {
 		t.result(irq_reports_hot(t, m, kd), "paddr_irq_reports_hot");
-		t.result(process_reports_hot(t, m, kd),
-			 "paddr_process_reports_hot");
+		t.result(process_reports_hot(t, m, kd), "paddr_process_reports_hot");
 	}
-	err = kd.stop();
-	if (err)
-		t.diagf("off: %s", err_name(err).c_str());
-	t.result(!err && !kd.running(), "paddr_stop");
+	t.result(!failed(t, "off", kd.stop()) && !kd.running(), "paddr_stop");
 	/* stopped: whatever was left on the rings is counted as stale */
 	m.wait_idle(idle_timeout);
-	if (m.read_stats(after)) {
-		skip_cases(t, { "accounting_injected_is_pushed",
-				"accounting_pushed_is_drained_plus_dropped",
-				"accounting_drained_is_attributed_unmatched_stale",
-				"accounting_attributed" },
-			   "cannot read the stats");
-		return;
-	}
-	accounting(t, before, after);
-	s.reset();
+	err = m.read_stats(after);
+	accounting(t, before, after, err ? "cannot read the stats" : nullptr);
 }
 
 void second_owner_cases(ktap::writer &t, const damon_sysfs::session &s,
 			const report_inject::module &m)
 {
-	const damon_sysfs::kdamond kd0 = s.get_kdamond(0);
-	const damon_sysfs::kdamond kd1 = s.get_kdamond(1);
+	const damon_sysfs::kdamond kd0 = s.get_kdamond(0), kd1 = s.get_kdamond(1);
 	const damon_sysfs::context ctx1 = kd1.get_context(0);
-	damon_sysfs::paddr_monitor pm;
-	stats before, after, d;
-	int err;
+	const reset_around reset(s);
+	int err = s.set_nr_kdamonds(2);
+	stats d;
 
-	pm.start = mon_start;
-	pm.end = mon_end;
-	pm.report_sink = true;
-	s.reset();
-	err = s.set_nr_kdamonds(2);
 	if (!err)
-		err = damon_sysfs::configure_paddr_monitor(kd0, pm);
+		err = damon_sysfs::configure_paddr_monitor(kd0, paddr_mon(true));
 	if (!err)
-		err = damon_sysfs::configure_paddr_monitor(kd1, pm);
+		err = damon_sysfs::configure_paddr_monitor(kd1, paddr_mon(true));
 	if (err || !start_kdamond(t, kd0)) {
 		t.diagf("setting up two kdamonds: %s", err_name(err).c_str());
-		skip_cases(t, { "second_owner_start_ebusy",
-				"first_owner_survives_start",
-				"second_owner_commit_ebusy",
-				"first_owner_survives_commit",
+		skip_cases(t, { "second_owner_start_ebusy", "first_owner_survives_start",
+				"second_owner_commit_ebusy", "first_owner_survives_commit",
 				"commit_takes_over_after_owner_stops" },
 			   "first kdamond did not start");
-		s.reset();
 		return;
 	}
-
-	err = kd1.start();
-	if (err != -EBUSY)
-		t.diagf("second owner 'on': %s, not EBUSY", err_name(err).c_str());
-	t.result(err == -EBUSY, "second_owner_start_ebusy");
+	t.result(is_error(t, "second owner 'on'", kd1.start(), -EBUSY), "second_owner_start_ebusy");
 	t.result(kd0.running() && !kd1.running(), "first_owner_survives_start");
 
 	err = ctx1.set_report_sink(false);
@@ -490,20 +425,14 @@ void second_owner_cases(ktap::writer &t, const damon_sysfs::session &s,
 		err = kd1.start();
 	if (!err)
 		err = ctx1.set_report_sink(true);
-	if (err) {
-		t.diagf("starting the second kdamond without reports: %s",
-			err_name(err).c_str());
-		skip_cases(t, { "second_owner_commit_ebusy",
-				"first_owner_survives_commit",
+	if (failed(t, "starting the second kdamond without reports", err)) {
+		skip_cases(t, { "second_owner_commit_ebusy", "first_owner_survives_commit",
 				"commit_takes_over_after_owner_stops" },
 			   "second kdamond did not start");
-		s.reset();
 		return;
 	}
-	err = kd1.state("commit");
-	if (err != -EBUSY)
-		t.diagf("second owner 'commit': %s, not EBUSY", err_name(err).c_str());
-	t.result(err == -EBUSY, "second_owner_commit_ebusy");
+	t.result(is_error(t, "second owner 'commit'", kd1.state("commit"), -EBUSY),
+		 "second_owner_commit_ebusy");
 	t.result(kd0.running(), "first_owner_survives_commit");
 
 	/* once the owner stopped, the second context takes the rings over */
@@ -511,92 +440,57 @@ void second_owner_cases(ktap::writer &t, const damon_sysfs::session &s,
 	if (!err)
 		err = kd1.state("commit");
 	if (!err)
-		err = m.read_stats(before);
-	if (!err)
-		err = m.inject("kind=paddr addr=" + num(irq_sub) + " count=100");
-	if (!err)
-		err = report_inject::wait_balanced(m, after, balance_timeout);
-	d = report_inject::delta(before, after);
-	if (err)
-		t.diagf("take over: %s", err_name(err).c_str());
-	else if (value_of(d, "drained") != 100)
-		t.diagf("after take-over: %s", report_inject::format(d).c_str());
+		err = inject_drained(m, "kind=paddr addr=" + num(irq_sub) + " count=100", false, d);
+	if (!failed(t, "take over", err) && value_of(d, "drained") != 100)
+		t.diagf("after take-over: %s", format(d).c_str());
 	t.result(!err && kd1.running() && value_of(d, "drained") == 100,
 		 "commit_takes_over_after_owner_stops");
-	s.reset();
 }
 
-void vaddr_cases(ktap::writer &t, const damon_sysfs::session &s,
-		 const report_inject::module &m)
+void vaddr_cases(ktap::writer &t, const damon_sysfs::session &s, const report_inject::module &m)
 {
 	workload::hot_cold_child child(8 * mib, 32 * mib);
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
+	const reset_around reset(s);
 	damon_sysfs::vaddr_monitor vm;
-	stats s0, s1, s2;
 	int err = -ESRCH;
 
-	s.reset();
 	vm.pid = child.pid();
 	if (child.ok())
 		err = damon_sysfs::setup_vaddr_monitor(s, vm);
 	if (!err)
 		err = kd.get_context(0).set_report_sink(true);
-	if (err)
-		t.diagf("vaddr setup: %s", err_name(err).c_str());
-	if (!t.result(!err, "vaddr_configure")) {
+	failed(t, "vaddr setup", err);
+	if (!t.result(!err, "vaddr_configure"))
 		t.skip("vaddr_start", "configuration failed");
-		err = -EINVAL;
-	} else if (!t.result(start_kdamond(t, kd), "vaddr_start")) {
-		err = -EINVAL;
-	}
-	if (err) {
-		skip_cases(t, { "vaddr_own_mm_attributed",
-				"vaddr_other_mm_unmatched", "vaddr_stop" },
-			   "vaddr context did not start");
-		s.reset();
+	if (err || !t.result(start_kdamond(t, kd), "vaddr_start")) {
+		skip_cases(t, { "vaddr_own_mm_attributed", "vaddr_other_mm_unmatched",
+				"vaddr_stop" }, "vaddr context did not start");
 		return;
 	}
 	wait_regions(t, kd);
 
-	const std::string where = " addr=" + num(child.hot_start()) +
-		" span=" + num(child.hot_size()) +
-		" stride=" + num(scatter_stride(child.hot_size())) +
+	const std::string where = " addr=" + num(child.hot_start()) + " span=" +
+		num(child.hot_size()) + " stride=" + num(scatter_stride(child.hot_size())) +
 		" size=8 count=2000 ctx=irq rate=2000 burst=2";
-	const auto round = [&](pid_t pid, stats &before, stats &after) {
-		int e = m.read_stats(before);
-
-		if (!e)
-			e = m.inject("kind=vaddr pid=" + std::to_string(pid) + where);
-		if (!e && !m.wait_idle(idle_timeout))
-			e = -ETIMEDOUT;
-		if (!e)
-			e = report_inject::wait_balanced(m, after, balance_timeout);
-		if (e)
-			t.diagf("injecting for pid %d: %s", pid, err_name(e).c_str());
-		return !e;
+	/* reports naming the target's address space are attributed, others unmatched */
+	const struct {
+		pid_t pid;
+		const char *what, *name, *hit, *miss;
+	} rounds[] = {
+		{ child.pid(), "own mm", "vaddr_own_mm_attributed", "attributed", "unmatched" },
+		{ getpid(), "other mm", "vaddr_other_mm_unmatched", "unmatched", "attributed" },
 	};
 
-	if (round(child.pid(), s0, s1)) {
-		const stats d = report_inject::delta(s0, s1);
+	for (const auto &r : rounds) {
+		stats d;
 
-		t.diagf("own mm: %s", report_inject::format(d).c_str());
-		t.result(value_of(d, "attributed") > 0 && value_of(d, "unmatched") == 0,
-			 "vaddr_own_mm_attributed");
-	} else {
-		t.result(false, "vaddr_own_mm_attributed");
+		err = inject_drained(m, "kind=vaddr pid=" + std::to_string(r.pid) + where, true, d);
+		if (!failed(t, "injecting for pid " + std::to_string(r.pid), err))
+			t.diagf("%s: %s", r.what, format(d).c_str());
+		t.result(!err && value_of(d, r.hit) > 0 && value_of(d, r.miss) == 0, r.name);
 	}
-	if (round(getpid(), s1, s2)) {
-		const stats d = report_inject::delta(s1, s2);
-
-		t.diagf("other mm: %s", report_inject::format(d).c_str());
-		t.result(value_of(d, "unmatched") > 0 && value_of(d, "attributed") == 0,
-			 "vaddr_other_mm_unmatched");
-	} else {
-		t.result(false, "vaddr_other_mm_unmatched");
-	}
-	err = kd.stop();
-	t.result(!err && !kd.running(), "vaddr_stop");
-	s.reset();
+	t.result(!kd.stop() && !kd.running(), "vaddr_stop");
 }
 
 int run()
@@ -615,8 +509,7 @@ int run()
 	t.result(bad_input_rejected(t, m), "bad_input_rejected");
 	t.result(busy_rejected(t, m), "busy_rejected");
 	t.result(no_owner_dropped(t, m), "no_owner_dropped");
-	t.result(consumes_reports_iff_perf_event(t, s, m),
-		 "consumes_reports_iff_perf_event");
+	t.result(consumes_reports_iff_perf_event(t, s, m), "consumes_reports_iff_perf_event");
 	paddr_cases(t, s, m);
 	second_owner_cases(t, s, m);
 	vaddr_cases(t, s, m);

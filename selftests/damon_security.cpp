@@ -1,35 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The security properties of what the DAMON perf events series adds to the
- * sysfs interface and the tracepoints (see Documentation/security.md):
- *
- * (a) Root only: every new file is owned by root with mode 0600 (rw) or
- *     0400 (ro), as the existing DAMON files (monitoring_attrs/intervals/
- *     sample_us, a scheme's stats); the new directories have the mode of
- *     their siblings; no file of the whole /sys/kernel/mm/damon/admin tree,
- *     with a context, a target, a scheme and two perf events configured,
- *     has a group or other permission bit.
- * (b) An unprivileged process (a child that switched to uid/gid 65534 and
- *     so lost every capability) can neither read nor write those files,
- *     nor read the damos_node_eligible_mem_bp tracepoint (tracefs is root
- *     only): every attempt fails with EACCES.
- * (c) No address leaks: the tracepoint's format has no address or pointer
- *     field; the stats files hold plain counters; the kernel log lines the
- *     series prints on bad configurations (an unknown PMU type, a config
- *     the PMU refuses, a PMU failing on every CPU or covering none, a rate
- *     above perf_event_max_sample_rate, a second consumer of the access
- *     reports) hold no kernel pointer (ffff followed by 12 hex digits) and
- *     no other long hexadecimal number.
- * (d) exclude_kernel=N (kernel samples) needs no more privilege than DAMON
- *     itself: for root it starts exactly like exclude_kernel=Y, also with
- *     kernel.perf_event_paranoid at 3 (restored after); the unprivileged
- *     process cannot configure anything, and nothing it tried changed a
- *     value.
- *
- * The test asserts the secure outcome, whatever the kernel does.  SKIPs
- * when not root, without DAMON sysfs or its perf_events; the cases that
- * need the test PMU module damon_test_pmu or the tracepoint SKIP without
- * them.
+ * The security properties, (a) to (d) below, of what the DAMON perf events series adds to sysfs
+ * and the tracepoints (Documentation/security.md maps them to these cases).  The test asserts
+ * the secure outcome, whatever the kernel does; it SKIPs what needs root, DAMON's perf_events,
+ * the test PMU module damon_test_pmu or the tracepoint where they lack.
  */
 #include "lib/damon_sysfs.h"
 #include "lib/ktap.h"
@@ -39,8 +13,7 @@
 #include "lib/workload.h"
 
 #include <cerrno>
-#include <cstring>
-#include <dirent.h>
+#include <cstdlib>
 #include <fcntl.h>
 #include <grp.h>
 #include <regex>
@@ -50,6 +23,7 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -63,91 +37,80 @@ const std::string kd_dir = admin + "/kdamonds/0";
 const std::string ctx_dir = kd_dir + "/contexts/0";
 const std::string sample_dir = ctx_dir + "/monitoring_attrs/sample";
 const std::string pe_dir = sample_dir + "/perf_events";
-const std::string tp_dir =
-	"/sys/kernel/tracing/events/damon/damos_node_eligible_mem_bp";
+const std::string tracing = "/sys/kernel/tracing/";
+const std::string tp_dir = tracing + "events/damon/damos_node_eligible_mem_bp";
+const char *const no_tp = "no tracefs or no damos_node_eligible_mem_bp event";
 
 const char *const event_files[] = {
-	"type", "config", "config1", "config2", "sample_phys_addr",
-	"exclude_kernel", "exclude_hv", "freq", "sample_freq",
-	"sample_period", "precise_ip",
+	"type", "config", "config1", "config2", "sample_phys_addr", "exclude_kernel",
+	"exclude_hv", "freq", "sample_freq", "sample_period", "precise_ip",
 };
 const char *const event_stat_files[] = {
-	"nr_accepted", "nr_invalid", "nr_dropped", "nr_foreign", "nr_cpus",
-	"nr_errored",
+	"nr_accepted", "nr_invalid", "nr_dropped", "nr_foreign", "nr_cpus", "nr_errored",
 };
 const char *const sample_stat_files[] = {
 	"pushed", "dropped_full", "dropped_nested", "dropped_no_owner",
 	"drained", "attributed", "unmatched", "stale",
 };
 
-/* A file the series adds, with the mode it must have. */
-struct new_file {
-	std::string path;
-	mode_t mode;
-};
+/* (a) and (b) look at the files and directories of more than one event */
+const std::vector<perf_event_attr> two_events(2);
 
-/* Every file the series adds below context 0 (with @nr_events events). */
-std::vector<new_file> new_files(unsigned int nr_events)
+/* A file the series adds, and the mode it must have. */
+using new_file = std::pair<std::string, mode_t>;
+
+/* Every file the series adds below context 0 (with two_events: 0 and 1). */
+std::vector<new_file> new_files()
 {
 	std::vector<new_file> v;
 
 	for (const char *f : sample_stat_files)
 		v.push_back({ sample_dir + "/stats/" + f, 0400 });
 	v.push_back({ pe_dir + "/nr_perf_events", 0600 });
-	for (unsigned int i = 0; i < nr_events; i++) {
-		const std::string d = pe_dir + "/" + std::to_string(i) + "/";
-
+	for (const std::string &e : { pe_dir + "/0", pe_dir + "/1" }) {
 		for (const char *f : event_files)
-			v.push_back({ d + f, 0600 });
+			v.push_back({ e + "/" + f, 0600 });
 		for (const char *f : event_stat_files)
-			v.push_back({ d + "stats/" + f, 0400 });
+			v.push_back({ e + "/stats/" + f, 0400 });
 	}
 	return v;
 }
 
-std::vector<std::string> new_dirs(unsigned int nr_events)
+unsigned int perm(const struct stat &st)
 {
-	std::vector<std::string> v = { sample_dir, sample_dir + "/stats",
-				       pe_dir };
-
-	for (unsigned int i = 0; i < nr_events; i++) {
-		v.push_back(pe_dir + "/" + std::to_string(i));
-		v.push_back(pe_dir + "/" + std::to_string(i) + "/stats");
-	}
-	return v;
+	return st.st_mode & 07777;
 }
 
-bool stat_of(const std::string &p, struct stat &st)
-{
-	return !lstat(p.c_str(), &st);
-}
-
-/* kdamond 0: vaddr monitoring of @pid, one stat scheme, @events. */
-int setup_vaddr_with_events(const damon_sysfs::session &s, pid_t pid,
-			    const std::vector<perf_event_attr> &events)
+/* kdamond 0: vaddr monitoring of @pid, one stat scheme, @events; @start: from scratch, on. */
+int setup_with_events(const damon_sysfs::session &s, pid_t pid,
+		      const std::vector<perf_event_attr> &events, bool start = false)
 {
 	damon_sysfs::vaddr_monitor m;
 	int err;
 
 	m.pid = pid;
+	if (start)
+		s.reset();
 	err = damon_sysfs::setup_vaddr_monitor(s, m);
 	if (!err)
 		err = s.get_kdamond(0).get_context(0).set_perf_events(events);
+	if (!err && start)
+		err = s.get_kdamond(0).start();
 	return err;
 }
 
-/* (a) */
+/* (a) New files are root's, 0600 or 0400 like DAMON's own; new directories like siblings. */
 void mode_cases(ktap::writer &t, const damon_sysfs::session &s, pid_t pid)
 {
+	const std::vector<new_file> files = new_files();
+	const std::string dirs[] = { sample_dir, sample_dir + "/stats", pe_dir, pe_dir + "/0",
+				     pe_dir + "/0/stats", pe_dir + "/1", pe_dir + "/1/stats" };
 	struct stat ref_file, ref_ro, ref_dir, st;
-	bool ok;
+	bool ok = !setup_with_events(s, pid, two_events) &&
+		  !lstat((ctx_dir + "/monitoring_attrs/intervals/sample_us").c_str(), &ref_file) &&
+		  !lstat((ctx_dir + "/schemes/0/stats/nr_tried").c_str(), &ref_ro) &&
+		  !lstat((ctx_dir + "/monitoring_attrs/intervals").c_str(), &ref_dir);
 
-	ok = !setup_vaddr_with_events(s, pid, { perf_event_attr(),
-						 perf_event_attr() }) &&
-	     stat_of(ctx_dir + "/monitoring_attrs/intervals/sample_us",
-		     ref_file) &&
-	     stat_of(ctx_dir + "/schemes/0/stats/nr_tried", ref_ro) &&
-	     stat_of(ctx_dir + "/monitoring_attrs/intervals", ref_dir);
 	if (!ok) {
 		t.diag("cannot configure a context with two perf events");
 		t.skip("new_files_root_only_0600_0400", "no configuration");
@@ -155,264 +118,183 @@ void mode_cases(ktap::writer &t, const damon_sysfs::session &s, pid_t pid)
 		return;
 	}
 	t.diagf("reference: sample_us %04o uid %u, nr_tried %04o, intervals/ %04o",
-		ref_file.st_mode & 07777, ref_file.st_uid,
-		ref_ro.st_mode & 07777, ref_dir.st_mode & 07777);
+		perm(ref_file), ref_file.st_uid, perm(ref_ro), perm(ref_dir));
 
-	unsigned int nr = 0;
-
-	ok = (ref_file.st_mode & 07777) == 0600 &&
-	     (ref_ro.st_mode & 07777) == 0400;
-	for (const new_file &f : new_files(2)) {
-		nr++;
-		if (!stat_of(f.path, st) || !S_ISREG(st.st_mode) ||
-		    (st.st_mode & 07777) != f.mode || st.st_uid != 0 ||
-		    st.st_gid != 0) {
+	ok = perm(ref_file) == 0600 && perm(ref_ro) == 0400;
+	for (const auto &[path, mode] : files) {
+		if (lstat(path.c_str(), &st) || !S_ISREG(st.st_mode) || perm(st) != mode ||
+		    st.st_uid != 0 || st.st_gid != 0) {
 			t.diagf("%s: mode %04o uid %u gid %u, expected %04o root",
-				f.path.c_str(), st.st_mode & 07777, st.st_uid,
-				st.st_gid, f.mode);
+				path.c_str(), perm(st), st.st_uid, st.st_gid, mode);
 			ok = false;
 		}
 	}
-	t.diagf("%u new files checked", nr);
+	t.diagf("%zu new files checked", files.size());
 	t.result(ok, "new_files_root_only_0600_0400");
 
 	ok = true;
-	for (const std::string &d : new_dirs(2)) {
-		if (!stat_of(d, st) || !S_ISDIR(st.st_mode) ||
-		    (st.st_mode & 07777) != (ref_dir.st_mode & 07777) ||
+	for (const std::string &d : dirs) {
+		if (lstat(d.c_str(), &st) || !S_ISDIR(st.st_mode) || perm(st) != perm(ref_dir) ||
 		    st.st_uid != ref_dir.st_uid) {
-			t.diagf("%s: mode %04o uid %u, siblings %04o uid %u",
-				d.c_str(), st.st_mode & 07777, st.st_uid,
-				ref_dir.st_mode & 07777, ref_dir.st_uid);
+			t.diagf("%s: mode %04o uid %u, siblings %04o uid %u", d.c_str(),
+				perm(st), st.st_uid, perm(ref_dir), ref_dir.st_uid);
 			ok = false;
 		}
 	}
 	t.result(ok, "new_dirs_like_siblings");
 }
 
-/* Walk @dir: regular files with a group or other bit. */
-void walk_modes(const std::string &dir, unsigned int &nr_files,
-		std::vector<std::string> &bad, unsigned int depth)
-{
-	DIR *d = opendir(dir.c_str());
-	struct dirent *de;
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		const std::string name = de->d_name;
-		const std::string p = dir + "/" + name;
-		struct stat st;
-
-		if (name == "." || name == ".." || !stat_of(p, st))
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			if (depth < 16)
-				walk_modes(p, nr_files, bad, depth + 1);
-			continue;
-		}
-		nr_files++;
-		if ((st.st_mode & 077) || st.st_uid != 0)
-			bad.push_back(p + " " + std::to_string(st.st_mode & 07777));
-	}
-	closedir(d);
-}
-
+/* (a) No file of the configured admin tree has a group or other bit. */
 void tree_walk_case(ktap::writer &t)
 {
-	std::vector<std::string> bad;
 	unsigned int nr = 0;
+	bool ok = true;
 
-	walk_modes(admin, nr, bad, 0);
-	for (const std::string &b : bad)
-		t.diag("group/other bits: " + b);
-	t.diagf("%u files below %s", nr, admin.c_str());
-	t.result(nr > 100 && bad.empty(), "admin_tree_no_group_other_bits");
-}
+	damon_sysfs::read_tree(admin, [&](const std::string &p, int) {
+		struct stat st;
 
-/* One thing the unprivileged child tries. */
-struct attempt {
-	std::string path;
-	bool write;
-};
-
-/*
- * Fork a child that becomes uid/gid 65534 without capabilities and tries
- * @attempts; @results gets 0 or -errno of each (open, then write "1" for
- * a write).  @dropped tells whether the child really was unprivileged.
- */
-bool run_unprivileged(const std::vector<attempt> &attempts,
-		      std::vector<int> &results, bool &dropped)
-{
-	int fds[2];
-	pid_t pid;
-
-	results.assign(attempts.size(), 1);
-	dropped = false;
-	if (pipe(fds))
-		return false;
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return false;
-	}
-	if (pid == 0) {
-		int ok = !setgroups(0, nullptr) &&
-			 !setresgid(nobody, nobody, nobody) &&
-			 !setresuid(nobody, nobody, nobody) &&
-			 !prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-		std::string status;
-
-		/* no capability left: CapEff, CapPrm and CapAmb are all 0 */
-		ok = ok && !damon_sysfs::read_file("/proc/self/status", status) &&
-		     status.find("CapEff:\t0000000000000000") != std::string::npos &&
-		     status.find("CapPrm:\t0000000000000000") != std::string::npos &&
-		     geteuid() == nobody;
-		if (write(fds[1], &ok, sizeof(ok)) != sizeof(ok))
-			_exit(1);
-		for (const attempt &a : attempts) {
-			int fd = open(a.path.c_str(),
-				      (a.write ? O_WRONLY : O_RDONLY) |
-					      O_NONBLOCK | O_CLOEXEC);
-			int r = 0;
-			char buf[64];
-
-			if (fd < 0) {
-				r = -errno;
-			} else {
-				if (a.write ? write(fd, "1", 1) < 0 :
-					      read(fd, buf, sizeof(buf)) < 0)
-					r = -errno;
-				close(fd);
-			}
-			if (write(fds[1], &r, sizeof(r)) != sizeof(r))
-				_exit(1);
+		if (lstat(p.c_str(), &st) || S_ISDIR(st.st_mode))
+			return;
+		nr++;
+		if ((st.st_mode & 077) || st.st_uid != 0) {
+			t.diag("group/other bits: " + p + " " + std::to_string(perm(st)));
+			ok = false;
 		}
-		_exit(0);
-	}
-	close(fds[1]);
-
-	int ok = 0, status = 0;
-	bool got = read(fds[0], &ok, sizeof(ok)) == sizeof(ok);
-
-	for (size_t i = 0; got && i < attempts.size(); i++)
-		got = read(fds[0], &results[i], sizeof(int)) == sizeof(int);
-	close(fds[0]);
-	waitpid(pid, &status, 0);
-	dropped = ok;
-	return got && WIFEXITED(status) && !WEXITSTATUS(status);
+	});
+	t.diagf("%u files below %s", nr, admin.c_str());
+	t.result(nr > 100 && ok, "admin_tree_no_group_other_bits");
 }
 
-/* Were all of @attempts refused with EACCES?  Report those that were not. */
-bool all_eacces(const ktap::writer &t, const std::vector<attempt> &attempts,
-		const std::vector<int> &results, size_t from, size_t to)
+/* A file the unprivileged child opens, and whether it then writes "1" (else reads). */
+using attempt = std::pair<std::string, bool>;
+
+/* In the child: were all @attempts refused with EACCES?  Report the others. */
+bool all_eacces(const ktap::writer &t, const std::vector<attempt> &attempts)
 {
 	bool ok = true;
 
-	for (size_t i = from; i < to; i++) {
-		if (results[i] != -EACCES) {
-			t.diagf("%s %s as nobody: %s",
-				attempts[i].write ? "writing" : "reading",
-				attempts[i].path.c_str(),
-				monitor::errno_symbol(results[i]).c_str());
+	for (const auto &[p, wr] : attempts) {
+		const int fd = open(p.c_str(), (wr ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
+		char buf[64];
+		const ssize_t n = fd < 0 ? -1 : wr ? write(fd, "1", 1) : read(fd, buf, sizeof(buf));
+		const int err = n < 0 ? -errno : 0;
+
+		if (fd >= 0)
+			close(fd);
+		if (err != -EACCES) {
+			t.diagf("%s %s as nobody: %s", wr ? "writing" : "reading", p.c_str(),
+				monitor::errno_symbol(err).c_str());
 			ok = false;
 		}
 	}
 	return ok;
 }
 
-/* (b) and the unprivileged half of (d) */
-void unprivileged_cases(ktap::writer &t, const damon_sysfs::session &s,
-			pid_t pid)
+/*
+ * Fork a child that becomes uid/gid 65534 without capabilities and, if that worked, makes the
+ * attempts of each of @cases.  Its exit status (-1 if it did not exit): bit 0 tells whether it
+ * was unprivileged, bit i + 1 whether all attempts of @cases[i] were refused with EACCES.
+ * The writer flushes every line, so the child's diagnostics do not repeat the parent's.
+ */
+int run_unprivileged(const ktap::writer &t, const std::vector<std::vector<attempt>> &cases)
 {
-	const damon_sysfs::perf_event e0 =
-		s.get_kdamond(0).get_context(0).get_perf_event(0);
-	std::vector<attempt> attempts;
-	std::vector<int> results;
+	const pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		std::string st;
+		/* CapAmb needs no look: it is always a subset of CapPrm */
+		int bits = !setgroups(0, nullptr) && !setresgid(nobody, nobody, nobody) &&
+			   !setresuid(nobody, nobody, nobody) &&
+			   !prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) &&
+			   !damon_sysfs::read_file("/proc/self/status", st) &&
+			   st.find("CapEff:\t0000000000000000") != std::string::npos &&
+			   st.find("CapPrm:\t0000000000000000") != std::string::npos &&
+			   geteuid() == nobody;
+
+		for (size_t i = 0; bits && i < cases.size(); i++)
+			bits |= all_eacces(t, cases[i]) << (i + 1);
+		_exit(bits);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) ?
+		WEXITSTATUS(status) : -1;
+}
+
+/*
+ * (b) An unprivileged child gets EACCES for every read or write of the new files and of the
+ * tracepoint (tracefs is root only), and (d) it cannot configure anything.
+ */
+void unprivileged_cases(ktap::writer &t, const damon_sysfs::session &s, pid_t pid)
+{
+	const char *const names[] = { "unprivileged_read_denied", "unprivileged_write_denied",
+				      "unprivileged_tracepoint_denied",
+				      "unprivileged_cannot_configure" };
+	const damon_sysfs::perf_event e0 = s.get_kdamond(0).get_context(0).get_perf_event(0);
+	const bool has_tp = damon_sysfs::exists(tp_dir + "/format");
+	/* names[i]'s attempts: reads, writes and, with the tracepoint, tracefs */
+	std::vector<std::vector<attempt>> cases(has_tp ? 3 : 2);
 	std::string before_ek, before_type, before_nr, after;
-	bool dropped, ok;
-	size_t nr_reads, nr_writes, nr_tp;
+	int bits = -1;
 
 	/* exclude_kernel N: a successful write of "1" would show as Y */
-	ok = !setup_vaddr_with_events(s, pid, { perf_event_attr(),
-						 perf_event_attr() }) &&
-	     !e0.set("exclude_kernel", "N") && !e0.get("type", before_type) &&
-	     !e0.get("exclude_kernel", before_ek) &&
-	     !damon_sysfs::read_file(pe_dir + "/nr_perf_events", before_nr);
-	for (const new_file &f : new_files(2))
-		attempts.push_back({ f.path, false });
-	nr_reads = attempts.size();
-	for (const new_file &f : new_files(2))
-		attempts.push_back({ f.path, true });
-	attempts.push_back({ kd_dir + "/state", true });
-	attempts.push_back({ admin + "/kdamonds/nr_kdamonds", true });
-	attempts.push_back({ ctx_dir + "/monitoring_attrs/intervals/sample_us",
-			     true });
-	nr_writes = attempts.size();
-	for (const char *f : { "format", "enable", "id", "filter", "trigger" })
-		attempts.push_back({ tp_dir + "/" + f, false });
-	attempts.push_back({ tp_dir + "/enable", true });
-	attempts.push_back({ "/sys/kernel/tracing/trace", false });
-	attempts.push_back({ "/sys/kernel/tracing/trace_pipe", false });
-	attempts.push_back({ "/sys/kernel/tracing/events/damon/enable", true });
-	nr_tp = attempts.size();
-
-	ok = ok && run_unprivileged(attempts, results, dropped);
-	t.result(ok && dropped, "child_is_unprivileged");
-	if (!ok || !dropped) {
-		t.skip("unprivileged_read_denied", "no unprivileged child");
-		t.skip("unprivileged_write_denied", "no unprivileged child");
-		t.skip("unprivileged_tracepoint_denied", "no unprivileged child");
-		t.skip("unprivileged_cannot_configure", "no unprivileged child");
+	if (!setup_with_events(s, pid, two_events) && !e0.set("exclude_kernel", "N") &&
+	    !e0.get("type", before_type) && !e0.get("exclude_kernel", before_ek) &&
+	    !damon_sysfs::read_file(pe_dir + "/nr_perf_events", before_nr)) {
+		for (const new_file &f : new_files()) {
+			cases[0].push_back({ f.first, false });
+			cases[1].push_back({ f.first, true });
+		}
+		for (const std::string &p : { kd_dir + "/state", admin + "/kdamonds/nr_kdamonds",
+					      ctx_dir + "/monitoring_attrs/intervals/sample_us" })
+			cases[1].push_back({ p, true });
+		if (has_tp)
+			cases[2] = {
+				{ tp_dir + "/format", false }, { tp_dir + "/enable", false },
+				{ tp_dir + "/id", false }, { tp_dir + "/filter", false },
+				{ tp_dir + "/trigger", false }, { tp_dir + "/enable", true },
+				{ tracing + "trace", false }, { tracing + "trace_pipe", false },
+				{ tracing + "events/damon/enable", true },
+			};
+		bits = run_unprivileged(t, cases);
+	}
+	if (!t.result(bits >= 0 && (bits & 1), "child_is_unprivileged")) {
+		for (const char *c : names)
+			t.skip(c, "no unprivileged child");
 		return;
 	}
-	t.result(all_eacces(t, attempts, results, 0, nr_reads),
-		 "unprivileged_read_denied");
-	t.result(all_eacces(t, attempts, results, nr_reads, nr_writes),
-		 "unprivileged_write_denied");
-	if (!damon_sysfs::exists(tp_dir + "/format"))
-		t.skip("unprivileged_tracepoint_denied",
-		       "no tracefs or no damos_node_eligible_mem_bp event");
-	else
-		t.result(all_eacces(t, attempts, results, nr_writes, nr_tp),
-			 "unprivileged_tracepoint_denied");
-
-	/* nothing it tried changed a value */
-	ok = !e0.get("exclude_kernel", after) && after == before_ek &&
-	     !e0.get("type", after) && after == before_type &&
-	     !damon_sysfs::read_file(pe_dir + "/nr_perf_events", after) &&
-	     after == before_nr && !s.get_kdamond(0).running();
-	t.result(ok, "unprivileged_cannot_configure");
+	for (size_t i = 0; i < 3; i++) {
+		if (i < cases.size())
+			t.result(bits & (2 << i), names[i]);
+		else
+			t.skip(names[i], no_tp);
+	}
+	t.result(!e0.get("exclude_kernel", after) && after == before_ek &&
+		 !e0.get("type", after) && after == before_type &&
+		 !damon_sysfs::read_file(pe_dir + "/nr_perf_events", after) &&
+		 after == before_nr && !s.get_kdamond(0).running(), names[3]);
 	s.reset();
 }
 
-/* (c) the tracepoint */
+/* (c) No address leaks from the tracepoint: its format has no address or pointer field. */
 void tracepoint_case(ktap::writer &t)
 {
-	std::string fmt, fields;
 	const std::regex field_re("field:([^;]*);");
-	const std::regex bad_name("addr|ptr|pfn|phys|page|start|end|ip\\b|"
-				  "\\*|\\[",
-				  std::regex::icase);
-	bool ok = true;
+	const std::regex bad("addr|ptr|pfn|phys|page|start|end|ip\\b|\\*|\\[", std::regex::icase);
+	std::string fmt, fields;
 	unsigned int nr = 0;
+	bool ok = true;
 
 	if (damon_sysfs::read_file(tp_dir + "/format", fmt)) {
-		t.skip("tracepoint_format_no_address_fields",
-		       "no tracefs or no damos_node_eligible_mem_bp event");
+		t.skip("tracepoint_format_no_address_fields", no_tp);
 		return;
 	}
-	for (std::sregex_iterator it(fmt.begin(), fmt.end(), field_re), end;
-	     it != end; ++it) {
+	for (std::sregex_iterator it(fmt.begin(), fmt.end(), field_re), end; it != end; ++it) {
 		const std::string decl = (*it)[1];
 		const std::string name = decl.substr(decl.rfind(' ') + 1);
 
 		nr++;
 		fields += " " + name;
-		if (name.rfind("common_", 0) == 0)
-			continue;
-		if (std::regex_search(decl, bad_name)) {
+		if (name.rfind("common_", 0) != 0 && std::regex_search(decl, bad)) {
 			t.diag("address-like field: " + decl);
 			ok = false;
 		}
@@ -421,145 +303,106 @@ void tracepoint_case(ktap::writer &t)
 	t.result(ok && nr >= 5, "tracepoint_format_no_address_fields");
 }
 
-/* (c) the stats files */
-void stats_case(ktap::writer &t, const damon_sysfs::session &s,
-		const test_pmu::pmu &pmu, const workload::hot_cold_child &child)
+/* (c) No address leaks from the stats files: they hold plain counters. */
+void stats_case(ktap::writer &t, const damon_sysfs::session &s, const test_pmu::pmu &pmu,
+		const workload::hot_cold_child &child)
 {
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
 	const std::regex counter("[0-9]{1,20}");
-	std::vector<std::string> files;
 	unsigned long nr_accepted = 0;
 	bool ok;
+	/* the counters of @dir are plain numbers, and it holds nothing else */
+	const auto check_dir = [&](const std::string &dir, const auto &names) {
+		unsigned int nr = 0;
+
+		for (const char *f : names) {
+			std::string v;
+
+			if (damon_sysfs::read_file(dir + "/" + f, v) ||
+			    !std::regex_match(v, counter) ||
+			    std::strtoull(v.c_str(), nullptr, 10) >= (1ull << 47)) {
+				t.diag(dir + "/" + f + ": '" + v + "' is not a plain counter");
+				ok = false;
+			}
+		}
+		damon_sysfs::read_tree(dir, [&](const std::string &, int) { nr++; });
+		if (nr != std::size(names)) {
+			t.diagf("%s has %u files", dir.c_str(), nr);
+			ok = false;
+		}
+	};
 
 	ok = !pmu.set_addrs("clear") &&
-	     !pmu.set_addrs("vaddr=" + std::to_string(child.hot_start()) +
-			    " len=" + std::to_string(child.hot_size()) +
+	     !pmu.set_addrs("vaddr=" + num(child.hot_start()) + " len=" + num(child.hot_size()) +
 			    " pid=" + std::to_string(child.pid())) &&
-	     !setup_vaddr_with_events(s, child.pid(), { pmu.event(200, false) }) &&
+	     !setup_with_events(s, child.pid(), { pmu.event(200, false) }) &&
 	     start_kdamond(t, kd);
 	std::this_thread::sleep_for(2s);
 	ok = ok && !kd.state("update_sample_stats");
-	for (const char *f : sample_stat_files)
-		files.push_back(sample_dir + "/stats/" + f);
-	for (const char *f : event_stat_files)
-		files.push_back(pe_dir + "/0/stats/" + f);
-	for (const std::string &f : files) {
-		std::string v;
-
-		if (damon_sysfs::read_file(f, v) ||
-		    !std::regex_match(v, counter) ||
-		    std::strtoull(v.c_str(), nullptr, 10) >= (1ull << 47)) {
-			t.diag(f + ": '" + v + "' is not a plain counter");
-			ok = false;
-		}
-		if (f.find("nr_accepted") != std::string::npos)
-			nr_accepted = std::strtoul(v.c_str(), nullptr, 10);
-	}
+	check_dir(sample_dir + "/stats", sample_stat_files);
+	check_dir(pe_dir + "/0/stats", event_stat_files);
+	kd.get_context(0).get_perf_event(0).get("stats/nr_accepted", nr_accepted);
 	t.diagf("nr_accepted %lu", nr_accepted);
-	/* the stats directories hold the counters and nothing else */
-	ok = ok && nr_accepted > 0;
-	for (const std::string &d : { sample_dir + "/stats",
-				      pe_dir + "/0/stats" }) {
-		unsigned int nr = 0;
-		std::vector<std::string> bad;
-
-		walk_modes(d, nr, bad, 0);
-		if (nr != (d == sample_dir + "/stats" ?
-				   std::size(sample_stat_files) :
-				   std::size(event_stat_files))) {
-			t.diagf("%s has %u files", d.c_str(), nr);
-			ok = false;
-		}
-	}
-	t.result(ok, "stats_files_plain_counters");
+	t.result(ok && nr_accepted > 0, "stats_files_plain_counters");
 	s.reset();
 	pmu.set_addrs("clear");
 }
 
-/* Start kdamond 0 with @events; the errno. */
-int try_start(const damon_sysfs::session &s, pid_t pid,
-	      const std::vector<perf_event_attr> &events)
-{
-	int err;
-
-	s.reset();
-	err = setup_vaddr_with_events(s, pid, events);
-	if (!err)
-		err = s.get_kdamond(0).start();
-	s.reset();
-	return err;
-}
-
-/* (c) the kernel log */
-void kmsg_case(ktap::writer &t, const damon_sysfs::session &s,
-	       const test_pmu::pmu *pmu, pid_t pid)
+/* (c) The log lines of the bad configurations below hold no kernel pointer or long hex. */
+void kmsg_case(ktap::writer &t, const damon_sysfs::session &s, const test_pmu::pmu *pmu,
+	       pid_t pid)
 {
 	/*
-	 * A raw address.  Not one: what %p prints, a hash with the upper 32
-	 * bits cleared "to make explicit that we have modified the address"
-	 * (lib/vsprintf.c), or NULL; DEBUG_KOBJECT_RELEASE (make
-	 * check-kasan) logs the kobjects of DAMON's directories that way.
+	 * A raw address.  Not one: what %p prints (as DEBUG_KOBJECT_RELEASE, make check-kasan,
+	 * does for the kobjects of DAMON's directories), a hash with the upper 32 bits cleared
+	 * "to make explicit that we have modified the address" (lib/vsprintf.c), or NULL.
 	 */
-	const std::regex pointer("(0x)?ffff[0-9a-f]{12}|"
-				 "(?!00000000)[0-9a-f]{16}|0x[0-9a-f]{9,}",
+	const std::regex pointer("(0x)?ffff[0-9a-f]{12}|(?!00000000)[0-9a-f]{16}|0x[0-9a-f]{9,}",
 				 std::regex::icase);
+	const std::regex damon_line("perf event|access reports|damon");
 	monitor::kmsg log;
 	perf_event_attr a;
 	unsigned int nr_damon = 0;
 	bool ok = true;
-	std::vector<std::pair<std::string, int>> provoked;
+	/* each bad configuration must fail to start */
+	const auto provoke = [&](const char *what, int err) {
+		t.diagf("%s: %s", what, monitor::errno_symbol(err).c_str());
+		ok &= err != 0;
+		s.reset();
+	};
 
-	/* an unknown PMU type */
 	a.type = 0x7ffffff0;
-	provoked.push_back({ "unknown type", try_start(s, pid, { a }) });
-	/* a rate above the sysctl */
+	provoke("unknown type", setup_with_events(s, pid, { a }, true));
 	a.type = 1;
-	a.sample_freq = perf_max_sample_rate(100000) + 1;
-	provoked.push_back({ "rate above max", try_start(s, pid, { a }) });
+	a.sample_freq = perf_max_sample_rate(perf_default_max_rate) + 1;
+	provoke("rate above max", setup_with_events(s, pid, { a }, true));
 	if (pmu) {
 		perf_event_attr p = pmu->event(200, false);
-		const std::string all = "0-" + std::to_string(monitor::nr_cpus() - 1);
-
-		p.config = 1;
-		provoked.push_back({ "config refused", try_start(s, pid, { p }) });
-		p.config = 0;
-		pmu->set_param("fail_errno", "5");
-		pmu->set_param("fail_cpus", all);
-		provoked.push_back({ "fail every CPU", try_start(s, pid, { p }) });
-		pmu->set_param("fail_errno", "19");
-		provoked.push_back({ "no CPU covered", try_start(s, pid, { p }) });
-		pmu->set_param("fail_cpus", "\n");
-
-		/* a second consumer of the access reports */
-		const damon_sysfs::kdamond kd0 = s.get_kdamond(0);
-		const damon_sysfs::kdamond kd1 = s.get_kdamond(1);
 		damon_sysfs::paddr_monitor m;
 		int err;
 
+		p.config = 1;
+		provoke("config refused", setup_with_events(s, pid, { p }, true));
+		p.config = 0;
+		pmu->set_param("fail_errno", "5");
+		pmu->set_param("fail_cpus", "0-" + num(monitor::nr_cpus() - 1));
+		provoke("fail every CPU", setup_with_events(s, pid, { p }, true));
+		pmu->set_param("fail_errno", "19");
+		provoke("no CPU covered", setup_with_events(s, pid, { p }, true));
+		pmu->set_param("fail_cpus", "\n");
+
+		/* a second consumer of the access reports */
 		s.reset();
 		m.report_sink = true;
 		err = s.set_nr_kdamonds(2);
-		if (!err)
-			err = damon_sysfs::configure_paddr_monitor(kd0, m);
-		if (!err)
-			err = damon_sysfs::configure_paddr_monitor(kd1, m);
-		if (!err)
-			err = kd0.start();
-		if (!err)
-			err = kd1.start();
-		provoked.push_back({ "second consumer", err });
-		s.reset();
-	}
-	for (const auto &p : provoked) {
-		t.diagf("%s: %s", p.first.c_str(), monitor::errno_symbol(p.second).c_str());
-		ok &= p.second != 0;
+		for (unsigned int i = 0; i < 2 && !err; i++)
+			err = damon_sysfs::configure_paddr_monitor(s.get_kdamond(i), m);
+		for (unsigned int i = 0; i < 2 && !err; i++)
+			err = s.get_kdamond(i).start();
+		provoke("second consumer", err);
 	}
 	for (const std::string &l : log.lines()) {
-		const bool damon = l.find("perf event") != std::string::npos ||
-				   l.find("access reports") != std::string::npos ||
-				   l.find("damon") != std::string::npos;
-
-		nr_damon += damon;
+		nr_damon += std::regex_search(l, damon_line);
 		t.diag("log: " + l);
 		if (std::regex_search(l, pointer)) {
 			t.diag("^ looks like an address");
@@ -570,17 +413,17 @@ void kmsg_case(ktap::writer &t, const damon_sysfs::session &s,
 	t.result(ok && nr_damon >= (pmu ? 4u : 1u), "kmsg_no_kernel_pointers");
 }
 
-/* (d) for root */
+/* (d) For root, exclude_kernel=N starts exactly like =Y, also at perf_event_paranoid 3. */
 void exclude_kernel_case(ktap::writer &t, const damon_sysfs::session &s,
 			 const test_pmu::pmu &pmu, pid_t pid)
 {
 	const char paranoid[] = "/proc/sys/kernel/perf_event_paranoid";
 	const damon_sysfs::kdamond kd = s.get_kdamond(0);
 	std::string old_paranoid;
-	bool ok = true, raised;
+	bool ok = true;
+	const bool raised = !damon_sysfs::read_file(paranoid, old_paranoid) &&
+			    !damon_sysfs::write_file(paranoid, "3");
 
-	raised = !damon_sysfs::read_file(paranoid, old_paranoid) &&
-		 !damon_sysfs::write_file(paranoid, "3");
 	t.diagf("perf_event_paranoid %s -> %s", old_paranoid.c_str(),
 		raised ? "3" : "(unchanged)");
 	for (bool ek : { false, true }) {
@@ -589,10 +432,7 @@ void exclude_kernel_case(ktap::writer &t, const damon_sysfs::session &s,
 		int err;
 
 		a.exclude_kernel = ek;
-		s.reset();
-		err = setup_vaddr_with_events(s, pid, { a });
-		if (!err)
-			err = kd.start();
+		err = setup_with_events(s, pid, { a }, true);
 		if (!err) {
 			std::this_thread::sleep_for(500ms);
 			err = kd.state("update_sample_stats");
@@ -611,13 +451,9 @@ void exclude_kernel_case(ktap::writer &t, const damon_sysfs::session &s,
 
 int run()
 {
-	require_damon_sysfs_or_skip(false);
+	require_damon_sysfs_or_skip(true);
 
 	damon_sysfs::session s;
-
-	require_perf_events_or_skip(s);
-	s.reset();
-
 	ktap::writer t(12);
 	workload::hot_cold_child child(1ul << 20, 2ul << 20);
 

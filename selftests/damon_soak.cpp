@@ -3,49 +3,22 @@
  * A soak test of DAMON's perf events sampler: for a given time, a kdamond
  * samples a workload through perf events while a controller thread changes
  * whatever the series lets change under it, other threads read and write
- * the kdamond's sysfs tree, and the kernel's books are checked all along.
+ * the kdamond's sysfs tree, and the kernel's books are checked all along
+ * (Documentation/testing.md, "Soak test", has the design and long runs).
  *
- * The load: a child process (workload::hot_cold_child, re-faulting its hot
- * buffer) monitored by kdamond 0 with vaddr operations or, in about a third
- * of the cycles, paddr operations, with one to three perf events: the test
- * PMU damon_test_pmu (loaded with pin=N) sampling the child's hot buffer or
- * physical pages of the monitored range and, in some cycles, the software
- * page-faults event, whose samples carry the faulting data address.
- *
- * A cycle configures the kdamond while it is off, turns it on, runs 4 to 12
- * random actions of the controller thread, and turns it off:
- *   on_off          off, the checks of an off kdamond, on again
- *   intervals       commit new sampling, aggregation and update intervals
- *                   (sampling every 2 to 10 ms, now and then 50 to 100 ms)
- *   events          commit one more event (up to 4) or one less (down to
- *                   0), or one event changed: its type and config (test
- *                   PMU or page faults), freq mode, sample_freq or
- *                   sample_period; now and then a config the test PMU
- *                   refuses (the commit fails with EINVAL, the kdamond
- *                   keeps running), then the event restored
- *   report_sink     add or remove the report sink (the software dummy
- *                   event, which never samples) after the other events,
- *                   commit; with no other event it alone makes the
- *                   context consume access reports
- *   hotplug         take a CPU other than cpu0 offline (at most all but
- *                   two), or bring one back online
- *   pmu             unload the test PMU under the running kdamond (perf
- *                   revokes its events), or load it again and commit its
- *                   events with its new type and a changed rate
- *   burst           1500 to 4000 reports at once on one CPU from the
- *                   test_damon_report test module, from process context
- *                   (where the test PMU's interrupts can nest) or from a
- *                   hrtimer: more than a ring holds in a long sampling
- *                   interval
- *   sample_stats    update_sample_stats and the checks of a running one
- * Two reader threads read every file of the kdamond's tree; two writer
- * threads write state commands (update_sample_stats, update_schemes_stats,
- * update_schemes_tried_regions, ...) and write configuration files back
- * with the values they hold.  The write-backs and update_tuned_intervals
- * (which writes sample_us and aggr_us) never come while the controller
- * writes the configuration (a reader-writer lock): amid its writes of the
- * intervals, update_tuned_intervals made a sample_us above aggr_us, which
- * its commit refused with EINVAL.
+ * The load: a child re-faulting its hot buffer, monitored by kdamond 0 with
+ * vaddr or (a third of the cycles) paddr operations, through one to three
+ * perf events: the test PMU damon_test_pmu (pin=N) sampling the hot buffer
+ * or physical pages of the monitored range and, in some cycles, the software
+ * page-faults event.  A cycle configures the kdamond while off, turns it on,
+ * runs 4 to 12 random actions (controller::action()) and turns it off.
+ * Two reader threads read every file of the kdamond's tree; two writers
+ * write state commands and write configuration files back with the values
+ * they hold.  The write-backs and update_tuned_intervals (which writes
+ * sample_us and aggr_us) never come while the controller writes the
+ * configuration (a reader-writer lock): amid its writes of the intervals,
+ * update_tuned_intervals made a sample_us above aggr_us, which its commit
+ * refused with EINVAL.
  *
  * Errnos; anything else fails the test:
  * - controller: a write that finds damon_sysfs_lock taken (state, the nr_*
@@ -64,25 +37,17 @@
  *   EBUSY (files that take damon_sysfs_lock with a trylock).
  *
  * Invariants:
- * - while running, after each update_sample_stats of the controller
- *   (monitoring_attrs/sample/stats/, read until two passes agree so that a
- *   writer's update in between is not mixed in): drained = attributed +
- *   unmatched + stale; no counter goes back while the context keeps the
- *   report rings (the counters are those of one ownership: no "on" or
- *   commit since the last reading).  pushed is not checked against
- *   the others: the kernel counts no calls and reports the drained,
- *   dropped and queued reports added up as pushed, so pushed = drained +
- *   dropped_* + queued holds by definition;
- * - whenever the kdamond is off (once no burst runs): drained =
- *   attributed + unmatched + stale exactly, in total
- *   (the counters of all CPUs, through the test_damon_report module)
- *   and per CPU, with every ring freed and no owner
- *   (drgn-scripts/damon_report_rings.py --serve, started at the setup: per
- *   CPU from when drgn has loaded the debug info, which takes up to a
- *   minute in a TCG guest, and at the end, waiting for it); the test PMU
- *   has no live event;
- * - no WARN, BUG, Oops, lockdep, KASAN, UBSAN, hung task, RCU stall or
- *   lockup line in the kernel log (monitor::bad_log_line());
+ * - while running, after each update_sample_stats of the controller:
+ *   drained = attributed + unmatched + stale, and no counter goes back
+ *   while the context keeps the report rings.  pushed is not checked: the
+ *   kernel counts no calls and reports drained + dropped_* + queued as
+ *   pushed, true by definition;
+ * - whenever the kdamond is off (once no burst runs): drained = attributed
+ *   + unmatched + stale exactly, in total (test_damon_report) and per CPU
+ *   with every ring freed and no owner (drgn-scripts/damon_report_rings.py
+ *   --serve, from when drgn has loaded the debug info, up to a minute in a
+ *   TCG guest, and at the end, waiting for it); no live test PMU event;
+ * - no kernel bug in the kernel log (monitor::bad_log_line());
  * - at the end: the kdamond off, every CPU online, a clean start with a
  *   fresh, pinning test PMU samples on every CPU and stops, that PMU
  *   unloads (no perf event left to pin it), and kmemleak reports no DAMON
@@ -90,10 +55,10 @@
  *
  * Usage: damon_soak [--duration S] [--seed N]
  *   The cycles run for the duration, from $DAMON_SOAK_SECS, else 45 s; the
- *   setup and the end (the clean start, kmemleak's scans) add about 25 s
- *   in a TCG guest, more while drgn still loads.  The seed defaults to
- *   $DAMON_SOAK_SEED, else one from the time.  The controller's choices
- *   follow the seed; the threads' interleaving does not.
+ *   setup and the end add about 25 s in a TCG guest, more while drgn still
+ *   loads.  The seed defaults to $DAMON_SOAK_SEED, else one from the time.
+ *   The controller's choices follow the seed; the threads' interleaving
+ *   does not.
  *
  * SKIPs when not root, without DAMON sysfs, without perf_events in DAMON
  * sysfs, or without the test PMU module.
@@ -127,7 +92,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
-#include <unistd.h>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -144,7 +109,6 @@ char **g_argv;
 
 const std::string kd_dir = std::string(damon_sysfs::admin_dir) + "/kdamonds/0";
 const std::string ctx_dir = kd_dir + "/contexts/0";
-const std::string stats_dir = ctx_dir + "/monitoring_attrs/sample/stats";
 
 const unsigned long mib = 1ul << 20;
 /* the paddr monitoring range and the test PMU's physical addresses in it */
@@ -161,60 +125,53 @@ const char *const counters[] = {
 	"drained", "attributed", "unmatched", "stale",
 };
 
-unsigned long dropped(const kmod::values &v)
-{
-	return value_of(v, "dropped_full") + value_of(v, "dropped_nested") +
-	       value_of(v, "dropped_no_owner");
-}
-
 double secs_since(steady::time_point t)
 {
 	return std::chrono::duration<double>(steady::now() - t).count();
 }
 
-/* The number of possible CPUs (the rings' count), from sysfs. */
+std::string cpu_dir(unsigned int cpu)
+{
+	return "/sys/devices/system/cpu/cpu" + num(cpu);
+}
+
+/* The number of possible CPUs (the rings' count), from sysfs ("0-N" or "0"). */
 unsigned int nr_possible_cpus()
 {
 	std::string s;
-	unsigned int last = 0;
+	unsigned long last = 0;
 
-	if (!damon_sysfs::read_file("/sys/devices/system/cpu/possible", s)) {
-		size_t dash = s.rfind('-');
-
-		last = static_cast<unsigned int>(std::strtoul(
-			s.c_str() + (dash == std::string::npos ? 0 : dash + 1),
-			nullptr, 10));
-	}
-	return std::max(last + 1, monitor::nr_cpus());
+	/* without a '-', npos + 1 is 0: the whole string */
+	if (!damon_sysfs::read_file("/sys/devices/system/cpu/possible", s))
+		last = std::strtoul(s.c_str() + s.rfind('-') + 1, nullptr, 10);
+	return std::max(static_cast<unsigned int>(last) + 1, monitor::nr_cpus());
 }
 
-/*
- * What the threads know of the kdamond.  @gen is odd while the controller
- * turns it on or off; @on tells whether it runs.  A command written
- * between two equal even readings of @gen, the first followed by a true
- * @on, found the kdamond steadily on.
- */
-struct run_state {
-	std::atomic<unsigned long> gen{ 0 };
-	std::atomic<bool> on{ false };
-
-	void begin() { gen++; }
-	void end(bool running)
-	{
-		on = running;
-		gen++;
-	}
-};
+/* The test PMU's "addrs" line that has it sample the workload's hot buffer. */
+std::string hot_addrs(const workload::hot_cold_child &c)
+{
+	return "vaddr=" + num(c.hot_start()) + " len=" + num(c.hot_size()) +
+	       " pid=" + std::to_string(c.pid());
+}
 
 /* Errno counts of one kind of operation. */
 using errno_hist = std::map<int, unsigned long>;
+
+unsigned long total(const errno_hist &h)
+{
+	unsigned long nr = 0;
+
+	for (const auto &e : h)
+		nr += e.second;
+	return nr;
+}
 
 std::string format_hist(const errno_hist &h)
 {
 	std::string out;
 
 	for (const auto &e : h)
-		out += " " + errno_symbol(e.first) + "=" + std::to_string(e.second);
+		out += " " + errno_symbol(e.first) + "=" + num(e.second);
 	return out.empty() ? " none" : out;
 }
 
@@ -247,28 +204,25 @@ public:
 			findings[k].push_back(stamp() + what);
 	}
 
-	std::vector<std::string> get(kind k)
-	{
-		std::lock_guard<std::mutex> l(m);
-
-		return findings[k];
-	}
-
-	std::vector<std::string> history_at_first()
-	{
-		std::lock_guard<std::mutex> l(m);
-
-		return first_history;
-	}
-
-	unsigned long total()
-	{
-		std::lock_guard<std::mutex> l(m);
-
-		return nr_findings;
-	}
+	std::vector<std::string> get(kind k) { return locked(findings[k]); }
+	std::vector<std::string> history_at_first() { return locked(first_history); }
+	unsigned long total() { return locked(nr_findings); }
 
 private:
+	steady::time_point t0;
+	std::mutex m;
+	std::deque<std::string> history;
+	std::vector<std::string> first_history;
+	std::vector<std::string> findings[nr_kinds];
+	unsigned long nr_findings = 0;
+
+	template <typename T> T locked(const T &v)
+	{
+		std::lock_guard<std::mutex> l(m);
+
+		return v;
+	}
+
 	std::string stamp() const
 	{
 		char b[32];
@@ -276,26 +230,7 @@ private:
 		std::snprintf(b, sizeof(b), "[%7.2f] ", secs_since(t0));
 		return b;
 	}
-
-	steady::time_point t0;
-	std::mutex m;
-	std::deque<std::string> history;
-	std::vector<std::string> first_history;
-	std::vector<std::string> findings[nr_kinds];
-	unsigned long nr_findings = 0;
 };
-
-struct options {
-	uint64_t seed;
-	unsigned long duration = 45;
-};
-
-bool parse_options(options &o)
-{
-	return parse_seed_args(g_argc, g_argv, "duration", "DAMON_SOAK_SECS",
-			       o.seed, o.duration, "DAMON_SOAK_SEED") &&
-	       o.duration > 0;
-}
 
 /* What every thread shares. */
 struct soak {
@@ -306,25 +241,26 @@ struct soak {
 	/* drgn-scripts/damon_report_rings.py --serve, or nullptr: no drgn */
 	drgn::server *rings;
 	journal &jr;
-	run_state rs;
+	/*
+	 * What the threads know of the kdamond.  @gen is odd while the
+	 * controller turns it on or off; @on tells whether it runs.  A command
+	 * written between two equal even readings of @gen, the first followed
+	 * by a true @on, found the kdamond steadily on.
+	 */
+	std::atomic<unsigned long> gen{ 0 };
+	std::atomic<bool> on{ false };
 	/* the controller writes the configuration holding it exclusively */
 	std::shared_mutex config_lock;
 	std::atomic<bool> stop{ false };
 };
 
-/* The counts of the controller. */
 struct controller_counts {
-	unsigned long cycles = 0, vaddr_cycles = 0, paddr_cycles = 0;
-	unsigned long page_fault_cycles = 0;
-	unsigned long actions = 0;
-	unsigned long ons = 0, offs = 0, commits = 0;
-	unsigned long interval_commits = 0;
+	unsigned long cycles = 0, vaddr_cycles = 0, paddr_cycles = 0, page_fault_cycles = 0;
+	unsigned long actions = 0, ons = 0, offs = 0, commits = 0, interval_commits = 0;
 	unsigned long event_ups = 0, event_downs = 0, event_changes = 0;
 	unsigned long refused_commits = 0, report_sink_toggles = 0;
-	unsigned long cpu_offlines = 0, cpu_onlines = 0;
-	unsigned long pmu_unloads = 0, pmu_loads = 0;
-	unsigned long bursts = 0, burst_reports = 0;
-	unsigned long sample_stats = 0, busy_retries = 0;
+	unsigned long cpu_offlines = 0, cpu_onlines = 0, pmu_unloads = 0, pmu_loads = 0;
+	unsigned long bursts = 0, burst_reports = 0, sample_stats = 0, busy_retries = 0;
 	unsigned long off_checks = 0, drgn_checks = 0, drgn_not_ready = 0;
 	unsigned long events_waits = 0;
 	double drgn_ready_at = -1;
@@ -333,24 +269,20 @@ struct controller_counts {
 	std::map<std::string, double> secs;
 };
 
-/* The counts of a reader or a writer thread. */
+/* The errnos of a reader's or a writer's reads, state writes and write-backs. */
 struct io_counts {
-	unsigned long reads = 0, state_writes = 0, writebacks = 0;
-	unsigned long absent = 0;
 	errno_hist read_errs, state_errs, writeback_errs;
+	unsigned long absent = 0;
 
 	void merge(const io_counts &o)
 	{
-		reads += o.reads;
-		state_writes += o.state_writes;
-		writebacks += o.writebacks;
-		absent += o.absent;
 		for (const auto &e : o.read_errs)
 			read_errs[e.first] += e.second;
 		for (const auto &e : o.state_errs)
 			state_errs[e.first] += e.second;
 		for (const auto &e : o.writeback_errs)
 			writeback_errs[e.first] += e.second;
+		absent += o.absent;
 	}
 };
 
@@ -359,26 +291,20 @@ struct event {
 	bool on_pmu = true;	/* the test PMU's; else page faults */
 	perf_event_attr a;
 
-	bool operator==(const event &o) const
+	/* what the controller sets (perf_event_attr has no operator==) */
+	auto key() const
 	{
-		const perf_event_attr &b = o.a;
-
-		return on_pmu == o.on_pmu && a.type == b.type &&
-		       a.config == b.config &&
-		       a.sample_phys_addr == b.sample_phys_addr &&
-		       a.exclude_kernel == b.exclude_kernel &&
-		       a.freq == b.freq && a.sample_freq == b.sample_freq &&
-		       a.sample_period == b.sample_period;
+		return std::tie(on_pmu, a.type, a.config, a.sample_phys_addr,
+				a.exclude_kernel, a.freq, a.sample_freq, a.sample_period);
 	}
-	bool operator!=(const event &o) const { return !(*this == o); }
+	bool operator==(const event &o) const { return key() == o.key(); }
 };
 
 /* The kdamond's configuration as the controller wrote it. */
 struct config {
 	bool paddr = false;
 	bool page_faults = false;	/* the page-faults event allowed */
-	/* the report sink after @events */
-	bool report_sink = false;
+	bool report_sink = false;	/* after @events */
 	unsigned long sample_us = 5000, aggr_us = 100000, update_us = 1000000;
 	std::vector<event> events;
 };
@@ -395,81 +321,22 @@ public:
 		  possible(nr_possible_cpus())
 	{
 		for (unsigned int cpu = 1; cpu < possible; cpu++)
-			if (damon_sysfs::exists("/sys/devices/system/cpu/cpu" +
-						std::to_string(cpu) + "/online"))
+			if (damon_sysfs::exists(cpu_dir(cpu) + "/online"))
 				hotpluggable.push_back(cpu);
 	}
 
 	controller_counts n;
 	/* the sysfs readings of the report counters: the first and the last */
 	kmod::values first_reading, last_reading;
-	/*
-	 * The counters of sample/stats/ are those of the context's ownership
-	 * of the report rings, which starts again from zero at "on" and at a
-	 * commit that gives a context without events its first one: counted
-	 * per successful "on" and commit, they only grow within one count.
-	 */
-	std::atomic<unsigned long> ownership_epoch{0};
-	unsigned long last_reading_epoch = 0;
 	unsigned long nr_readings = 0, nr_inconsistent = 0;
 
-	bool pmu_present() const { return pmu && pmu->ok(); }
-
-	/* Load the test PMU (pin=N) and point it at the workload. */
-	bool load_pmu()
+	/* Case 1's start: the test PMU, the first configuration, on and off. */
+	bool setup()
 	{
-		const auto t0 = steady::now();
-
-		pmu.reset();
-		pmu = std::make_unique<test_pmu::pmu>("pin=N");
-		n.secs["pmu_load"] += secs_since(t0);
-		if (!pmu->ok()) {
-			sk.jr.finding(journal::controller,
-				      "loading the test PMU: " + pmu->error());
-			pmu.reset();
+		if (!load_pmu())
 			return false;
-		}
-		n.pmu_loads++;
-		pmu_type = static_cast<unsigned long>(pmu->type());
-		int err = pmu->set_addrs("vaddr=" + std::to_string(sk.child.hot_start()) +
-					 " len=" + std::to_string(sk.child.hot_size()) +
-					 " pid=" + std::to_string(sk.child.pid()));
-
-		if (!err)
-			err = pmu->set_addrs("paddr=" + std::to_string(pmu_paddr) +
-					     " len=" + std::to_string(pmu_paddr_len));
-		expect("pmu_addrs", err, { 0 });
-		return !err;
-	}
-
-	/* Unload the test PMU: 0 or -errno. */
-	int unload_pmu()
-	{
-		int err = pmu ? timed("pmu_unload", [this] { return pmu->unload(); }) : 0;
-
-		if (!err)
-			pmu.reset();
-		return err;
-	}
-
-	/* The first configuration and start, for the setup case. */
-	bool first_start()
-	{
 		new_config();
-		return configure() && turn_on() == 0;
-	}
-
-	/* Turn the kdamond off; true when it went off. */
-	bool turn_off()
-	{
-		int err;
-
-		sk.rs.begin();
-		err = state("off");
-		sk.rs.end(err != 0);
-		n.offs++;
-		expect("off", err, { 0 });
-		return !err;
+		return configure() && !turn_on() && turn_off();
 	}
 
 	/*
@@ -479,41 +346,33 @@ public:
 	void check_off(const std::string &where, bool last)
 	{
 		report_inject::stats before, after;
+		json dump;
 
 		n.off_checks++;
 		if (sk.ri) {
-			int err = sk.ri->wait_idle(30s) ? 0 : -ETIMEDOUT;
-
-			if (!err)
-				err = sk.ri->read_stats(before);
+			const int err = sk.ri->wait_idle(30s) ? sk.ri->read_stats(before) :
+								-ETIMEDOUT;
 
 			if (err)
-				sk.jr.finding(journal::off, where + ": reading the report stats: " +
-					      errno_symbol(err));
+				off_finding(where, "reading the report stats: " +
+						   errno_symbol(err));
 			else if (!report_inject::balanced(before))
-				sk.jr.finding(journal::off, where + ": counters off with the kdamond off: " +
-					      kmod::format(before));
+				off_finding(where, "counters off with the kdamond off: " +
+						   kmod::format(before));
 		}
 		check_no_pmu_event(where);
 		if (!sk.rings)
 			return;
-		if (!sk.rings->ready(last ? std::chrono::milliseconds(300s) :
-					    std::chrono::milliseconds(0))) {
+		if (!sk.rings->ready(last ? 300s : 0s)) {
 			n.drgn_not_ready++;
 			if (!last)
 				return;
 		} else if (n.drgn_ready_at < 0) {
 			n.drgn_ready_at = secs_since(start);
 		}
-
-		const auto t0 = steady::now();
-		json dump;
-		const bool ok = sk.rings->request(sk.t, dump, 60s);
-
 		n.drgn_checks++;
-		n.secs["drgn"] += secs_since(t0);
-		if (!ok) {
-			sk.jr.finding(journal::off, where + ": no dump of the rings from drgn");
+		if (!timed("drgn", [&] { return sk.rings->request(sk.t, dump, 60s); })) {
+			off_finding(where, "no dump of the rings from drgn");
 			return;
 		}
 		check_rings(where, dump);
@@ -527,9 +386,9 @@ public:
 	 */
 	void run()
 	{
-		auto done = [this] { return sk.stop || steady::now() >= end; };
+		const auto end = steady::now() + duration;
+		auto done = [this, end] { return sk.stop || steady::now() >= end; };
 
-		end = steady::now() + duration;
 		while (!done()) {
 			/* mostly with the test PMU; sometimes without */
 			if (!pmu_present() && chance(75) && !load_pmu())
@@ -539,29 +398,28 @@ public:
 			n.paddr_cycles += cfg.paddr;
 			n.vaddr_cycles += !cfg.paddr;
 			n.page_fault_cycles += cfg.page_faults;
-			note("cycle " + std::to_string(n.cycles) + ": " + describe());
+			note("cycle " + num(n.cycles) + ": " + describe());
 			if (!configure())
 				break;
 			if (turn_on()) {
 				check_off("after a failed on", false);
 				continue;
 			}
-			unsigned int nr_actions = 4 + static_cast<unsigned int>(rnd(9));
+			const uint64_t nr_actions = 4 + rnd(9);
 
-			for (unsigned int i = 0; i < nr_actions && sk.rs.on &&
-			     !done(); i++) {
+			for (uint64_t i = 0; i < nr_actions && sk.on && !done(); i++) {
 				n.actions++;
 				action();
-				std::this_thread::sleep_for(std::chrono::milliseconds(50 + rnd(200)));
+				std::this_thread::sleep_for(
+					std::chrono::milliseconds(50 + rnd(200)));
 			}
-			if (sk.rs.on)
+			if (sk.on)
 				sample_stats_check();
-			if (sk.rs.on && turn_off())
-				check_off("end of cycle " + std::to_string(n.cycles),
-					  false);
+			if (sk.on && turn_off())
+				check_off("end of cycle " + num(n.cycles), false);
 		}
 		/* the last check waits for drgn if it is still loading */
-		if (sk.rs.on)
+		if (sk.on)
 			turn_off();
 		check_off("end of the soak", true);
 	}
@@ -569,14 +427,10 @@ public:
 	/* Bring every CPU back, unload the PMU: the controller's own end. */
 	void finish(const cpus_online_guard &cpus)
 	{
-		int err = cpus.restore();
-
-		expect("cpu_online", err, { 0 });
+		expect("cpu_online", cpus.restore());
 		if (pmu_present()) {
 			check_no_pmu_event("end");
-			err = unload_pmu();
-			n.pmu_unloads++;
-			expect("pmu_unload", err, { 0 });
+			unload_pmu(nullptr);
 		}
 	}
 
@@ -584,7 +438,6 @@ private:
 	soak &sk;
 	std::mt19937_64 rng;
 	std::chrono::seconds duration;
-	steady::time_point end;
 	const damon_sysfs::kdamond kd;
 	const damon_sysfs::context ctx;
 	unsigned int possible;
@@ -595,19 +448,30 @@ private:
 	/* the events the kernel has, as of the last successful on or commit */
 	std::vector<event> committed;
 	const steady::time_point start = steady::now();
+	/*
+	 * The counters of sample/stats/ are those of the context's ownership
+	 * of the report rings, which starts again from zero at "on" and at a
+	 * commit that gives a context without events its first one: counted
+	 * per successful "on" and commit, they only grow within one count.
+	 */
+	unsigned long ownership_epoch = 0, last_reading_epoch = 0;
 
 	uint64_t rnd(uint64_t nr) { return nr ? rng() % nr : 0; }
 	bool chance(unsigned int percent) { return rnd(100) < percent; }
-
+	bool pmu_present() const { return pmu && pmu->ok(); }
 	void note(const std::string &what) { sk.jr.note(what); }
 
-	/* Count @err for @what; a finding unless it is one of @ok. */
-	bool expect(const std::string &what, int err, std::initializer_list<int> ok)
+	void off_finding(const std::string &where, const std::string &what)
+	{
+		sk.jr.finding(journal::off, where + ": " + what);
+	}
+
+	/* Count @err for @what; a finding unless it is @want. */
+	bool expect(const std::string &what, int err, int want = 0)
 	{
 		n.errs[what][err]++;
-		for (int e : ok)
-			if (err == e)
-				return true;
+		if (err == want)
+			return true;
 		sk.jr.finding(journal::controller, what + ": " + errno_symbol(err) +
 			      " (" + describe() + ")");
 		return false;
@@ -627,13 +491,13 @@ private:
 	}
 
 	/* Run @fn, adding the time it took to @what's. */
-	int timed(const std::string &what, const std::function<int()> &fn)
+	template <typename Fn> auto timed(const std::string &what, Fn fn) -> decltype(fn())
 	{
 		const auto t0 = steady::now();
-		int err = fn();
+		const auto ret = fn();
 
 		n.secs[what] += secs_since(t0);
-		return err;
+		return ret;
 	}
 
 	int state(const std::string &cmd)
@@ -643,15 +507,132 @@ private:
 		});
 	}
 
+	/* Load the test PMU (pin=N) and point it at the workload. */
+	bool load_pmu()
+	{
+		/* the old one unloads first, within pmu_load's time */
+		const bool ok = timed("pmu_load", [this] {
+			pmu.reset();
+			pmu = std::make_unique<test_pmu::pmu>("pin=N");
+			return pmu->ok();
+		});
+
+		if (!ok) {
+			sk.jr.finding(journal::controller, "loading the test PMU: " + pmu->error());
+			pmu.reset();
+			return false;
+		}
+		n.pmu_loads++;
+		pmu_type = static_cast<unsigned long>(pmu->type());
+		int err = pmu->set_addrs(hot_addrs(sk.child));
+
+		if (!err)
+			err = pmu->set_addrs("paddr=" + num(pmu_paddr) + " len=" +
+					     num(pmu_paddr_len));
+		return expect("pmu_addrs", err);
+	}
+
+	/* Unload the test PMU; @why, if not nullptr, for the journal. */
+	void unload_pmu(const char *why)
+	{
+		const int err = timed("pmu_unload", [this] { return pmu->unload(); });
+
+		if (!err)
+			pmu.reset();
+		n.pmu_unloads++;
+		if (why)
+			note(std::string("pmu unloaded ") + why + ": " + errno_symbol(err));
+		expect("pmu_unload", err);
+	}
+
+	/* "on" or "off", the other threads told that it is under way. */
+	int switch_state(bool on)
+	{
+		sk.gen++;
+		const int err = state(on ? "on" : "off");
+
+		sk.on = on == !err;
+		sk.gen++;
+		return err;
+	}
+
+	/* Turn the kdamond off; true when it went off. */
+	bool turn_off()
+	{
+		const int err = switch_state(false);
+
+		n.offs++;
+		return expect("off", err);
+	}
+
+	/* Turn the kdamond on: 0 or the accepted -errno. */
+	int turn_on()
+	{
+		const int err = switch_state(true);
+
+		n.ons++;
+		note(std::string("on: ") + errno_symbol(err));
+		applied("on", err, creation_errno({}));
+		return err;
+	}
+
+	/*
+	 * Commit, counted under @why, @what for the journal; @refused: the
+	 * test PMU refuses an event (EINVAL).
+	 */
+	void commit(const char *why, const std::string &what, bool refused = false)
+	{
+		const int err = state("commit");
+		const int want = refused ? -EINVAL : creation_errno(committed);
+
+		n.commits++;
+		note(std::string(why) + " " + what + ": commit " + errno_symbol(err));
+		applied(std::string("commit(") + why + ")", err, want);
+	}
+
+	/* An "on" or a commit (@what) ended with @err, @want expected. */
+	void applied(const std::string &what, int err, int want)
+	{
+		expect(what, err, want);
+		if (err)
+			return;
+		ownership_epoch++;
+		committed = cfg.events;
+	}
+
+	/*
+	 * The errno of creating the events that are new or changed against
+	 * @old: ENOENT if one of them is of the test PMU's type while it is
+	 * unloaded, EINVAL if a sample_freq is above
+	 * perf_event_max_sample_rate (which perf lowers when its interrupts
+	 * take long), else 0.
+	 */
+	int creation_errno(const std::vector<event> &old) const
+	{
+		const unsigned long max_rate = perf_max_sample_rate(~0ul);
+		int err = 0;
+
+		for (size_t i = 0; i < cfg.events.size(); i++) {
+			const event &e = cfg.events[i];
+
+			if (i < old.size() && old[i] == e)
+				continue;
+			if (e.a.freq && e.a.sample_freq > max_rate)
+				return -EINVAL;
+			if (e.on_pmu && !pmu_present())
+				err = -ENOENT;
+		}
+		return err;
+	}
+
 	std::string describe_event(const event &e) const
 	{
 		const perf_event_attr &a = e.a;
 		std::string s = e.on_pmu ? "pmu" : "pf";
 
 		if (a.config)
-			s += " config=" + std::to_string(a.config);
-		s += a.freq ? " freq=" + std::to_string(a.sample_freq) :
-			      " period=" + std::to_string(a.sample_period);
+			s += " config=" + num(a.config);
+		s += a.freq ? " freq=" + num(a.sample_freq) : " period=" + num(a.sample_period);
 		if (a.sample_phys_addr)
 			s += " phys";
 		if (a.exclude_kernel)
@@ -663,9 +644,8 @@ private:
 	{
 		std::string s = cfg.paddr ? "paddr" : "vaddr";
 
-		s += " sample " + std::to_string(cfg.sample_us) + " aggr " +
-		     std::to_string(cfg.aggr_us) + " update " +
-		     std::to_string(cfg.update_us);
+		s += " sample " + num(cfg.sample_us) + " aggr " + num(cfg.aggr_us) +
+		     " update " + num(cfg.update_us);
 		if (cfg.report_sink)
 			s += " report_sink";
 		s += " events [";
@@ -677,7 +657,7 @@ private:
 		if (!offline.empty()) {
 			s += " (offline:";
 			for (unsigned int c : offline)
-				s += " " + std::to_string(c);
+				s += " " + num(c);
 			s += ")";
 		}
 		return s;
@@ -713,10 +693,7 @@ private:
 	}
 
 	/* The test PMU's, or page faults in the cycles that allow them. */
-	event random_event()
-	{
-		return random_event(cfg.page_faults && chance(40));
-	}
+	event random_event() { return random_event(cfg.page_faults && chance(40)); }
 
 	void new_config()
 	{
@@ -728,18 +705,15 @@ private:
 		for (uint64_t i = 1 + rnd(3); i; i--)
 			cfg.events.push_back(random_event());
 		/* a page faults cycle has at least one such event */
-		if (cfg.page_faults && std::all_of(cfg.events.begin(),
-				cfg.events.end(), [](const event &e) {
-					return e.on_pmu;
-				}))
+		if (cfg.page_faults && std::all_of(cfg.events.begin(), cfg.events.end(),
+						   [](const event &e) { return e.on_pmu; }))
 			cfg.events.back() = random_event(true);
 	}
 
 	void random_intervals()
 	{
 		/* now and then long ones, in which page faults can fill a ring */
-		cfg.sample_us = chance(15) ? 50000 + 10000 * rnd(6) :
-					     2000 + 1000 * rnd(9);
+		cfg.sample_us = chance(15) ? 50000 + 10000 * rnd(6) : 2000 + 1000 * rnd(9);
 		cfg.aggr_us = cfg.sample_us * (5 + rnd(16));
 		cfg.update_us = cfg.aggr_us * (2 + rnd(9));
 	}
@@ -756,122 +730,56 @@ private:
 		return v;
 	}
 
+	/* Write configuration files with @fn (-errno), the writers held off. */
+	template <typename Fn> bool write_config(const char *what, Fn fn)
+	{
+		std::unique_lock<std::shared_mutex> l(sk.config_lock);
+
+		return expect(what, fn());
+	}
+
+	/* @m with the configured intervals, written below kdamond 0 by @write. */
+	template <typename M>
+	int setup_monitor(M m, int (*write)(const damon_sysfs::session &, const M &))
+	{
+		m.sample_us = cfg.sample_us;
+		m.aggr_us = cfg.aggr_us;
+		m.update_us = cfg.update_us;
+		return retry_busy([this, &m, write] { return write(sk.s, m); });
+	}
+
+	int set_events() { return retry_busy([this] { return ctx.set_perf_events(attrs()); }); }
+
 	/* Write the whole configuration (the kdamond is off). */
 	bool configure()
 	{
-		std::unique_lock<std::shared_mutex> l(sk.config_lock);
-		int err;
+		return write_config("configure", [this] {
+			damon_sysfs::paddr_monitor pm;
+			damon_sysfs::vaddr_monitor vm;
 
-		if (cfg.paddr) {
-			damon_sysfs::paddr_monitor m;
+			pm.start = mon_start;
+			pm.end = mon_end;
+			vm.pid = sk.child.pid();
+			const int err = cfg.paddr ?
+				setup_monitor(pm, damon_sysfs::setup_paddr_monitor) :
+				setup_monitor(vm, damon_sysfs::setup_vaddr_monitor);
 
-			m.start = mon_start;
-			m.end = mon_end;
-			m.sample_us = cfg.sample_us;
-			m.aggr_us = cfg.aggr_us;
-			m.update_us = cfg.update_us;
-			err = retry_busy([this, &m] {
-				return damon_sysfs::setup_paddr_monitor(sk.s, m);
-			});
-		} else {
-			damon_sysfs::vaddr_monitor m;
-
-			m.pid = sk.child.pid();
-			m.sample_us = cfg.sample_us;
-			m.aggr_us = cfg.aggr_us;
-			m.update_us = cfg.update_us;
-			err = retry_busy([this, &m] {
-				return damon_sysfs::setup_vaddr_monitor(sk.s, m);
-			});
-		}
-		if (!err)
-			err = retry_busy([this] { return ctx.set_perf_events(attrs()); });
-		return expect("configure", err, { 0 });
+			return err ? err : set_events();
+		});
 	}
 
-	/*
-	 * The errno of creating the events that are new or changed against
-	 * @old: ENOENT if one of them is of the test PMU's type while it is
-	 * unloaded, EINVAL if a sample_freq is above
-	 * perf_event_max_sample_rate (which perf lowers when its interrupts
-	 * take long), else 0.
-	 */
-	int creation_errno(const std::vector<event> &old) const
-	{
-		const unsigned long max_rate = perf_max_sample_rate(~0ul);
-		int err = 0;
-
-		for (size_t i = 0; i < cfg.events.size(); i++) {
-			const event &e = cfg.events[i];
-
-			if (i < old.size() && old[i] == e)
-				continue;
-			if (e.a.freq && e.a.sample_freq > max_rate)
-				return -EINVAL;
-			if (e.on_pmu && !pmu_present())
-				err = -ENOENT;
-		}
-		return err;
-	}
-
-	/* Turn the kdamond on: 0 or the accepted -errno. */
-	int turn_on()
-	{
-		int err, want;
-
-		sk.rs.begin();
-		err = state("on");
-		sk.rs.end(!err);
-		if (!err)
-			ownership_epoch++;
-		want = creation_errno({});
-		n.ons++;
-		note(std::string("on: ") + errno_symbol(err));
-		expect("on", err, { want });
-		if (!err)
-			committed = cfg.events;
-		return err;
-	}
-
-	/*
-	 * Commit, counted under @why, @what for the journal; @refused: the
-	 * test PMU refuses an event (EINVAL).
-	 */
-	int commit(const char *why, const std::string &what, bool refused = false)
-	{
-		int err = state("commit");
-		int want = refused ? -EINVAL : creation_errno(committed);
-
-		if (!err)
-			ownership_epoch++;
-
-		n.commits++;
-		note(std::string(why) + " " + what + ": commit " + errno_symbol(err));
-		expect(std::string("commit(") + why + ")", err, { want });
-		if (!err)
-			committed = cfg.events;
-		return err;
-	}
-
-	void write_events()
-	{
-		std::unique_lock<std::shared_mutex> l(sk.config_lock);
-		int err = retry_busy([this] { return ctx.set_perf_events(attrs()); });
-
-		expect("write_events", err, { 0 });
-	}
+	void write_events() { write_config("write_events", [this] { return set_events(); }); }
 
 	void write_event(unsigned int idx)
 	{
-		std::unique_lock<std::shared_mutex> l(sk.config_lock);
-		int err = ctx.get_perf_event(idx).set_attr(cfg.events[idx].a);
-
-		expect("write_event", err, { 0 });
+		write_config("write_event", [this, idx] {
+			return ctx.get_perf_event(idx).set_attr(cfg.events[idx].a);
+		});
 	}
 
 	void action()
 	{
-		const unsigned int r = static_cast<unsigned int>(rnd(100));
+		const uint64_t r = rnd(100);
 
 		if (r < 10)
 			on_off();
@@ -891,6 +799,17 @@ private:
 			sample_stats_check();
 	}
 
+	/* The CPUs that can go offline and are online. */
+	std::vector<unsigned int> online_hotpluggable() const
+	{
+		std::vector<unsigned int> v;
+
+		for (unsigned int c : hotpluggable)
+			if (std::find(offline.begin(), offline.end(), c) == offline.end())
+				v.push_back(c);
+		return v;
+	}
+
 	/*
 	 * More reports at once on one CPU than its ring holds (in a long
 	 * sampling interval): test_damon_report, from process context (the
@@ -899,30 +818,23 @@ private:
 	 */
 	void burst()
 	{
-		std::vector<unsigned int> online = { 0 };
-		std::string line;
-		unsigned long count = 1500 + rnd(2501);
-		int err;
+		const unsigned long count = 1500 + rnd(2501);
+		std::vector<unsigned int> online = online_hotpluggable();
+		std::string line = cfg.paddr ?
+			"kind=paddr addr=" + num(mon_start) + " span=" + num(mon_end - mon_start) :
+			"kind=vaddr addr=" + num(sk.child.hot_start()) + " span=" +
+				num(sk.child.hot_size()) + " pid=" + std::to_string(sk.child.pid());
 
-		for (unsigned int c : hotpluggable)
-			if (std::find(offline.begin(), offline.end(), c) == offline.end())
-				online.push_back(c);
-		if (cfg.paddr)
-			line = "kind=paddr addr=" + std::to_string(mon_start) +
-			       " span=" + std::to_string(mon_end - mon_start);
-		else
-			line = "kind=vaddr addr=" + std::to_string(sk.child.hot_start()) +
-			       " span=" + std::to_string(sk.child.hot_size()) +
-			       " pid=" + std::to_string(sk.child.pid());
-		line += " count=" + std::to_string(count) + " cpu=" +
-			std::to_string(online[rnd(online.size())]);
+		online.insert(online.begin(), 0);
+		line += " count=" + num(count) + " cpu=" + num(online[rnd(online.size())]);
 		if (chance(50))
 			line += " ctx=irq rate=50000 burst=256";
-		err = sk.ri->wait_idle(30s) ? sk.ri->inject(line) : -ETIMEDOUT;
+		const int err = sk.ri->wait_idle(30s) ? sk.ri->inject(line) : -ETIMEDOUT;
+
 		n.bursts++;
 		n.burst_reports += err ? 0 : count;
 		note("burst " + line + ": " + errno_symbol(err));
-		expect("burst", err, { 0 });
+		expect("burst", err);
 	}
 
 	void on_off()
@@ -937,33 +849,34 @@ private:
 	void intervals()
 	{
 		random_intervals();
-		{
-			std::unique_lock<std::shared_mutex> l(sk.config_lock);
-
-			expect("write_intervals", ctx.set_intervals(cfg.sample_us,
-					cfg.aggr_us, cfg.update_us), { 0 });
-		}
+		write_config("write_intervals", [this] {
+			return ctx.set_intervals(cfg.sample_us, cfg.aggr_us, cfg.update_us);
+		});
 		n.interval_commits++;
-		commit("intervals", std::to_string(cfg.sample_us) + "/" +
-		       std::to_string(cfg.aggr_us) + "/" +
-		       std::to_string(cfg.update_us));
+		commit("intervals", num(cfg.sample_us) + "/" + num(cfg.aggr_us) + "/" +
+		       num(cfg.update_us));
+	}
+
+	void add_event(const event &e)
+	{
+		cfg.events.push_back(e);
+		write_events();
+		commit("event_added", describe_event(e));
 	}
 
 	void events()
 	{
-		const unsigned int r = static_cast<unsigned int>(rnd(100));
+		const uint64_t r = rnd(100);
 		const size_t nr = cfg.events.size();
 
 		if (r < 25 && nr < max_events) {
 			n.event_ups++;
-			cfg.events.push_back(random_event());
-			write_events();
-			commit("event_added", describe_event(cfg.events.back()));
+			add_event(random_event());
 		} else if (r < 45 && nr > 0) {
 			n.event_downs++;
 			cfg.events.pop_back();
 			write_events();
-			commit("event_removed", std::to_string(nr - 1) + " left");
+			commit("event_removed", num(nr - 1) + " left");
 		} else if (r < 90 && nr > 0) {
 			const unsigned int idx = static_cast<unsigned int>(rnd(nr));
 			event &e = cfg.events[idx];
@@ -982,13 +895,11 @@ private:
 				break;
 			default:
 				e.a.freq = false;
-				e.a.sample_period = e.on_pmu ? pmu_period() :
-							       fault_period();
+				e.a.sample_period = e.on_pmu ? pmu_period() : fault_period();
 				break;
 			}
 			write_event(idx);
-			commit("event_changed", std::to_string(idx) + ": " +
-			       describe_event(e));
+			commit("event_changed", num(idx) + ": " + describe_event(e));
 		} else if (pmu_present()) {
 			refused();
 		} else {
@@ -999,15 +910,14 @@ private:
 	/* A config the test PMU refuses; the kdamond keeps running. */
 	void refused()
 	{
-		std::vector<event>::iterator it = std::find_if(cfg.events.begin(),
-			cfg.events.end(), [](const event &e) { return e.on_pmu; });
+		auto it = std::find_if(cfg.events.begin(), cfg.events.end(),
+				       [](const event &e) { return e.on_pmu; });
+		std::string st;
 
 		if (it == cfg.events.end()) {
 			if (cfg.events.size() >= max_events)
 				return;
-			cfg.events.push_back(random_event(false));
-			write_events();
-			commit("event_added", describe_event(cfg.events.back()));
+			add_event(random_event(false));
 			it = cfg.events.end() - 1;
 		}
 		const unsigned int idx = static_cast<unsigned int>(it - cfg.events.begin());
@@ -1016,22 +926,14 @@ private:
 		n.refused_commits++;
 		it->a.config = 1;
 		write_event(idx);
-		commit("refused", std::to_string(idx) + ": config 1", true);
-		if (!retry_state_on())
+		commit("refused", num(idx) + ": config 1", true);
+		/* reading state takes damon_sysfs_lock with a trylock: retried */
+		if (retry_busy([this, &st] { return kd.get("state", st); }) || st != "on")
 			sk.jr.finding(journal::controller,
 				      "the kdamond stopped after a refused commit");
 		cfg.events[idx] = good;
 		write_event(idx);
-		commit("restored", std::to_string(idx));
-	}
-
-	/* Is the state file "on"?  (Its read takes a trylock: retried.) */
-	bool retry_state_on()
-	{
-		std::string s;
-		int err = retry_busy([this, &s] { return kd.get("state", s); });
-
-		return !err && s == "on";
+		commit("restored", num(idx));
 	}
 
 	void report_sink()
@@ -1042,56 +944,41 @@ private:
 		commit("report_sink", cfg.report_sink ? "on" : "off");
 	}
 
+	/* A CPU offline (at most all hotpluggable ones but one) or back online. */
 	void hotplug()
 	{
-		const size_t max_offline = hotpluggable.size() > 1 ?
-					   hotpluggable.size() - 1 : 1;
-		int err;
+		const size_t max_offline = hotpluggable.size() > 1 ? hotpluggable.size() - 1 : 1;
 
 		if (hotpluggable.empty())
 			return;
-		if (!offline.empty() && (offline.size() >= max_offline || chance(50))) {
-			const size_t i = rnd(offline.size());
-			const unsigned int cpu = offline[i];
-
-			err = timed("cpu_online", [this, cpu] {
-				return retry_busy([cpu] { return set_cpu_online(cpu, true); });
-			});
-			n.cpu_onlines++;
-			note("cpu" + std::to_string(cpu) + " online: " + errno_symbol(err));
-			if (expect("cpu_online", err, { 0 }))
-				offline.erase(offline.begin() + static_cast<long>(i));
-			return;
-		}
-		std::vector<unsigned int> candidates;
-
-		for (unsigned int c : hotpluggable)
-			if (std::find(offline.begin(), offline.end(), c) == offline.end())
-				candidates.push_back(c);
-		const unsigned int cpu = candidates[rnd(candidates.size())];
-
-		err = timed("cpu_offline", [this, cpu] {
-			return retry_busy([cpu] { return set_cpu_online(cpu, false); });
+		const bool up = !offline.empty() && (offline.size() >= max_offline || chance(50));
+		const std::vector<unsigned int> from = up ? offline : online_hotpluggable();
+		const size_t i = rnd(from.size());
+		const unsigned int cpu = from[i];
+		const char *what = up ? "cpu_online" : "cpu_offline";
+		const int err = timed(what, [this, cpu, up] {
+			return retry_busy([cpu, up] { return set_cpu_online(cpu, up); });
 		});
-		n.cpu_offlines++;
-		note("cpu" + std::to_string(cpu) + " offline: " + errno_symbol(err));
-		if (expect("cpu_offline", err, { 0 }))
+
+		(up ? n.cpu_onlines : n.cpu_offlines)++;
+		note("cpu" + num(cpu) + (up ? " online: " : " offline: ") + errno_symbol(err));
+		if (!expect(what, err))
+			return;
+		if (up)
+			offline.erase(offline.begin() + static_cast<long>(i));
+		else
 			offline.push_back(cpu);
 	}
 
 	void pmu_action()
 	{
 		if (pmu_present()) {
-			int err = unload_pmu();
-
-			n.pmu_unloads++;
-			note("pmu unloaded under the running kdamond: " + errno_symbol(err));
-			expect("pmu_unload", err, { 0 });
+			unload_pmu("under the running kdamond");
 			return;
 		}
 		if (!load_pmu())
 			return;
-		note("pmu loaded, type " + std::to_string(pmu_type));
+		note("pmu loaded, type " + num(pmu_type));
 		/* new counters for every test PMU event: the old are revoked */
 		for (event &e : cfg.events) {
 			if (!e.on_pmu)
@@ -1101,47 +988,39 @@ private:
 			e.a.sample_period += 1000;
 		}
 		write_events();
-		commit("pmu_reloaded", "type " + std::to_string(pmu_type));
+		commit("pmu_reloaded", "type " + num(pmu_type));
 	}
 
+	/* No live test PMU event, after up to 5 s for perf to let them go. */
 	void check_no_pmu_event(const std::string &where)
 	{
 		const auto deadline = steady::now() + 5s;
 		kmod::values v;
+		int err;
 
 		if (!pmu_present())
 			return;
-		for (;;) {
-			int err = pmu->read_stats(v);
-
-			if (err) {
-				sk.jr.finding(journal::off, where + ": test PMU stats: " +
-					      errno_symbol(err));
-				return;
-			}
-			if (!value_of(v, "events_active"))
-				return;
-			if (steady::now() > deadline)
-				break;
+		while (!(err = pmu->read_stats(v)) && value_of(v, "events_active") &&
+		       steady::now() <= deadline) {
 			n.events_waits++;
 			std::this_thread::sleep_for(50ms);
 		}
-		sk.jr.finding(journal::off, where + ": " +
-			      std::to_string(value_of(v, "events_active")) +
-			      " test PMU events still live with the kdamond off");
+		if (err)
+			off_finding(where, "test PMU stats: " + errno_symbol(err));
+		else if (value_of(v, "events_active"))
+			off_finding(where, num(value_of(v, "events_active")) +
+					   " test PMU events still live with the kdamond off");
 	}
 
 	/* Every ring freed, no owner, and each CPU's counters balanced. */
 	void check_rings(const std::string &where, const json &dump)
 	{
 		if (!dump["owner"].is_null())
-			sk.jr.finding(journal::off, where + ": drgn: the rings have an owner: " +
-				      dump["owner_pid"].dump());
+			off_finding(where, "drgn: the rings have an owner: " +
+					   dump["owner_pid"].dump());
 		if (!dump["cpus"].is_array() || dump["cpus"].size() < possible) {
-			sk.jr.finding(journal::off, where + ": drgn: " +
-				      std::to_string(dump["cpus"].size()) +
-				      " CPUs in the dump, " + std::to_string(possible) +
-				      " possible");
+			off_finding(where, "drgn: " + num(dump["cpus"].size()) +
+					   " CPUs in the dump, " + num(possible) + " possible");
 			return;
 		}
 		for (const json &c : dump["cpus"]) {
@@ -1152,18 +1031,17 @@ private:
 				numbers &= c[counters[i]].is_number_unsigned();
 				v[i] = numbers ? c[counters[i]].get<unsigned long>() : 0;
 			}
-			if (!numbers || c["ring"] != false ||
-			    c["consumer_ring"] != false || c["busy"] != 0 ||
-			    v[4] != v[5] + v[6] + v[7])
-				sk.jr.finding(journal::off, where + ": drgn: cpu " +
-					      c["cpu"].dump() + ": " + c.dump());
+			/* drained = attributed + unmatched + stale */
+			if (!numbers || c["ring"] != false || c["consumer_ring"] != false ||
+			    c["busy"] != 0 || v[4] != v[5] + v[6] + v[7])
+				off_finding(where, "drgn: cpu " + c["cpu"].dump() + ": " +
+						   c.dump());
 		}
 	}
 
 	/* drgn's totals are the kernel's, if those did not move meanwhile. */
 	void check_totals(const std::string &where, const json &dump,
-			  const report_inject::stats &before,
-			  const report_inject::stats &after)
+			  const report_inject::stats &before, const report_inject::stats &after)
 	{
 		for (const char *c : counters) {
 			const json &v = dump["totals"][c];
@@ -1172,33 +1050,33 @@ private:
 				return;
 			if (!v.is_number_unsigned() ||
 			    v.get<unsigned long>() != value_of(before, c))
-				sk.jr.finding(journal::off, where + ": drgn total " + c +
-					      " " + v.dump() + ", kernel " +
-					      std::to_string(value_of(before, c)));
+				off_finding(where, std::string("drgn total ") + c + " " + v.dump() +
+						   ", kernel " + num(value_of(before, c)));
 		}
 	}
 
-	/* The sample stats files, read until two passes agree. */
+	/*
+	 * The sample stats files, read until two passes agree (a writer's
+	 * update_sample_stats may come between two files).
+	 */
 	bool read_sample_stats(kmod::values &v)
 	{
+		const damon_sysfs::node stats(ctx.sample().path("stats"));
+		auto read = [&stats](kmod::values &pass) {
+			for (const char *c : counters)
+				if (const int err = stats.get(c, pass[c]))
+					return err;
+			return 0;
+		};
+
 		for (int attempt = 0; attempt < 10; attempt++) {
 			kmod::values a, b;
-			int err = 0;
+			int err = read(a);
 
-			for (int pass = 0; pass < 2 && !err; pass++) {
-				kmod::values &dst = pass ? b : a;
-
-				for (const char *c : counters) {
-					unsigned long val = 0;
-
-					err = damon_sysfs::read_ulong(stats_dir + "/" + c, val);
-					if (err)
-						break;
-					dst[c] = val;
-				}
-			}
+			if (!err)
+				err = read(b);
 			if (err) {
-				expect("read_sample_stats", err, { 0 });
+				expect("read_sample_stats", err);
 				return false;
 			}
 			if (a == b) {
@@ -1213,35 +1091,30 @@ private:
 	/* update_sample_stats, and the invariants of a running kdamond. */
 	void sample_stats_check()
 	{
+		const int err = state("update_sample_stats");
 		kmod::values v;
-		const unsigned long epoch = ownership_epoch.load();
-		int err = state("update_sample_stats");
+		std::string why;
 
 		n.sample_stats++;
-		if (!expect("update_sample_stats", err, { 0 }) || !read_sample_stats(v))
+		if (!expect("update_sample_stats", err) || !read_sample_stats(v))
 			return;
 		/* compare with the last reading only within one ownership */
-		const bool same = !last_reading.empty() &&
-				  epoch == last_reading_epoch &&
-				  epoch == ownership_epoch.load();
+		const bool same = !last_reading.empty() && ownership_epoch == last_reading_epoch;
+
 		nr_readings++;
 		if (first_reading.empty())
 			first_reading = v;
-
-		std::string why;
-
 		if (value_of(v, "drained") != value_of(v, "attributed") +
-					      value_of(v, "unmatched") +
-					      value_of(v, "stale"))
+					      value_of(v, "unmatched") + value_of(v, "stale"))
 			why = "drained is not attributed + unmatched + stale";
 		for (const char *c : counters)
 			if (same && value_of(v, c) < value_of(last_reading, c))
 				why = std::string(c) + " went back from " +
-				      std::to_string(value_of(last_reading, c));
+				      num(value_of(last_reading, c));
 		if (!why.empty())
 			sk.jr.finding(journal::running, why + ": " + kmod::format(v));
 		last_reading = v;
-		last_reading_epoch = epoch;
+		last_reading_epoch = ownership_epoch;
 	}
 };
 
@@ -1250,11 +1123,10 @@ void reader(soak &sk, io_counts &c)
 {
 	while (!sk.stop) {
 		damon_sysfs::read_tree(kd_dir, [&](const std::string &p, int err) {
-			c.reads++;
 			c.read_errs[err]++;
 			if (err && err != -ENOENT && err != -ENODEV && err != -EBUSY)
-				sk.jr.finding(journal::running, "read " + p + ": " +
-					      errno_symbol(err));
+				sk.jr.finding(journal::running,
+					      "read " + p + ": " + errno_symbol(err));
 		});
 		std::this_thread::sleep_for(20ms);
 	}
@@ -1262,20 +1134,13 @@ void reader(soak &sk, io_counts &c)
 
 /* Files below the context a writer writes back, with the value they hold. */
 const char *const writeback_files[] = {
-	"monitoring_attrs/intervals/sample_us",
-	"monitoring_attrs/intervals/aggr_us",
-	"monitoring_attrs/intervals/update_us",
-	"monitoring_attrs/nr_regions/min",
-	"monitoring_attrs/nr_regions/max",
-	"targets/0/pid_target",
-	"schemes/0/action",
-	"schemes/0/apply_interval_us",
-	"schemes/0/access_pattern/sz/min",
-	"schemes/0/access_pattern/nr_accesses/max",
-	"schemes/0/access_pattern/age/min",
-	"schemes/0/quotas/ms",
-	"schemes/0/quotas/bytes",
-	"schemes/0/quotas/reset_interval_ms",
+	"monitoring_attrs/intervals/sample_us", "monitoring_attrs/intervals/aggr_us",
+	"monitoring_attrs/intervals/update_us", "monitoring_attrs/nr_regions/min",
+	"monitoring_attrs/nr_regions/max", "targets/0/pid_target",
+	"schemes/0/action", "schemes/0/apply_interval_us",
+	"schemes/0/access_pattern/sz/min", "schemes/0/access_pattern/nr_accesses/max",
+	"schemes/0/access_pattern/age/min", "schemes/0/quotas/ms",
+	"schemes/0/quotas/bytes", "schemes/0/quotas/reset_interval_ms",
 };
 const char *const writer_cmds[] = {
 	"update_sample_stats", "update_sample_stats", "update_sample_stats",
@@ -1285,70 +1150,72 @@ const char *const writer_cmds[] = {
 	"update_tuned_intervals", "commit_schemes_quota_goals",
 };
 
+/* A state command of a writer, its errno judged by how steadily on the kdamond was. */
+void write_state(soak &sk, io_counts &c, const std::string &cmd)
+{
+	/* it writes sample_us and aggr_us: not amid the controller's */
+	std::shared_lock<std::shared_mutex> l(sk.config_lock, std::defer_lock);
+
+	if (cmd == "update_tuned_intervals")
+		l.lock();
+	const unsigned long g = sk.gen;
+	const bool on = sk.on;
+	const int err = damon_sysfs::write_file(kd_dir + "/state", cmd);
+	const bool steady_on = g % 2 == 0 && on && sk.gen == g;
+
+	c.state_errs[err]++;
+	if (err && err != -EBUSY && (steady_on || (err != -EINVAL && err != -ECANCELED &&
+						   err != -ENOENT && err != -ENODEV)))
+		sk.jr.finding(journal::running, "state " + cmd + ": " + errno_symbol(err) +
+			      (steady_on ? " (kdamond steadily on)" : ""));
+}
+
+/* A write-back of a file below the context, a third of them of a perf event's. */
+void write_back(soak &sk, io_counts &c, std::mt19937_64 &rng)
+{
+	const damon_sysfs::node ctx(ctx_dir);
+	const std::string events = "monitoring_attrs/sample/perf_events/";
+	std::shared_lock<std::shared_mutex> l(sk.config_lock);
+	std::vector<std::string> files;
+	std::string file, val;
+	unsigned long nr = 0;
+	auto add = [&files](const std::string &p, int err) {
+		if (!err && p.find("/stats/") == std::string::npos)
+			files.push_back(p.substr(ctx_dir.size() + 1));
+	};
+
+	if (rng() % 3 == 0 && !ctx.get(events + "nr_perf_events", nr) && nr)
+		damon_sysfs::read_tree(ctx.path(events + num(rng() % nr)), add);
+	file = files.empty() ? writeback_files[rng() % std::size(writeback_files)] :
+			       files[rng() % files.size()];
+	if (ctx.get(file, val)) {
+		c.absent++;
+		return;
+	}
+	const int err = ctx.set(file, val);
+
+	c.writeback_errs[err]++;
+	if (err)
+		sk.jr.finding(journal::running, "write back " + file + " '" + val + "': " +
+			      errno_symbol(err));
+}
+
 /* A writer of state commands and of write-backs. */
 void writer(soak &sk, io_counts &c, uint64_t seed)
 {
 	std::mt19937_64 rng(seed);
-	const damon_sysfs::node ctx(ctx_dir);
 
 	while (!sk.stop) {
-		if (rng() % 2) {
-			const std::string cmd = writer_cmds[rng() % std::size(writer_cmds)];
-			/* it writes sample_us and aggr_us: not amid the controller's */
-			std::shared_lock<std::shared_mutex> l(sk.config_lock,
-							      std::defer_lock);
-
-			if (cmd == "update_tuned_intervals")
-				l.lock();
-			const unsigned long g = sk.rs.gen;
-			const bool on = sk.rs.on;
-			const int err = damon_sysfs::write_file(kd_dir + "/state", cmd);
-			const bool steady_on = g % 2 == 0 && on && sk.rs.gen == g;
-
-			c.state_writes++;
-			c.state_errs[err]++;
-			if (err && err != -EBUSY &&
-			    (steady_on || (err != -EINVAL && err != -ECANCELED &&
-					err != -ENOENT && err != -ENODEV)))
-				sk.jr.finding(journal::running, "state " + cmd + ": " +
-					      errno_symbol(err) +
-					      (steady_on ? " (kdamond steadily on)" : ""));
-		} else {
-			std::shared_lock<std::shared_mutex> l(sk.config_lock);
-			const std::string events = "monitoring_attrs/sample/perf_events/";
-			std::vector<std::string> files;
-			std::string file, val;
-			unsigned long nr = 0;
-
-			/* a third of them to a file of a perf event */
-			if (rng() % 3 == 0 && !ctx.get(events + "nr_perf_events", nr) && nr)
-				damon_sysfs::read_tree(ctx.path(events + std::to_string(rng() % nr)),
-					[&files](const std::string &p, int err) {
-						if (!err && p.find("/stats/") == std::string::npos)
-							files.push_back(p.substr(ctx_dir.size() + 1));
-					});
-			file = files.empty() ? writeback_files[rng() % std::size(writeback_files)] :
-					       files[rng() % files.size()];
-			if (ctx.get(file, val)) {
-				c.absent++;
-			} else {
-				const int err = ctx.set(file, val);
-
-				c.writebacks++;
-				c.writeback_errs[err]++;
-				if (err)
-					sk.jr.finding(journal::running,
-						      "write back " + file + " '" +
-						      val + "': " + errno_symbol(err));
-			}
-		}
+		if (rng() % 2)
+			write_state(sk, c, writer_cmds[rng() % std::size(writer_cmds)]);
+		else
+			write_back(sk, c, rng);
 		std::this_thread::sleep_for(std::chrono::milliseconds(5 + rng() % 25));
 	}
 }
 
 /* Run @fn; an exception becomes a finding of @k. */
-void guarded(soak &sk, journal::kind k, const char *who,
-	     const std::function<void()> &fn)
+void guarded(soak &sk, journal::kind k, const char *who, const std::function<void()> &fn)
 {
 	try {
 		fn();
@@ -1359,10 +1226,12 @@ void guarded(soak &sk, journal::kind k, const char *who,
 	}
 }
 
-void show_findings(const ktap::writer &t, journal &jr, journal::kind k)
+/* @lines from the @from-th on as diagnostics, each after @prefix. */
+void show(const ktap::writer &t, const std::vector<std::string> &lines,
+	  const std::string &prefix, size_t from = 0)
 {
-	for (const std::string &f : jr.get(k))
-		t.diag("finding: " + f);
+	for (size_t i = from; i < lines.size(); i++)
+		t.diag(prefix + lines[i]);
 }
 
 /*
@@ -1376,7 +1245,6 @@ bool clean_end(const ktap::writer &t, const damon_sysfs::session &s,
 	const damon_sysfs::context ctx = kd.get_context(0);
 	test_pmu::pmu pinned;
 	damon_sysfs::vaddr_monitor m;
-	perf_event_attr a;
 	damon_sysfs::perf_event_stats st;
 	int err_reset, err_setup = -EIO, err_on = -EIO, err_stats = -EIO;
 	int err_off = -EIO, err_unload;
@@ -1387,16 +1255,12 @@ bool clean_end(const ktap::writer &t, const damon_sysfs::session &s,
 	}
 	err_reset = s.reset();
 	m.pid = child.pid();
-	a.type = static_cast<unsigned long>(pinned.type());
-	a.sample_freq = 200;
 	if (!err_reset)
-		err_setup = pinned.set_addrs("vaddr=" + std::to_string(child.hot_start()) +
-					     " len=" + std::to_string(child.hot_size()) +
-					     " pid=" + std::to_string(child.pid()));
+		err_setup = pinned.set_addrs(hot_addrs(child));
 	if (!err_setup)
 		err_setup = damon_sysfs::setup_vaddr_monitor(s, m);
 	if (!err_setup)
-		err_setup = ctx.set_perf_events({ a });
+		err_setup = ctx.set_perf_events({ pinned.event(200, false) });
 	if (!err_setup)
 		err_on = kd.start();
 	if (!err_on) {
@@ -1412,48 +1276,23 @@ bool clean_end(const ktap::writer &t, const damon_sysfs::session &s,
 		errno_symbol(err_on).c_str(), errno_symbol(err_stats).c_str(),
 		st.nr_cpus, nr_online, st.nr_accepted, st.nr_invalid,
 		errno_symbol(err_off).c_str(), errno_symbol(err_unload).c_str());
-	return !err_reset && !err_setup && !err_on && !err_stats && !err_off &&
-	       !err_unload && st.nr_cpus == nr_online &&
-	       st.nr_accepted + st.nr_invalid > 0;
+	return !err_reset && !err_setup && !err_on && !err_stats && !err_off && !err_unload &&
+	       st.nr_cpus == nr_online && st.nr_accepted + st.nr_invalid > 0;
 }
 
 /* cpuN/online of every CPU but cpu0 reads 1. */
 bool all_cpus_online(const ktap::writer &t)
 {
 	bool ok = true;
+	std::string v;
 
-	for (unsigned int cpu = 1;; cpu++) {
-		const std::string dir = "/sys/devices/system/cpu/cpu" + std::to_string(cpu);
-		std::string v;
-
-		if (!damon_sysfs::exists(dir))
-			return ok;
-		if (!damon_sysfs::read_file(dir + "/online", v) && v != "1") {
+	for (unsigned int cpu = 1; damon_sysfs::exists(cpu_dir(cpu)); cpu++) {
+		if (!damon_sysfs::read_file(cpu_dir(cpu) + "/online", v) && v != "1") {
 			t.diagf("cpu%u is still offline", cpu);
 			ok = false;
 		}
 	}
-}
-
-/* SKIPs unless the test PMU module loads (pin=N: it must unload again). */
-void require_test_pmu_or_skip()
-{
-	test_pmu::pmu probe("pin=N");
-
-	if (!probe.ok())
-		ktap::exit_skip("test PMU: " + probe.error());
-}
-
-/* The seed to rerun with, and what the checks of an off kdamond can use. */
-void show_setup(const ktap::writer &t, const options &o,
-		const report_inject::module &ri, const std::string &why_no_drgn)
-{
-	t.diagf("seed %" PRIu64 " duration %lu s (rerun: --seed %" PRIu64
-		" --duration %lu)", o.seed, o.duration, o.seed, o.duration);
-	t.diagf("%u CPUs online, %u possible; ring accounting when off: %s, per CPU: %s",
-		monitor::nr_cpus(), nr_possible_cpus(),
-		ri.ok() ? "test_damon_report" : ("none (" + ri.error() + ")").c_str(),
-		why_no_drgn.empty() ? "drgn" : ("none (" + why_no_drgn + ")").c_str());
+	return ok;
 }
 
 /*
@@ -1461,12 +1300,11 @@ void show_setup(const ktap::writer &t, const options &o,
  * of test_damon_report at its end in @ri_start.  False (the rest of the
  * plan skipped) if there is no kdamond to soak.
  */
-bool setup_case(ktap::writer &t, controller &ctl, journal &jr,
-		monitor::log_watch &watch, const workload::hot_cold_child &child,
-		const report_inject::module &ri, report_inject::stats &ri_start)
+bool setup_case(ktap::writer &t, controller &ctl, journal &jr, monitor::log_watch &watch,
+		const workload::hot_cold_child &child, const report_inject::module &ri,
+		report_inject::stats &ri_start)
 {
-	const bool ok = child.ok() && ctl.load_pmu() && ctl.first_start() &&
-			ctl.turn_off();
+	const bool ok = child.ok() && ctl.setup();
 
 	if (ok)
 		ctl.check_off("setup", false);
@@ -1475,12 +1313,9 @@ bool setup_case(ktap::writer &t, controller &ctl, journal &jr,
 	watch.poll("setup");
 	if (t.result(ok && jr.total() == 0 && watch.bad.empty(), "setup"))
 		return true;
-	for (const std::string &f : jr.get(journal::controller))
-		t.diag("setup: " + f);
-	for (const std::string &f : jr.get(journal::off))
-		t.diag("setup: " + f);
-	for (const std::string &l : watch.bad)
-		t.diag("kmsg: " + l);
+	show(t, jr.get(journal::controller), "setup: ");
+	show(t, jr.get(journal::off), "setup: ");
+	show(t, watch.bad, "kmsg: ");
 	t.skip_rest("no kdamond to soak");
 	return false;
 }
@@ -1499,14 +1334,12 @@ double soak_threads(soak &sk, controller &ctl, monitor::log_watch &watch,
 	const auto soak_start = steady::now();
 
 	threads.emplace_back([&] {
-		guarded(sk, journal::controller, "controller",
-			[&] { ctl.run(); });
+		guarded(sk, journal::controller, "controller", [&] { ctl.run(); });
 		controller_done = true;
 	});
 	for (unsigned int i = 0; i < 2; i++) {
 		threads.emplace_back([&, i] {
-			guarded(sk, journal::running, "reader",
-				[&] { reader(sk, rc[i]); });
+			guarded(sk, journal::running, "reader", [&] { reader(sk, rc[i]); });
 		});
 		threads.emplace_back([&, i] {
 			guarded(sk, journal::running, "writer",
@@ -1525,10 +1358,10 @@ double soak_threads(soak &sk, controller &ctl, monitor::log_watch &watch,
 		th.join();
 	const double soak_s = secs_since(soak_start);
 
-	for (const io_counts &c : rc)
-		io.merge(c);
-	for (const io_counts &c : wc)
-		io.merge(c);
+	for (unsigned int i = 0; i < 2; i++) {
+		io.merge(rc[i]);
+		io.merge(wc[i]);
+	}
 	return soak_s;
 }
 
@@ -1537,42 +1370,37 @@ void soak_cycles_case(ktap::writer &t, const controller &ctl, journal &jr,
 		      const io_counts &io, double soak_s)
 {
 	const controller_counts &n = ctl.n;
-
-	t.diagf("soak: %.1f s, %lu cycles (vaddr %lu, paddr %lu, with page faults %lu), %lu actions",
-		soak_s, n.cycles, n.vaddr_cycles, n.paddr_cycles,
-		n.page_fault_cycles, n.actions);
-	t.diagf("soak: on %lu, off %lu, commits %lu (intervals %lu, events up %lu, down %lu, changed %lu, refused %lu, report_sink %lu)",
-		n.ons, n.offs, n.commits, n.interval_commits, n.event_ups,
-		n.event_downs, n.event_changes, n.refused_commits,
-		n.report_sink_toggles);
-	t.diagf("soak: hotplug offline %lu, online %lu; test PMU unloads %lu, loads %lu; bursts %lu (%lu reports); update_sample_stats %lu; EBUSY retries %lu",
-		n.cpu_offlines, n.cpu_onlines, n.pmu_unloads, n.pmu_loads,
-		n.bursts, n.burst_reports, n.sample_stats, n.busy_retries);
-	t.diagf("soak: sysfs reads %lu, state writes %lu, write-backs %lu",
-		io.reads, io.state_writes, io.writebacks);
 	std::string times;
 
+	t.diagf("soak: %.1f s, %lu cycles (vaddr %lu, paddr %lu, with page faults %lu), %lu actions",
+		soak_s, n.cycles, n.vaddr_cycles, n.paddr_cycles, n.page_fault_cycles, n.actions);
+	t.diagf("soak: on %lu, off %lu, commits %lu (intervals %lu, events up %lu, down %lu, changed %lu, refused %lu, report_sink %lu)",
+		n.ons, n.offs, n.commits, n.interval_commits, n.event_ups, n.event_downs,
+		n.event_changes, n.refused_commits, n.report_sink_toggles);
+	t.diagf("soak: hotplug offline %lu, online %lu; test PMU unloads %lu, loads %lu; bursts %lu (%lu reports); update_sample_stats %lu; EBUSY retries %lu",
+		n.cpu_offlines, n.cpu_onlines, n.pmu_unloads, n.pmu_loads, n.bursts,
+		n.burst_reports, n.sample_stats, n.busy_retries);
+	t.diagf("soak: sysfs reads %lu, state writes %lu, write-backs %lu",
+		total(io.read_errs), total(io.state_errs), total(io.writeback_errs));
 	for (const auto &e : n.secs)
 		times += " " + e.first + " " + std::to_string(static_cast<int>(e.second + 0.5));
 	t.diagf("soak: seconds in%s", times.c_str());
 	for (const auto &e : n.errs)
 		t.diagf("controller %-28s%s", e.first.c_str(), format_hist(e.second).c_str());
-	show_findings(t, jr, journal::controller);
-	t.result(jr.get(journal::controller).empty() && n.cycles > 0,
-		 "soak_cycles");
+	show(t, jr.get(journal::controller), "finding: ");
+	t.result(jr.get(journal::controller).empty() && n.cycles > 0, "soak_cycles");
 }
 
 /* Case 3: the running kdamond's books and the threads' errnos. */
-void running_case(ktap::writer &t, const controller &ctl, journal &jr,
-		  const io_counts &io)
+void running_case(ktap::writer &t, const controller &ctl, journal &jr, const io_counts &io)
 {
 	t.diagf("reads:%s", format_hist(io.read_errs).c_str());
 	t.diagf("state writes:%s", format_hist(io.state_errs).c_str());
-	t.diagf("write-backs:%s (%lu files absent)",
-		format_hist(io.writeback_errs).c_str(), io.absent);
+	t.diagf("write-backs:%s (%lu files absent)", format_hist(io.writeback_errs).c_str(),
+		io.absent);
 	t.diagf("running: %lu sample stats readings checked (%lu not read consistently)",
 		ctl.nr_readings, ctl.nr_inconsistent);
-	show_findings(t, jr, journal::running);
+	show(t, jr.get(journal::running), "finding: ");
 	t.result(jr.get(journal::running).empty() && ctl.nr_readings > 0,
 		 "invariants_while_running");
 }
@@ -1581,13 +1409,11 @@ void running_case(ktap::writer &t, const controller &ctl, journal &jr,
  * Case 4: exact accounting whenever the kdamond was off; skipped unless
  * @can_account (test_damon_report or drgn counted the rings).
  */
-void off_case(ktap::writer &t, const controller_counts &n, journal &jr,
-	      bool can_account)
+void off_case(ktap::writer &t, const controller_counts &n, journal &jr, bool can_account)
 {
 	t.diagf("off: %lu checks, %lu also per CPU (drgn ready after %.0f s, %lu checks before), %lu waits for the test PMU's events to go",
-		n.off_checks, n.drgn_checks, n.drgn_ready_at, n.drgn_not_ready,
-		n.events_waits);
-	show_findings(t, jr, journal::off);
+		n.off_checks, n.drgn_checks, n.drgn_ready_at, n.drgn_not_ready, n.events_waits);
+	show(t, jr.get(journal::off), "finding: ");
 	if (!can_account)
 		t.skip("accounting_exact_when_off", "neither test_damon_report nor drgn");
 	else
@@ -1596,50 +1422,29 @@ void off_case(ktap::writer &t, const controller_counts &n, journal &jr,
 }
 
 /* The samples: the report counters from @from to @to, over @span. */
-void show_samples(const ktap::writer &t, const kmod::values &from,
-		  const kmod::values &to, const char *span)
+void show_samples(const ktap::writer &t, const kmod::values &from, const kmod::values &to,
+		  const char *span)
 {
+	auto d = [&](const char *c) { return value_of(to, c) - value_of(from, c); };
+
 	t.diagf("reports (%s): pushed %lu, drained %lu (attributed %lu, unmatched %lu, stale %lu), dropped %lu (full %lu, nested %lu, no owner %lu)",
-		span,
-		value_of(to, "pushed") - value_of(from, "pushed"),
-		value_of(to, "drained") - value_of(from, "drained"),
-		value_of(to, "attributed") - value_of(from, "attributed"),
-		value_of(to, "unmatched") - value_of(from, "unmatched"),
-		value_of(to, "stale") - value_of(from, "stale"),
-		dropped(to) - dropped(from),
-		value_of(to, "dropped_full") - value_of(from, "dropped_full"),
-		value_of(to, "dropped_nested") - value_of(from, "dropped_nested"),
-		value_of(to, "dropped_no_owner") - value_of(from, "dropped_no_owner"));
+		span, d("pushed"), d("drained"), d("attributed"), d("unmatched"), d("stale"),
+		d("dropped_full") + d("dropped_nested") + d("dropped_no_owner"),
+		d("dropped_full"), d("dropped_nested"), d("dropped_no_owner"));
 }
 
 /* Case 5: the kernel log, with the controller's actions before a finding. */
-void kernel_log_case(ktap::writer &t, const monitor::log_watch &watch,
-		     journal &jr)
+void kernel_log_case(ktap::writer &t, const monitor::log_watch &watch, journal &jr)
 {
-	if (!watch.bad.empty()) {
-		t.diag("the kernel log went bad " + watch.first_when +
-		       "; the controller's last actions before the first finding:");
-		for (const std::string &h : jr.history_at_first())
-			t.diag("  " + h);
-	}
-	for (const std::string &l : watch.bad)
-		t.diag("kmsg: " + l);
-	if (jr.total() && watch.bad.empty()) {
-		t.diag("the controller's last actions before the first finding:");
-		for (const std::string &h : jr.history_at_first())
-			t.diag("  " + h);
-	}
-	t.result(watch.bad.empty(), "kernel_log_clean");
-}
+	const bool bad = !watch.bad.empty();
 
-/* The findings of @k from the @from-th on (those not shown yet). */
-void show_findings_from(const ktap::writer &t, journal &jr, journal::kind k,
-			size_t from)
-{
-	const std::vector<std::string> f = jr.get(k);
-
-	for (size_t i = from; i < f.size(); i++)
-		t.diag("finding: " + f[i]);
+	if (bad || jr.total()) {
+		t.diag((bad ? "the kernel log went bad " + watch.first_when + "; " : "") +
+		       "the controller's last actions before the first finding:");
+		show(t, jr.history_at_first(), "  ");
+	}
+	show(t, watch.bad, "kmsg: ");
+	t.result(!bad, "kernel_log_clean");
 }
 
 /*
@@ -1648,29 +1453,25 @@ void show_findings_from(const ktap::writer &t, journal &jr, journal::kind k,
  */
 void clean_end_case(ktap::writer &t, const damon_sysfs::session &s,
 		    const workload::hot_cold_child &child, controller &ctl,
-		    const cpus_online_guard &cpus, journal &jr,
-		    monitor::log_watch &watch)
+		    const cpus_online_guard &cpus, journal &jr, monitor::log_watch &watch)
 {
 	const auto e0 = steady::now();
-	std::string state_val;
-
 	const unsigned long nr_findings = jr.total();
-	const size_t nr_shown[] = { jr.get(journal::controller).size(),
-				    jr.get(journal::off).size() };
+	const size_t nr_controller = jr.get(journal::controller).size();
+	const size_t nr_off = jr.get(journal::off).size();
+	std::string state_val;
 
 	ctl.finish(cpus);
 	damon_sysfs::read_file(kd_dir + "/state", state_val);
 	t.diag("state at the end: " + state_val);
-	bool ok = state_val == "off" && all_cpus_online(t) &&
-		  jr.total() == nr_findings;
+	bool ok = state_val == "off" && all_cpus_online(t) && jr.total() == nr_findings;
 
-	show_findings_from(t, jr, journal::controller, nr_shown[0]);
-	show_findings_from(t, jr, journal::off, nr_shown[1]);
+	show(t, jr.get(journal::controller), "finding: ", nr_controller);
+	show(t, jr.get(journal::off), "finding: ", nr_off);
 	ok = clean_end(t, s, child, monitor::nr_cpus()) && ok;
 	ok = !s.reset() && ok;
 	watch.poll("end");
-	for (const std::string &l : watch.bad)
-		t.diag("kmsg: " + l);
+	show(t, watch.bad, "kmsg: ");
 	t.result(ok && watch.bad.empty(), "clean_end");
 	t.diagf("clean end: %.1f s", secs_since(e0));
 }
@@ -1686,16 +1487,18 @@ void kmemleak_case(ktap::writer &t, bool has_kmemleak)
 	unsigned int nr_all = 0;
 	int nr = monitor::kmemleak_damon(t, nr_all, true);
 
-	t.diagf("kmemleak: %d DAMON objects of %u unreferenced, %.1f s",
-		nr, nr_all, secs_since(k0));
+	t.diagf("kmemleak: %d DAMON objects of %u unreferenced, %.1f s", nr, nr_all,
+		secs_since(k0));
 	t.result(nr == 0, "kmemleak_no_damon_leak");
 }
 
 int run()
 {
-	options o;
+	uint64_t seed;
+	unsigned long duration = 45;
 
-	if (!parse_options(o)) {
+	if (!parse_seed_args(g_argc, g_argv, "duration", "DAMON_SOAK_SECS", seed, duration,
+			     "DAMON_SOAK_SEED") || !duration) {
 		std::printf("usage: damon_soak [--duration S] [--seed N]\n");
 		return ktap::KSFT_FAIL;
 	}
@@ -1705,7 +1508,13 @@ int run()
 
 	require_perf_events_or_skip(s);
 	s.reset();
-	require_test_pmu_or_skip();
+	{
+		/* pin=N: it must unload again */
+		test_pmu::pmu probe("pin=N");
+
+		if (!probe.ok())
+			ktap::exit_skip("test PMU: " + probe.error());
+	}
 
 	ktap::writer t(7);
 	const auto t0 = steady::now();
@@ -1722,20 +1531,23 @@ int run()
 				"damon_report_rings.py", { "--serve" }));
 	const bool has_kmemleak = monitor::kmemleak_clear();
 	journal jr(t0);
-	soak sk{ t, s, child, ri.ok() ? &ri : nullptr, rings.get(), jr, {}, {}, {} };
+	soak sk{ t, s, child, ri.ok() ? &ri : nullptr, rings.get(), jr, {}, {}, {}, {} };
 	report_inject::stats ri_start, ri_end;
+	io_counts io;
 
-	show_setup(t, o, ri, why_no_drgn);
+	/* the seed to rerun with, and what the checks of an off kdamond can use */
+	t.diagf("seed %" PRIu64 " duration %lu s (rerun: --seed %" PRIu64 " --duration %lu)",
+		seed, duration, seed, duration);
+	t.diagf("%u CPUs online, %u possible; ring accounting when off: %s, per CPU: %s",
+		monitor::nr_cpus(), nr_possible_cpus(),
+		ri.ok() ? "test_damon_report" : ("none (" + ri.error() + ")").c_str(),
+		why_no_drgn.empty() ? "drgn" : ("none (" + why_no_drgn + ")").c_str());
 
-	/* case 1: a running kdamond sampling the workload, off again */
-	controller ctl(sk, o.seed, o.duration);
+	controller ctl(sk, seed, duration);
 
 	if (!setup_case(t, ctl, jr, watch, child, ri, ri_start))
 		return t.exit_code();
-
-	/* the soak: the controller, two readers, two writers */
-	io_counts io;
-	const double soak_s = soak_threads(sk, ctl, watch, t0, o.seed, io);
+	const double soak_s = soak_threads(sk, ctl, watch, t0, seed, io);
 
 	watch.poll("end of the soak");
 	if (ri.ok())
@@ -1745,7 +1557,6 @@ int run()
 
 	/* drgn is done: its memory back before the end */
 	rings.reset();
-
 	soak_cycles_case(t, ctl, jr, io, soak_s);
 	running_case(t, ctl, jr, io);
 	off_case(t, ctl.n, jr, can_account);
