@@ -32,172 +32,137 @@ RATIOS = [
     ('per_page_over_bsearch_10', 'per-page / binary search, 10 x 1 GiB'),
 ]
 
+PHASES = [('owned', 'owned ring'), ('no_owner', 'no owner')]
+
 
 def fmt(v, digits=1):
     if v is None:
         return 'n/a'
-    if v >= 1e6:
-        return '{:,.0f}'.format(v)
-    return '{:,.{}f}'.format(v, digits)
+    return '{:,.{}f}'.format(v, 0 if v >= 1e6 else digits)
+
+
+def row(*cells):
+    return '| ' + ' | '.join(str(c) for c in cells) + ' |'
+
+
+def head(align, *titles):
+    """A table's header and rule; @align: l or r for each column."""
+    return [row(*titles), row(*('---:' if a == 'r' else '---' for a in align))]
+
+
+def text(parts):
+    """Paragraphs (strings) and tables (lists of lines), blank line apart."""
+    return '\n\n'.join(p if isinstance(p, str) else '\n'.join(p) for p in parts)
 
 
 def series(block, name):
     return block.get('series', {}).get(name)
 
 
+def med_p99(s):
+    return '{} / {}'.format(fmt(s['median_ns']), fmt(s['p99_ns']))
+
+
+def med_if_any(s):
+    """The median of a series that has samples, else None."""
+    return s['median_ns'] if s and s['n'] else None
+
+
 def producer_table(run):
-    phases = [p for p in ('owned', 'no_owner') if p in run.get('producer', {})]
-    head = '| producer, ns per call |'
-    rule = '| --- |'
-    for p in phases:
-        label = 'owned ring' if p == 'owned' else 'no owner'
-        head += ' {0} median | {0} p99 |'.format(label)
-        rule += ' ---: | ---: |'
-    lines = [head, rule]
+    phases = [(p, lbl) for p, lbl in PHASES if p in run.get('producer', {})]
+    lines = head('l' + 'rr' * len(phases), 'producer, ns per call',
+                 *('{} {}'.format(lbl, w) for _, lbl in phases for w in ('median', 'p99')))
     for name, label in PRODUCERS:
-        row = '| {} |'.format(label)
-        for p in phases:
-            s = series(run['producer'][p], name)
-            row += ' {} | {} |'.format(fmt(s and s['median_ns'], 2),
-                                       fmt(s and s['p99_ns'], 2))
-        lines.append(row)
+        ss = [series(run['producer'][p], name) for p, _ in phases]
+        lines.append(row(label, *(fmt(s and s[k], 2) for s in ss
+                                  for k in ('median_ns', 'p99_ns'))))
     owned = run['producer'].get('owned', {})
     info = owned.get('info', {})
-    lines.append('')
-    lines.append('{} rounds of {} calls per method (n = {} batches), all in '
-                 'hard-IRQ context with interrupts off; tracepoint events '
-                 'written: {}.'.format(info.get('rounds'), info.get('batch'),
-                                       info.get('rounds'),
-                                       owned.get('trace_written')))
-    return lines
+    return lines + ['', '{} rounds of {} calls per method (n = {} batches), all in hard-IRQ '
+                    'context with interrupts off; tracepoint events written: {}.'.format(
+                        info.get('rounds'), info.get('batch'), info.get('rounds'),
+                        owned.get('trace_written'))]
 
 
-def attribution_table(run):
+def attribution_tables(run):
+    """The attribution table and that of the per-page method's parts, captioned."""
     attr = run.get('attribution', {})
-    lines = ['| regions | binary search median / p99 | linear median / p99 | '
-             'linear / bsearch | per-page, `xa_load()` | per-page, xas | '
-             'per-page (xas) / bsearch | snapshot per interval |',
-             '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
-    for n in sorted(attr, key=int):
-        a = attr[n]
-        b, l = series(a, 'bsearch'), series(a, 'linear')
-        snap = series(a, 'snapshot')
-        per = a['per_report_ns']
-        pp_ratio = None
-        if per.get('per_page_xas') and per.get('bsearch_pp_amortized'):
-            pp_ratio = per['per_page_xas'] / per['bsearch_pp_amortized']
-        lines.append('| {} | {} / {} | {} / {} | {} | {} | {} | {} | {} |'.format(
-            n, fmt(b['median_ns']), fmt(b['p99_ns']), fmt(l['median_ns']),
-            fmt(l['p99_ns']), fmt(l['median_ns'] / b['median_ns']),
-            fmt(per.get('per_page') or None, 0),
-            fmt(per.get('per_page_xas') or None, 0), fmt(pp_ratio, 0),
-            fmt(snap['median_ns'])))
-    return lines
-
-
-def per_page_table(run):
-    attr = run.get('attribution', {})
-    lines = ['| regions | record, per report median / p99 | walk of 1 GiB, '
-             '`xa_load()` median | walk of 1 GiB, xas median | destroy per '
-             'interval | bsearch next to the walks | end to end, per report |',
-             '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
-    for n in sorted(attr, key=int):
-        a = attr[n]
-        rec, w = series(a, 'pp_record'), series(a, 'pp_walk')
-        wx, d = series(a, 'pp_walk_xas'), series(a, 'pp_destroy')
-        bpp = series(a, 'bsearch_pp')
-        direct = a['per_report_ns'].get('per_page_direct') or None
-        lines.append('| {} | {} / {} | {} | {} | {} | {} | {} |'.format(
-            n, fmt(rec['median_ns']), fmt(rec['p99_ns']),
-            fmt(w['median_ns'] if w['n'] else None, 0),
-            fmt(wx['median_ns'] if wx['n'] else None, 0),
-            fmt(d['median_ns'], 0),
-            fmt(bpp['median_ns'] if bpp and bpp['n'] else None),
-            fmt(direct, 0)))
-    return lines
+    by_n = [(n, attr[n], attr[n]['per_report_ns']) for n in sorted(attr, key=int)]
+    attribution = head('r' * 8, 'regions', 'binary search median / p99', 'linear median / p99',
+                       'linear / bsearch', 'per-page, `xa_load()`', 'per-page, xas',
+                       'per-page (xas) / bsearch', 'snapshot per interval') + [
+        row(n, med_p99(series(a, 'bsearch')), med_p99(series(a, 'linear')),
+            fmt(series(a, 'linear')['median_ns'] / series(a, 'bsearch')['median_ns']),
+            fmt(per.get('per_page') or None, 0), fmt(per.get('per_page_xas') or None, 0),
+            fmt(per['per_page_xas'] / per['bsearch_pp_amortized']
+                if per.get('per_page_xas') and per.get('bsearch_pp_amortized') else None, 0),
+            fmt(series(a, 'snapshot')['median_ns']))
+        for n, a, per in by_n]
+    per_page = head('r' * 7, 'regions', 'record, per report median / p99',
+                    'walk of 1 GiB, `xa_load()` median', 'walk of 1 GiB, xas median',
+                    'destroy per interval', 'bsearch next to the walks',
+                    'end to end, per report') + [
+        row(n, med_p99(series(a, 'pp_record')), fmt(med_if_any(series(a, 'pp_walk')), 0),
+            fmt(med_if_any(series(a, 'pp_walk_xas')), 0),
+            fmt(series(a, 'pp_destroy')['median_ns'], 0),
+            fmt(med_if_any(series(a, 'bsearch_pp'))), fmt(per.get('per_page_direct') or None, 0))
+        for n, a, per in by_n]
+    return ['Attribution, per report (ns), 4096 reports per sampling interval, regions of 1 GiB; '
+            'per-page columns amortize the interval\'s walk of every page over its reports:',
+            attribution, 'The per-page method\'s parts (ns):', per_page]
 
 
 def ratio_table(fulls, smokes):
-    head = '| ratio (higher: ours cheaper) | goal |'
-    rule = '| --- | ---: |'
-    for i in range(len(fulls)):
-        head += ' full run {} |'.format(i + 1)
-        rule += ' ---: |'
+    cols = ['full run {}'.format(i + 1) for i in range(len(fulls))]
     if smokes:
-        head += ' smoke, median (min..max) of {} |'.format(len(smokes))
-        rule += ' ---: |'
-    head += ' goal met? |'
-    rule += ' --- |'
-    lines = [head, rule]
+        cols.append('smoke, median (min..max) of {}'.format(len(smokes)))
+    lines = head('lr' + 'r' * len(cols) + 'l', 'ratio (higher: ours cheaper)', 'goal', *cols,
+                 'goal met?')
     for key, label in RATIOS:
-        goal = fulls[0]['goals'][key] if fulls else smokes[0]['goals'][key]
+        goal = (fulls or smokes)[0]['goals'][key]
         vals = [r['ratios'].get(key) for r in fulls]
-        row = '| {} | >= {:g} |'.format(label, goal)
-        row += ''.join(' {} |'.format(fmt(v, 2)) for v in vals)
+        cells = [fmt(v, 2) for v in vals]
         if smokes:
-            sv = [r['ratios'][key] for r in smokes
-                  if r['ratios'].get(key) is not None]
-            row += ' {} ({}..{}) |'.format(fmt(statistics.median(sv), 2),
-                                           fmt(min(sv), 2), fmt(max(sv), 2))
+            sv = [r['ratios'][key] for r in smokes if r['ratios'].get(key) is not None]
+            cells.append('{} ({}..{})'.format(*(fmt(f(sv), 2)
+                                                for f in (statistics.median, min, max))))
         met = [v is not None and v >= goal for v in vals]
-        row += ' {} |'.format('yes' if all(met) else 'no' if not any(met)
-                              else 'in some runs')
-        lines.append(row)
+        lines.append(row(label, '>= {:g}'.format(goal), *cells,
+                         'yes' if all(met) else 'no' if not any(met) else 'in some runs'))
     return lines
 
 
 def estimate_table(fulls):
-    lines = ['| estimate without `PROVE_RCU` (`report_copy`) | ' +
-             ' | '.join('full run {}'.format(i + 1) for i in range(len(fulls))) +
-             ' |', '| --- |' + ' ---: |' * len(fulls)]
-    for phase, label in (('owned', 'owned ring'), ('no_owner', 'no owner')):
-        for num, what in (('tracepoint', 'tracepoint / copy'),
-                          ('ring256', 'Ravi v2 push / copy')):
-            row = '| {}, {} |'.format(what, label)
-            for r in fulls:
-                p = r['producer'].get(phase)
-                if not p:
-                    row += ' n/a |'
-                    continue
-                row += ' {} |'.format(fmt(series(p, num)['median_ns'] /
-                                          series(p, 'report_copy')['median_ns'], 2))
-            lines.append(row)
-    return lines
+    def ratio(p, num):
+        return fmt(series(p, num)['median_ns'] / series(p, 'report_copy')['median_ns'], 2)
+
+    return head('l' + 'r' * len(fulls), 'estimate without `PROVE_RCU` (`report_copy`)',
+                *('full run {}'.format(i + 1) for i in range(len(fulls)))) + [
+        row('{}, {}'.format(what, label), *(ratio(r['producer'][phase], num)
+                                            if r['producer'].get(phase) else 'n/a' for r in fulls))
+        for phase, label in PHASES
+        for num, what in (('tracepoint', 'tracepoint / copy'), ('ring256', 'Ravi v2 push / copy'))]
+
+
+def bench_parts(fulls, smokes, ratios_title, run_title):
+    """The tables of each full run, under run_title(number, run), then those
+    of the ratios under ratios_title."""
+    parts = []
+    for i, run in enumerate(fulls):
+        parts += [run_title(i + 1, run), producer_table(run)] + attribution_tables(run)
+    return parts + [ratios_title, ratio_table(fulls, smokes), estimate_table(fulls)]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('full', nargs='+', help='results of damon_bench --full')
-    ap.add_argument('--smoke', nargs='*', default=[],
-                    help='results of damon_bench --smoke')
+    ap.add_argument('--smoke', nargs='*', default=[], help='results of damon_bench --smoke')
     args = ap.parse_args()
-    fulls = [json.load(open(f)) for f in args.full]
-    smokes = [json.load(open(f)) for f in args.smoke]
-
-    out = []
-    for i, run in enumerate(fulls):
-        out.append('### Full run {}: {}, {}, kernel {}, {} CPUs, {:.0f} s'.format(
-            i + 1, run['accelerator'], run['cpu_model'], run['kernel'],
-            run['nr_cpus'], run['seconds']))
-        out.append('')
-        out += producer_table(run)
-        out.append('')
-        out.append('Attribution, per report (ns), 4096 reports per sampling '
-                   'interval, regions of 1 GiB; per-page columns amortize '
-                   'the interval\'s walk of every page over its reports:')
-        out.append('')
-        out += attribution_table(run)
-        out.append('')
-        out.append('The per-page method\'s parts (ns):')
-        out.append('')
-        out += per_page_table(run)
-        out.append('')
-    out.append('### Ratios and goals')
-    out.append('')
-    out += ratio_table(fulls, smokes)
-    out.append('')
-    out += estimate_table(fulls)
-    print('\n'.join(out))
+    print(text(bench_parts(
+        [json.load(open(f)) for f in args.full], [json.load(open(f)) for f in args.smoke],
+        '### Ratios and goals', lambda i, run: '### Full run {}: {}, {}, kernel {}, {} CPUs, '
+        '{:.0f} s'.format(i, run['accelerator'], run['cpu_model'], run['kernel'],
+                          run['nr_cpus'], run['seconds']))))
 
 
 if __name__ == '__main__':

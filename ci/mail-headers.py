@@ -19,41 +19,31 @@ ci/prepare-posting.sh (--cover, --base-commit).
 """
 
 import argparse
-
-SUBJECT = '*** SUBJECT HERE ***'
-BLURB = '*** BLURB HERE ***'
+import re
 
 
-def unfold(head):
-    lines = []
-    for line in head.split('\n'):
-        if line[:1] in (' ', '\t') and lines:
-            lines[-1] += ' ' + line.strip()
-        else:
-            lines.append(line)
-    return lines
+def set_line(text, key, value):
+    return re.sub('(?m)^' + re.escape(key) + '.*', lambda m: key + value, text)
 
 
 def finish(path, i, args, cover):
     s = open(path).read()
     if i == 0 and cover:
-        s = s.replace(SUBJECT, cover[0]).replace(BLURB, cover[1])
+        s = s.replace('*** SUBJECT HERE ***', cover[0]).replace(
+            '*** BLURB HERE ***', '\n'.join(cover[2:]).rstrip('\n'))
     head, sep, rest = s.partition('\n\n')
-    lines = unfold(head)
+    head = re.sub(r'\n[ \t]([^\n]*)', lambda m: ' ' + m.group(1).strip(), head)
     if i == 0 and args.base_commit:
-        rest = '\n'.join('base-commit: ' + args.base_commit
-                         if line.startswith('base-commit: ') else line
-                         for line in rest.split('\n'))
+        rest = set_line(rest, 'base-commit: ', args.base_commit)
     if args.thread:
-        root = '<damon-hwsample-v{}-0@invalid>'.format(args.thread)
+        own, root = ('<damon-hwsample-v{}-{}@invalid>'.format(args.thread, n)
+                     for n in (i, 0))
         if i == 0:
-            lines = ['Date: ' + args.date if line.startswith('Date: ')
-                     else line for line in lines]
-        lines.append('Message-Id: <damon-hwsample-v{}-{}@invalid>'.format(
-            args.thread, i))
+            head = set_line(head, 'Date: ', args.date)
+        head += '\nMessage-Id: ' + own
         if i:
-            lines += ['In-Reply-To: ' + root, 'References: ' + root]
-    open(path, 'w').write('\n'.join(lines) + sep + rest)
+            head += '\nIn-Reply-To: {0}\nReferences: {0}'.format(root)
+    open(path, 'w').write(head + sep + rest)
 
 
 def main():
@@ -66,10 +56,7 @@ def main():
     args = ap.parse_args()
     if args.thread and not args.date:
         ap.error('--thread needs --date')
-    cover = None
-    if args.cover:
-        lines = open(args.cover).read().split('\n')
-        cover = (lines[0], '\n'.join(lines[2:]).rstrip('\n'))
+    cover = args.cover and open(args.cover).read().split('\n')
     for i, path in enumerate(sorted(args.patches)):
         finish(path, i, args, cover)
 
