@@ -12,8 +12,10 @@ cases that killed it, the sha256 of its patch) and the series it ran on.
 --merge puts the entries of a run into it (a run of some mutants keeps
 the others' entries).  Without options the document is written from it;
 --check fails (exit 1) when the document is not what it would write, when
-a mutant of the list has no result, or when a patch changed after its
-result was recorded (run make mutants again).  Survivors are explained in
+a mutant of the list has no result, when a patch changed after its
+result was recorded (run make mutants again), or when a patch does not
+apply to the series tip of kernel-tree/ as committed (a result recorded
+before the series changed under it says nothing about the series now).  Survivors are explained in
 ci/mutants/survivors: "<name> | why it survives | what would kill it",
 which the document quotes; a survivor without an explanation fails
 --check too.
@@ -23,7 +25,9 @@ import argparse
 import hashlib
 import json
 import os
+import subprocess
 import sys
+import tempfile
 
 import bench_provenance as bp
 
@@ -83,6 +87,25 @@ def merge(args):
     with open(JSON, 'w') as f:
         json.dump(data, f, indent=1, sort_keys=True)
         f.write('\n')
+
+
+def not_applying(names):
+    """The mutants of @names whose patch does not apply to the tree of
+    kernel-tree's 'series' branch (read into a scratch index, so that the
+    work tree may hold anything)."""
+    ktree = os.environ.get('KTREE') or os.path.join(ROOT, 'kernel-tree')
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, GIT_INDEX_FILE=os.path.join(d, 'index'))
+
+        def git(*a):
+            return subprocess.run(['git', '-C', ktree] + list(a), env=env,
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL).returncode
+
+        if git('read-tree', 'series'):
+            return list(names)
+        return [n for n in names if git('apply', '--cached', '--check', os.path.join(
+            ROOT, 'ci', 'mutants', n + '.patch'))]
 
 
 def md_escape(s):
@@ -179,6 +202,8 @@ def main():
         old = open(DOC).read() if os.path.exists(DOC) else ''
         if old != doc:
             problems.append('Documentation/mutants.md differs from what the results give (ci/mutants-report.py)')
+        for name in not_applying([m[0] for m in mutants]):
+            problems.append('{}: the patch does not apply to the series tip (make it again and run make mutants MUTANTS={})'.format(name, name))
         if len(mutants) < 15:
             problems.append('{} mutants in ci/mutants/list, fewer than 15'.format(len(mutants)))
         if problems:

@@ -63,7 +63,8 @@
  * Usage: damon_accuracy [--smoke | --full | --demo]
  *			 [--method pte|perf|perf_4k|pte_refault|pagefault|numa_hint]
  *   --smoke (the default): 2 phases of 4 s per method; the cases fail when
- *     the median precision or recall is below 0.9, or a phase is not
+ *     the median precision or recall is below 0.9 (recall 0.95 for the
+ *     test PMU's methods, see good_replay_recall), or a phase is not
  *     detected within half its length.
  *   --full: 5 phases of 10 s (4 changes) per method, the same cases.
  *   --demo: one phase change (2 phases of 5 s) under "perf" (or --method),
@@ -225,6 +226,15 @@ const unsigned int hot_min_accesses = 1;
 const double settle_s = 1.0;
 /* Precision and recall that count as found (cases and detection). */
 const double good = 0.9;
+/*
+ * The median recall the test PMU's methods want.  They replay the true
+ * access distribution, so the hot bytes they miss are lost by DAMON's
+ * regions adjustment alone: with the rule of "mm/damon/core: fit the
+ * regions adjustment to sampled accesses" every run measured 99.2% or
+ * more at ~4k samples/s/CPU, without it 76-93% (90.5% in a --smoke run,
+ * which "good" let pass).
+ */
+const double good_replay_recall = 0.95;
 
 const ktap::writer *tw;
 
@@ -1450,6 +1460,7 @@ void note_detection(const run_result &r)
 void report_run(ktap::writer *t, const run_result &r)
 {
 	const std::string &method = r.method;
+	const double want_recall = is_perf(method) ? good_replay_recall : good;
 
 	if (!r.ran) {
 		note("%s: %s", method.c_str(), r.error.c_str());
@@ -1467,8 +1478,8 @@ void report_run(ktap::writer *t, const run_result &r)
 	t->result(r.ran && r.precision_median >= good, method + "_precision");
 	if (r.ran)
 		note("%s: recall median %.3f, wanted >= %.2f", method.c_str(),
-		     r.recall_median, good);
-	t->result(r.ran && r.recall_median >= good, method + "_recall");
+		     r.recall_median, want_recall);
+	t->result(r.ran && r.recall_median >= want_recall, method + "_recall");
 	if (r.ran) {
 		note("%s: detection ms [%s], bound %.0f", method.c_str(),
 		     fmt_detect(r).c_str(), r.detect_bound_ms);
