@@ -63,7 +63,7 @@
  * Usage: damon_accuracy [--smoke | --full | --demo]
  *			 [--method pte|perf|perf_4k|pte_refault|pagefault|numa_hint]
  *   --smoke (the default): 2 phases of 4 s per method; the cases fail when
- *     the median precision or recall is below 0.9 (recall 0.95 for the
+ *     the median precision or recall is below 0.9 (recall 0.98 for the
  *     test PMU's methods, see good_replay_recall), or a phase is not
  *     detected within half its length.
  *   --full: 5 phases of 10 s (4 changes) per method, the same cases.
@@ -229,12 +229,14 @@ const double good = 0.9;
 /*
  * The median recall the test PMU's methods want.  They replay the true
  * access distribution, so the hot bytes they miss are lost by DAMON's
- * regions adjustment alone: with the rule of "mm/damon/core: fit the
- * regions adjustment to sampled accesses" every run measured 99.2% or
- * more at ~4k samples/s/CPU, without it 76-93% (90.5% in a --smoke run,
- * which "good" let pass).
+ * regions adjustment alone.  With the rules of "mm/damon/core: fit the
+ * regions adjustment to sampled accesses", perf_4k measured 99.3-99.7% in
+ * nine --smoke runs, and at ~4k samples/s/CPU 99.2-99.5% in four --full
+ * runs; without them (make mutants' 29-sampled-regions-split-always)
+ * 90.5-96.9% in eight --smoke runs, which "good" let pass (2026-12-08,
+ * family 25 host).
  */
-const double good_replay_recall = 0.95;
+const double good_replay_recall = 0.98;
 
 const ktap::writer *tw;
 
