@@ -15,10 +15,10 @@ the others' entries).  Without options the document is written from it;
 a mutant of the list has no result, when a patch changed after its
 result was recorded (run make mutants again), or when a patch does not
 apply to the series tip of kernel-tree/ as committed (a result recorded
-before the series changed under it says nothing about the series now).  Survivors are explained in
-ci/mutants/survivors: "<name> | why it survives | what would kill it",
-which the document quotes; a survivor without an explanation fails
---check too.
+before the series changed under it says nothing about the series now).
+Survivors are explained in ci/mutants/survivors: "<name> | why it
+survives | what would kill it", which the document quotes; a survivor
+without an explanation fails --check too.
 """
 
 import argparse
@@ -104,8 +104,9 @@ def not_applying(names):
 
         if git('read-tree', 'series'):
             return list(names)
-        return [n for n in names if git('apply', '--cached', '--check', os.path.join(
-            ROOT, 'ci', 'mutants', n + '.patch'))]
+        return [n for n in names
+                if git('apply', '--cached', '--check',
+                       os.path.join(ROOT, 'ci', 'mutants', n + '.patch'))]
 
 
 def md_escape(s):
@@ -203,7 +204,9 @@ def main():
         if old != doc:
             problems.append('Documentation/mutants.md differs from what the results give (ci/mutants-report.py)')
         for name in not_applying([m[0] for m in mutants]):
-            problems.append('{}: the patch does not apply to the series tip (make it again and run make mutants MUTANTS={})'.format(name, name))
+            problems.append('{}: the patch does not apply to the series tip '
+                            '(make it again and run make mutants MUTANTS={})'
+                            .format(name, name))
         if len(mutants) < 15:
             problems.append('{} mutants in ci/mutants/list, fewer than 15'.format(len(mutants)))
         if problems:
